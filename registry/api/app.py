@@ -1,0 +1,93 @@
+"""FastAPI app. Built from a Runtime by the composition root; nothing at import."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi.requests import Request
+from fastapi.responses import JSONResponse
+
+from registry.access.policy import (
+    AccessError,
+    InvalidCredentials,
+    InvalidSecondFactor,
+    Role,
+)
+from registry.access.store import Principal
+from registry.api.deps import PrincipalDep, RuntimeDep, authorise, now
+from registry.api.schemas import (
+    LoginIn,
+    PasswordChangeIn,
+    PrincipalOut,
+    SchoolYearOut,
+    TokenOut,
+)
+from registry.runtime.bootstrap import Runtime
+
+SCHOOL_SIDE = (Role.SCHOOL, Role.ACCOUNTANT, Role.OPERATOR)
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(title="BRON-VO enrolment registry", version="0.1.0")
+    app.state.runtime = runtime
+
+    @app.exception_handler(AccessError)
+    def access_refused(_: Request, exc: AccessError) -> JSONResponse:
+        code = (
+            status.HTTP_401_UNAUTHORIZED
+            if isinstance(exc, InvalidCredentials | InvalidSecondFactor)
+            else status.HTTP_403_FORBIDDEN
+        )
+        return JSONResponse(
+            {"detail": str(exc), "reason": exc.reason}, status_code=code
+        )
+
+    @app.post("/v1/auth/login", response_model=TokenOut)
+    def login(body: LoginIn, runtime: RuntimeDep) -> TokenOut:
+        """Log in with login name, password and second-factor code."""
+        return TokenOut(
+            token=runtime.access.login(
+                body.login, body.password, body.totp, now(runtime)
+            )
+        )
+
+    @app.post("/v1/auth/password", status_code=status.HTTP_204_NO_CONTENT)
+    def change_password(body: PasswordChangeIn, runtime: RuntimeDep) -> None:
+        """Replace an initial, reset or expiring password (≥ 8 characters)."""
+        runtime.access.change_password(
+            body.login, body.password, body.new_password, body.totp, now(runtime)
+        )
+
+    @app.get("/v1/me", response_model=PrincipalOut)
+    def me(principal: PrincipalDep) -> PrincipalOut:
+        """Who the session belongs to."""
+        return PrincipalOut(
+            login=principal.login,
+            role=principal.role.value,
+            brin=principal.brin,
+            recipient=principal.recipient,
+        )
+
+    @app.get("/v1/schools/{brin}/years/{schooljaar}", response_model=SchoolYearOut)
+    def school_year(
+        brin: str,
+        schooljaar: str,
+        runtime: RuntimeDep,
+        _: Annotated[Principal, Depends(authorise(*SCHOOL_SIDE))],
+    ) -> SchoolYearOut:
+        """The stage of a school's registration in a school year."""
+        year = runtime.registry.school_year(brin, schooljaar)
+        if year is None:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"no registration for {brin} {schooljaar}"
+            )
+        return SchoolYearOut(
+            brin=year.brin,
+            schooljaar=year.schooljaar,
+            stage=year.stage.value,
+            declared_on=year.declared_on,
+            stopped_on=year.stopped_on,
+        )
+
+    return app

@@ -1,0 +1,74 @@
+"""Authentication and authorisation: every route declares who may call it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from registry.access.policy import AccessError, Role
+from registry.access.store import Principal
+from registry.runtime.bootstrap import Runtime
+
+bearer = HTTPBearer(auto_error=False)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def now(runtime: Runtime) -> datetime:
+    # The API has no `--at`: with a simulated clock, time is the last one recorded.
+    last = runtime.registry.recorder.last_recorded_at()  # type: ignore[attr-defined]
+    if runtime.settings.clock == "simulated" and last is not None:
+        return last  # type: ignore[no-any-return]
+    return datetime.now(UTC)
+
+
+def current_principal(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "log in first",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        return runtime.access.principal(credentials.credentials, now(runtime))
+    except AccessError as e:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, str(e), headers={"WWW-Authenticate": "Bearer"}
+        ) from None
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def authorise(*roles: Role) -> Callable[..., Principal]:
+    """A dependency admitting `roles`; school and accountant only for their own BRIN
+    (taken from the route's `brin` path parameter), operators for every BRIN."""
+
+    def dependency(principal: PrincipalDep, request: Request) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"role {principal.role.value} may not do this",
+            )
+        brin = request.path_params.get("brin")
+        if principal.role in (Role.SCHOOL, Role.ACCOUNTANT) and brin != principal.brin:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"user {principal.login} may act for its own BRIN only",
+            )
+        return principal
+
+    return dependency

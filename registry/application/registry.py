@@ -1,0 +1,251 @@
+"""The write side: use cases of the yearly cycle on the event-sourced aggregates.
+
+Each use case does get → call the aggregate → save, with the recorded time `at`
+passed in explicitly (the clock belongs to the caller), and translates
+infrastructure errors at this edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    DatabaseError,
+    IntegrityError,
+    JSONTranscoder,
+    Transcoding,
+)
+
+from registry.application.errors import ConcurrentChange, NotFound, RecordedTimeWentBack
+from registry.application.mutations import EnrolmentMutation, check_mutation
+from registry.domain import ids
+from registry.domain.enrolment import Enrolment
+from registry.domain.school import School, SchoolRegistration
+from registry.domain.school_year import SchoolYear
+from registry.domain.student import KeyData, Student
+from registry.domain.values import Bsn, Onderwijsnummer
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    registered: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    events: int = 0
+
+
+class Registry(Application[UUID]):
+    """One application, one notification log: the ordered history of the register."""
+
+    name = "Registry"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # Saving
+    def save_at(self, *aggregates: Aggregate | None, at: datetime) -> int | None:
+        """Save with recorded time `at`; return the last notification id."""
+        pending = [e for a in aggregates if a for e in a.pending_events]
+        if any(e.timestamp != at for e in pending):
+            raise ValueError("every event of one save carries the save's recorded time")
+        if not pending:
+            return None
+        try:
+            recordings = self.save(*aggregates, recorded_at=at)
+        except IntegrityError:
+            raise ConcurrentChange(
+                "another writer changed the same record first; nothing was recorded"
+            ) from None
+        except DatabaseError as e:
+            if getattr(e.__cause__, "sqlstate", None) == "RG001":
+                raise RecordedTimeWentBack(str(e).splitlines()[0]) from None
+            raise
+        return recordings[-1].notification.id if recordings else None
+
+    def save_in_batches(
+        self, aggregates: Iterable[Aggregate], at: datetime, batch_size: int
+    ) -> int:
+        """Bulk use cases: one transaction per batch, not per aggregate."""
+        batch: list[Aggregate] = []
+        saved = 0
+        for aggregate in aggregates:
+            batch.append(aggregate)
+            if len(batch) >= batch_size:
+                self.save_at(*batch, at=at)
+                saved += len(batch)
+                batch = []
+        if batch:
+            self.save_at(*batch, at=at)
+            saved += len(batch)
+        return saved
+
+    def _get(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(aggregate, cls)
+        return aggregate
+
+    # Participation: schools, vestigingen, licences
+    def load_schools(
+        self,
+        registrations: Sequence[SchoolRegistration],
+        at: datetime,
+        batch_size: int = 500,
+    ) -> LoadReport:
+        counts = {"registered": 0, "changed": 0, "unchanged": 0, "events": 0}
+        touched: dict[str, School] = {}
+        for reg in registrations:
+            school = touched.get(reg.brin) or self._get(School, ids.school_id(reg.brin))
+            if school is None:
+                school = School.register(reg, at)
+                counts["registered"] += 1
+            else:
+                before = len(school.pending_events)
+                school.revise(reg, at)
+                counts[
+                    "changed" if len(school.pending_events) > before else "unchanged"
+                ] += 1
+            touched[reg.brin] = school
+        counts["events"] = sum(len(s.pending_events) for s in touched.values())
+        self.save_in_batches(touched.values(), at, batch_size)
+        return LoadReport(**counts)
+
+    def school(self, brin: str) -> School:
+        school = self._get(School, ids.school_id(brin))
+        if school is None:
+            raise NotFound(f"school {brin} is not registered")
+        return school
+
+    # Registration lifecycle of a school year
+    def school_year(self, brin: str, schooljaar: str) -> SchoolYear | None:
+        return self._get(SchoolYear, ids.school_year_id(brin, schooljaar))
+
+    def _school_year_for_update(
+        self, brin: str, schooljaar: str, at: datetime
+    ) -> SchoolYear:
+        self.school(brin)
+        year = self.school_year(brin, schooljaar)
+        return year or SchoolYear.open(brin, schooljaar, at)
+
+    def declare_complete(self, brin: str, schooljaar: str, at: datetime) -> SchoolYear:
+        year = self._school_year_for_update(brin, schooljaar, at)
+        year.declare_complete(at)
+        self.save_at(year, at=at)
+        return year
+
+    def stop_mutations(
+        self, brin: str, schooljaar: str, at: datetime, *, on_request: bool = True
+    ) -> SchoolYear:
+        year = self._school_year_for_update(brin, schooljaar, at)
+        year.stop_mutations(at, on_request=on_request)
+        self.save_at(year, at=at)
+        return year
+
+    def record_foto(
+        self, kind: str, brin: str, schooljaar: str, foto: dict[str, Any], at: datetime
+    ) -> SchoolYear:
+        year = self._school_year_for_update(brin, schooljaar, at)
+        record = {
+            "voorlopig": year.record_provisional_snapshot,
+            "actueel": year.record_current_snapshot,
+            "definitief": year.record_final_snapshot,
+        }[kind]
+        record(foto, at)
+        self.save_at(year, at=at)
+        return year
+
+    def report_assurance(
+        self,
+        brin: str,
+        schooljaar: str,
+        batches: list[int],
+        exclusions: list[dict[str, Any]],
+        at: datetime,
+    ) -> SchoolYear:
+        year = self._school_year_for_update(brin, schooljaar, at)
+        year.report_assurance(batches, exclusions, at)
+        self.save_at(year, at=at)
+        return year
+
+    def close_year(self, brin: str, schooljaar: str, at: datetime) -> SchoolYear:
+        year = self._school_year_for_update(brin, schooljaar, at)
+        year.close(at)
+        self.save_at(year, at=at)
+        return year
+
+    # Students
+    def student(self, number: str) -> Student | None:
+        return self._get(Student, ids.student_id(number))
+
+    def register_student(
+        self,
+        number: Bsn | Onderwijsnummer,
+        key: KeyData,
+        at: datetime,
+        *,
+        issued: bool = False,
+        extended: dict[str, Any] | None = None,
+    ) -> Student:
+        existing = self.student(str(number))
+        if existing is not None:
+            return existing
+        student = Student.register(number, key, at, issued=issued, extended=extended)
+        self.save_at(student, at=at)
+        return student
+
+    def change_student_key_data(
+        self,
+        number: str,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        source: dict[str, Any],
+        at: datetime,
+    ) -> Student:
+        student = self.student(number)
+        if student is None:
+            raise NotFound("student is not registered")
+        student.change_key_data(old, new, source, at)
+        self.save_at(student, at=at)
+        return student
+
+    # Enrolment mutations (T/A/U/V)
+    def enrolment(
+        self, student_id: UUID, brin: str, ingangsdatum: date
+    ) -> Enrolment | None:
+        return self._get(Enrolment, ids.enrolment_id(student_id, brin, ingangsdatum))
+
+    def record_mutation(self, m: EnrolmentMutation, at: datetime) -> Enrolment:
+        """Apply one T/A/U/V; every write-side rule that fails is reported at once."""
+        school = self._get(School, ids.school_id(m.brin))
+        existing = self._school_year_state(m)
+        enrolment = self.enrolment(m.student_id, m.brin, m.ingangsdatum)
+        check_mutation(m, school, existing, enrolment, at)
+        year = existing or SchoolYear.open(m.brin, m.source.schooljaar, at)
+        enrolment = m.apply(enrolment, at)
+        self.save_at(enrolment, year if existing is None else None, at=at)
+        return enrolment
+
+    def _school_year_state(self, m: EnrolmentMutation) -> SchoolYear | None:
+        return self.school_year(m.brin, m.source.schooljaar)

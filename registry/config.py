@@ -1,0 +1,28 @@
+"""Settings from the environment (prefix REGISTRY_). Read only at the edge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
+
+    database_url: SecretStr | None = Field(
+        default=None, description="PostgreSQL URL; none starts the embedded server"
+    )
+    kafka_bootstrap: str | None = None
+    state_dir: Path = Path(".registry")
+    clock: Literal["system", "simulated"] = "system"
+    # Writers wait at most this long for the log's insert lock, then fail clearly.
+    lock_timeout_seconds: int = Field(default=5, ge=1)
+    # Per process: API, projector, relay and CLI together stay under max_connections=100.
+    pool_size: int = Field(default=2, ge=1)
+    pool_max_overflow: int = Field(default=6, ge=0)
+    save_batch_size: int = Field(default=1000, ge=1)
+    password_max_age_days: int = Field(default=42, ge=1)
+    session_hours: int = Field(default=8, ge=1)

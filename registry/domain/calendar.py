@@ -1,0 +1,60 @@
+"""The calendar of a school year: the dates the yearly cycle turns on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from registry.domain.values import Schooljaar
+
+
+@dataclass(frozen=True)
+class SchoolYearCalendar:
+    schooljaar: Schooljaar
+
+    @classmethod
+    def of(cls, schooljaar: Schooljaar | str) -> SchoolYearCalendar:
+        if isinstance(schooljaar, str):
+            schooljaar = Schooljaar(schooljaar)
+        return cls(schooljaar)
+
+    @property
+    def _y(self) -> int:
+        return self.schooljaar.start_year
+
+    @property
+    def first_day(self) -> date:
+        return date(self._y, 8, 1)
+
+    @property
+    def last_day(self) -> date:
+        return date(self._y + 1, 7, 31)
+
+    @property
+    def count_date(self) -> date:
+        """Teldatum: who is enrolled on 1 October is counted for funding."""
+        return date(self._y, 10, 1)
+
+    @property
+    def completeness_deadline(self) -> date:
+        return date(self._y, 10, 15)
+
+    @property
+    def provisional_snapshot_dates(self) -> tuple[date, ...]:
+        y = self._y
+        return (date(y, 11, 15), date(y, 11, 29), date(y, 12, 13), date(y + 1, 1, 4))
+
+    @property
+    def default_mutation_stop(self) -> date:
+        return date(self._y + 1, 6, 1)
+
+    @property
+    def assurance_deadline(self) -> date:
+        return date(self._y + 1, 6, 30)
+
+    @property
+    def final_snapshot(self) -> date:
+        return date(self._y + 1, 7, 21)
+
+    def contains(self, day: date) -> bool:
+        return self.first_day <= day <= self.last_day

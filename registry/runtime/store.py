@@ -1,0 +1,80 @@
+"""The event store's recorder: the library's locked insert path, plus one guard.
+
+Recorded time must never decrease along the log. The guard runs after the insert
+lock is taken, in the same transaction as the events, so no interleaving of
+writers can record an earlier time after a later one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+)
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+CLOCK_WENT_BACK = "RG001"
+
+
+class RegistryRecorder(PostgresApplicationRecorder):
+    def __init__(self, datastore: Any, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = Identifier(self.datastore.schema)
+        clock = Identifier(f"{events_table_name}_clock")
+        func = Identifier(f"{events_table_name}_advance_clock")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{clock} ("
+                "id int PRIMARY KEY CHECK (id = 1), recorded_at timestamptz NOT NULL)"
+            ).format(schema=schema, clock=clock)
+        )
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{func}(at timestamptz) "
+                "RETURNS void LANGUAGE plpgsql AS $$ "
+                "DECLARE last timestamptz; "
+                "BEGIN "
+                "SELECT recorded_at INTO last FROM {schema}.{clock} WHERE id = 1; "
+                "IF last IS NOT NULL AND at < last THEN "
+                "RAISE EXCEPTION 'recorded time % is before the last recorded time %', "
+                "at, last USING ERRCODE = 'RG001'; "
+                "END IF; "
+                "INSERT INTO {schema}.{clock} VALUES (1, at) "
+                "ON CONFLICT (id) DO UPDATE SET recorded_at = excluded.recorded_at; "
+                "END $$"
+            ).format(schema=schema, clock=clock, func=func)
+        )
+        self._advance_clock = SQL("SELECT {schema}.{func}(%s)").format(
+            schema=schema, func=func
+        )
+        self._select_clock = SQL("SELECT recorded_at FROM {schema}.{clock}").format(
+            schema=schema, clock=clock
+        )
+
+    def _insert_stored_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> None:
+        recorded_at = kwargs.get("recorded_at")
+        if not isinstance(recorded_at, datetime):
+            raise ProgrammingError("save() needs recorded_at=<aware datetime>")
+        self._lock_table(curs)
+        curs.execute(self._advance_clock, (recorded_at,), prepare=True)
+        self._notify_channel(curs)
+        # The plain insert; the lock and notify above replace the parent's.
+        PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events)
+
+    def last_recorded_at(self) -> datetime | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_clock)
+            row = curs.fetchone()
+            return None if row is None else row["recorded_at"]
