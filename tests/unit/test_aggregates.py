@@ -60,8 +60,9 @@ def test_a_school_needs_exactly_one_hoofdvestiging() -> None:
 
 def test_a_licence_for_an_unknown_elementcode_is_refused() -> None:
     with pytest.raises(errors.UnknownElementcode):
-        VestigingRegistration("00", "A", True, "9711AB", "GM0014",
-                              (Licence("9999", date(2020, 8, 1)),))
+        VestigingRegistration(
+            "00", "A", True, "9711AB", "GM0014", (Licence("9999", date(2020, 8, 1)),)
+        )
 
 
 def student() -> Student:
@@ -86,8 +87,14 @@ def test_key_data_needs_exactly_one_of_postcode_and_landcode() -> None:
 
 def enrolment(**kw: object) -> Enrolment:
     s = student()
-    return Enrolment.register(s.id, "01OE", date(2026, 8, 1), terms(**kw),  # type: ignore[arg-type]
-                              source(), AT)
+    return Enrolment.register(
+        s.id,
+        "01OE",
+        date(2026, 8, 1),
+        terms(**kw),  # type: ignore[arg-type]
+        source(),
+        AT,
+    )
 
 
 def test_enrolment_t_a_u_v_semantics() -> None:
@@ -99,9 +106,11 @@ def test_enrolment_t_a_u_v_semantics() -> None:
     assert not e.covers(date(2026, 10, 1))
     e.delete(source(melding=4), AT)
     assert e.deleted
-    for action in (lambda: e.amend(terms(), source(), AT),
-                   lambda: e.end(date(2026, 9, 1), source(), AT),
-                   lambda: e.delete(source(), AT)):
+    for action in (
+        lambda: e.amend(terms(), source(), AT),
+        lambda: e.end(date(2026, 9, 1), source(), AT),
+        lambda: e.delete(source(), AT),
+    ):
         with pytest.raises(errors.EnrolmentUnknown) as info:
             action()
         assert info.value.code == "055"

@@ -27,14 +27,24 @@ STEPS: dict[str, Callable[[SchoolYear, datetime], None]] = {
 # The model: from which stages each step is allowed, and where it leads.
 MODEL = {
     "declare": ({Stage.OPEN}, Stage.COMPLETENESS_DECLARED),
-    "voorlopig": ({Stage.COMPLETENESS_DECLARED, Stage.PROVISIONAL_SNAPSHOT},
-                  Stage.PROVISIONAL_SNAPSHOT),
+    "voorlopig": (
+        {Stage.COMPLETENESS_DECLARED, Stage.PROVISIONAL_SNAPSHOT},
+        Stage.PROVISIONAL_SNAPSHOT,
+    ),
     "stop": ({Stage.PROVISIONAL_SNAPSHOT}, Stage.MUTATION_STOPPED),
-    "default_stop": ({Stage.OPEN, Stage.COMPLETENESS_DECLARED, Stage.PROVISIONAL_SNAPSHOT},
-                     Stage.MUTATION_STOPPED),
-    "actueel": ({Stage.MUTATION_STOPPED, Stage.CURRENT_SNAPSHOT}, Stage.CURRENT_SNAPSHOT),
+    "default_stop": (
+        {Stage.OPEN, Stage.COMPLETENESS_DECLARED, Stage.PROVISIONAL_SNAPSHOT},
+        Stage.MUTATION_STOPPED,
+    ),
+    "actueel": (
+        {Stage.MUTATION_STOPPED, Stage.CURRENT_SNAPSHOT},
+        Stage.CURRENT_SNAPSHOT,
+    ),
     "assurance": ({Stage.CURRENT_SNAPSHOT}, Stage.ASSURANCE_REPORTED),
-    "definitief": ({Stage.ASSURANCE_REPORTED, Stage.FINAL_SNAPSHOT}, Stage.FINAL_SNAPSHOT),
+    "definitief": (
+        {Stage.ASSURANCE_REPORTED, Stage.FINAL_SNAPSHOT},
+        Stage.FINAL_SNAPSHOT,
+    ),
     "close": ({Stage.FINAL_SNAPSHOT}, Stage.CLOSED),
 }
 
@@ -52,8 +62,11 @@ def test_the_whole_cycle() -> None:
     y.stop_mutations(utc(2027, 3, 1), on_request=True)
     assert y.mutation_stop_in_effect(utc(2027, 3, 1).date())
     y.record_current_snapshot(FOTO, utc(2027, 3, 1))
-    y.report_assurance([4, 2, 4], [{"leerling": {"bsn": "800000481"}, "reden": "verzuim"}],
-                       utc(2027, 6, 15))
+    y.report_assurance(
+        [4, 2, 4],
+        [{"leerling": {"bsn": "800000481"}, "reden": "verzuim"}],
+        utc(2027, 6, 15),
+    )
     assert y.assured and y.assurance_batches == [2, 4]
     y.record_final_snapshot(FOTO, utc(2027, 7, 21))
     y.close(utc(2027, 8, 1))

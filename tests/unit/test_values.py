@@ -34,8 +34,12 @@ def valid_bsns(draw: st.DrawFn) -> str:
 
 
 def single_digit_changes(number: str) -> list[str]:
-    return [number[:i] + d + number[i + 1:] for i, old in enumerate(number)
-            for d in "0123456789" if d != old]
+    return [
+        number[:i] + d + number[i + 1 :]
+        for i, old in enumerate(number)
+        for d in "0123456789"
+        if d != old
+    ]
 
 
 @pytest.mark.parametrize("number", ["800000481", "800000122", "830000008"])
@@ -48,15 +52,18 @@ def test_eight_digit_bsn_is_left_padded() -> None:
 
 
 @given(valid_bsns())
-def test_generated_valid_bsns_pass_and_every_single_digit_change_fails(number: str) -> None:
+def test_generated_valid_bsns_pass_and_every_single_digit_change_fails(
+    number: str,
+) -> None:
     Bsn(number)
     for changed in single_digit_changes(number):
         with pytest.raises(errors.InvalidBsn):
             Bsn(changed)
 
 
-@pytest.mark.parametrize("raw", ["", "12345678X", "1234567", "1234567890", "000000000",
-                                 "800000482"])
+@pytest.mark.parametrize(
+    "raw", ["", "12345678X", "1234567", "1234567890", "000000000", "800000482"]
+)
 def test_malformed_bsn_is_742_and_masked(raw: str) -> None:
     with pytest.raises(errors.InvalidBsn) as info:
         Bsn(raw)
@@ -71,7 +78,9 @@ def test_duo_test_onderwijsnummers_pass(number: str) -> None:
 
 
 @given(st.integers(0, 999_999))
-def test_issued_onderwijsnummers_are_valid_and_single_digit_changes_fail(serial: int) -> None:
+def test_issued_onderwijsnummers_are_valid_and_single_digit_changes_fail(
+    serial: int,
+) -> None:
     issued = Onderwijsnummer.from_serial(serial)
     if issued is None:  # no check digit fits this serial; it is skipped
         return
@@ -93,8 +102,9 @@ def test_valid_postcodes(raw: str) -> None:
     assert Postcode(raw).pc4 == raw[:4]
 
 
-@pytest.mark.parametrize("raw", ["0711AB", "9711 AB", "9711ab", "9711SA", "9711SD",
-                                 "9711SS", "971AB", ""])
+@pytest.mark.parametrize(
+    "raw", ["0711AB", "9711 AB", "9711ab", "9711SA", "9711SD", "9711SS", "971AB", ""]
+)
 def test_invalid_postcodes_are_x110(raw: str) -> None:
     with pytest.raises(errors.InvalidPostcode) as info:
         Postcode(raw)
@@ -132,6 +142,7 @@ def test_vestiging_and_geslacht() -> None:
 def test_schooljaar() -> None:
     assert Schooljaar("2026-2027").start_year == 2026
     from datetime import date
+
     assert Schooljaar.containing(date(2026, 7, 31)).value == "2025-2026"
     assert Schooljaar.containing(date(2026, 8, 1)).value == "2026-2027"
     for bad in ("2026-2028", "2026/2027", "26-27"):

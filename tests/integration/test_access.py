@@ -1,0 +1,137 @@
+"""Seed steps 2–3: initial password, 8+ characters, 42-day expiry, TOTP, roles by BRIN."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+
+from registry.access.policy import (
+    InvalidCredentials,
+    InvalidSecondFactor,
+    PasswordChangeRequired,
+    PasswordExpired,
+    Role,
+)
+from registry.api.app import create_app
+from registry.runtime.bootstrap import Runtime
+from tests.conftest import utc
+from tests.factories import SJ, school
+
+T0 = utc(2026, 8, 1)
+
+
+def code(secret: str, at=T0) -> str:  # type: ignore[no-untyped-def]
+    return pyotp.TOTP(secret).at(at)
+
+
+def test_first_login_needs_a_new_password_then_expiry_after_42_days(
+    runtime: Runtime,
+) -> None:
+    access = runtime.access
+    creds = access.add_user("admin01oe", Role.SCHOOL, T0, brin="01OE")
+    with pytest.raises(PasswordChangeRequired):
+        access.login("admin01oe", creds.initial_password, code(creds.totp_secret), T0)
+    with pytest.raises(Exception, match="at least 8"):
+        access.change_password(
+            "admin01oe", creds.initial_password, "short", code(creds.totp_secret), T0
+        )
+    access.change_password(
+        "admin01oe",
+        creds.initial_password,
+        "a-good-passphrase",
+        code(creds.totp_secret),
+        T0,
+    )
+    assert access.login("admin01oe", "a-good-passphrase", code(creds.totp_secret), T0)
+    later = T0 + timedelta(days=42)
+    with pytest.raises(PasswordExpired):
+        access.login(
+            "admin01oe", "a-good-passphrase", code(creds.totp_secret, later), later
+        )
+    access.change_password(
+        "admin01oe",
+        "a-good-passphrase",
+        "another-passphrase",
+        code(creds.totp_secret, later),
+        later,
+    )
+    assert access.login(
+        "admin01oe", "another-passphrase", code(creds.totp_secret, later), later
+    )
+
+
+def test_bad_totp_and_bad_password_are_refused(runtime: Runtime) -> None:
+    access = runtime.access
+    creds = access.add_user("op", Role.OPERATOR, T0)
+    access.change_password(
+        "op", creds.initial_password, "operator-pass", code(creds.totp_secret), T0
+    )
+    wrong = "000000" if code(creds.totp_secret) != "000000" else "111111"
+    with pytest.raises(InvalidSecondFactor):
+        access.login("op", "operator-pass", wrong, T0)
+    with pytest.raises(InvalidCredentials):
+        access.login("op", "wrong-password", code(creds.totp_secret), T0)
+    with pytest.raises(InvalidCredentials):
+        access.login("nobody", "operator-pass", code(creds.totp_secret), T0)
+
+
+def test_roles_need_their_scope(runtime: Runtime) -> None:
+    with pytest.raises(Exception, match="brin"):
+        runtime.access.add_user("x", Role.SCHOOL, T0)
+    with pytest.raises(Exception, match="recipient"):
+        runtime.access.add_user("y", Role.AGENCY, T0)
+
+
+def login(
+    client: TestClient, runtime: Runtime, user: str, role: Role, **scope: str
+) -> dict:  # type: ignore[type-arg]
+    creds = runtime.access.add_user(user, role, T0, **scope)
+    body = {
+        "login": user,
+        "password": creds.initial_password,
+        "totp": code(creds.totp_secret),
+    }
+    first = client.post("/v1/auth/login", json=body)
+    assert (
+        first.status_code == 403
+        and first.json()["reason"] == "password_change_required"
+    )
+    changed = client.post(
+        "/v1/auth/password", json={**body, "new_password": "long-enough-1"}
+    )
+    assert changed.status_code == 204, changed.text
+    token = client.post("/v1/auth/login", json={**body, "password": "long-enough-1"})
+    assert token.status_code == 200, token.text
+    return {"Authorization": f"Bearer {token.json()['token']}"}
+
+
+def test_the_api_authorises_every_route_by_role_and_brin(runtime: Runtime) -> None:
+    runtime.registry.load_schools([school(), school("02AB")], T0)
+    runtime.registry.declare_complete("01OE", SJ, T0)
+    client = TestClient(create_app(runtime))
+    url = "/v1/schools/{}/years/" + SJ
+    assert client.get(url.format("01OE")).status_code == 401
+    own = login(client, runtime, "school01oe", Role.SCHOOL, brin="01OE")
+    assert (
+        client.get(url.format("01OE"), headers=own).json()["stage"]
+        == "completeness_declared"
+    )
+    refused = client.get(url.format("02AB"), headers=own)
+    assert refused.status_code == 403 and "own BRIN" in refused.json()["detail"]
+    agency = login(client, runtime, "cbs", Role.AGENCY, recipient="cbs")
+    assert client.get(url.format("01OE"), headers=agency).status_code == 403
+    operator = login(client, runtime, "operator", Role.OPERATOR)
+    assert client.get(url.format("02AB"), headers=operator).status_code == 404
+    assert client.get("/v1/me", headers=own).json()["brin"] == "01OE"
+    bad = client.post(
+        "/v1/auth/login",
+        json={"login": "operator", "password": "long-enough-1", "totp": "12345"},
+    )
+    assert bad.status_code == 401 and bad.json()["reason"] == "invalid_second_factor"
+    assert (
+        client.get("/v1/me", headers={"Authorization": "Bearer forged"}).status_code
+        == 401
+    )

@@ -1,0 +1,144 @@
+"""The `registry` command per contract.md, on the real database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from registry.cli import app
+from registry.config import Settings
+
+SCHOOL = {
+    "brin": "01OE",
+    "naam": "Voorbeeld College",
+    "gemeente": "GM0014",
+    "vestigingen": [
+        {
+            "vestiging": "00",
+            "naam": "Hoofdlocatie",
+            "hoofdvestiging": True,
+            "postcode": "9711AB",
+            "gemeente": "GM0014",
+            "licenties": [{"elementcode": "0300", "van": "2020-08-01", "tot": None}],
+        }
+    ],
+}
+
+
+@pytest.fixture
+def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    assert settings.database_url is not None
+    monkeypatch.setenv(
+        "REGISTRY_DATABASE_URL", settings.database_url.get_secret_value()
+    )
+    monkeypatch.setenv("REGISTRY_CLOCK", "simulated")
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
+
+
+def write(tmp_path: Path, *lines: dict | str) -> str:  # type: ignore[type-arg]
+    path = tmp_path / "schools.jsonl"
+    path.write_text(
+        "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines)
+    )
+    return str(path)
+
+
+def test_schools_load_is_idempotent_and_records_changes(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    first = cli(
+        "schools", "load", write(tmp_path, SCHOOL), "--at", "2026-07-01T00:00:00+00:00"
+    )
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["registered"] == 1
+    again = cli(
+        "schools", "load", write(tmp_path, SCHOOL), "--at", "2026-07-02T00:00:00+00:00"
+    )
+    assert json.loads(again.stdout) == {
+        "registered": 0,
+        "changed": 0,
+        "unchanged": 1,
+        "events": 0,
+    }
+    renamed = {**SCHOOL, "naam": "Nieuwe naam"}
+    changed = cli(
+        "schools",
+        "load",
+        write(tmp_path, SCHOOL, renamed),
+        "--at",
+        "2026-07-03T00:00:00+00:00",
+    )
+    assert json.loads(changed.stdout)["changed"] == 1
+
+
+def test_a_bad_schools_file_is_refused_whole_with_every_problem(
+    cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    bad_postcode = {
+        **SCHOOL,
+        "brin": "02AB",
+        "vestigingen": [{**SCHOOL["vestigingen"][0], "postcode": "9711SS"}],
+    }
+    result = cli(
+        "schools",
+        "load",
+        write(tmp_path, SCHOOL, "not json", bad_postcode, {"brin": "03CD"}),
+        "--at",
+        "2026-07-01T00:00:00+00:00",
+    )
+    assert result.exit_code == 2
+    assert "line 2: not JSON" in result.stderr
+    assert "line 3: postcode" in result.stderr
+    assert "line 4: naam" in result.stderr
+    assert "nothing was recorded" in result.stderr
+    year = cli("school-year", "01OE", "2026-2027")
+    assert year.exit_code == 1
+
+
+def test_declare_complete_and_mutation_stop(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli("schools", "load", write(tmp_path, SCHOOL), "--at", "2026-07-01T00:00:00+00:00")
+    stop = cli(
+        "mutation-stop", "01OE", "2026-2027", "--at", "2026-10-02T00:00:00+00:00"
+    )
+    assert stop.exit_code == 2 and "provisional_snapshot" in stop.stderr
+    done = cli(
+        "declare-complete", "01OE", "2026-2027", "--at", "2026-10-10T12:00:00+02:00"
+    )
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["stage"] == "completeness_declared"
+    twice = cli(
+        "declare-complete", "01OE", "2026-2027", "--at", "2026-10-11T00:00:00+00:00"
+    )
+    assert twice.exit_code == 2
+    back = cli(
+        "schools",
+        "load",
+        write(tmp_path, {**SCHOOL, "naam": "Later"}),
+        "--at",
+        "2026-01-01T00:00:00+00:00",
+    )
+    assert back.exit_code == 2 and "before the last recorded time" in back.stderr
+    unknown = cli(
+        "declare-complete", "99ZZ", "2026-2027", "--at", "2026-10-12T00:00:00+00:00"
+    )
+    assert unknown.exit_code == 2 and "not registered" in unknown.stderr
+
+
+def test_at_is_refused_with_the_system_clock(
+    cli,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REGISTRY_CLOCK", "system")
+    result = cli(
+        "schools", "load", write(tmp_path, SCHOOL), "--at", "2026-07-01T00:00:00+00:00"
+    )
+    assert result.exit_code == 2 and "REGISTRY_CLOCK=simulated" in result.stderr
+
+
+def test_help_lists_the_commands(cli) -> None:  # type: ignore[no-untyped-def]
+    out = cli("--help").stdout
+    for command in ("schools", "declare-complete", "mutation-stop", "users", "serve"):
+        assert command in out

@@ -1,0 +1,109 @@
+"""The event store on real PostgreSQL: round trip, conflicts, replay, bulk, clock."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from registry.application.errors import ConcurrentChange, RecordedTimeWentBack
+from registry.application.registry import Registry
+from registry.config import Settings
+from registry.domain.school import School
+from registry.domain.school_year import SchoolYear
+from registry.domain.student import KeyData, Student
+from registry.domain.values import Bsn, Onderwijsnummer
+from registry.runtime.bootstrap import Runtime, event_store_env
+from tests.conftest import utc
+from tests.factories import SJ, mutation, school, terms
+
+
+def second_registry(runtime: Runtime, settings: Settings) -> Registry:
+    return Registry(env=event_store_env(runtime.database_url, settings))
+
+
+def test_round_trip_and_replay_yield_the_same_state(
+    runtime: Runtime, settings: Settings
+) -> None:
+    reg = runtime.registry
+    reg.load_schools([school(extra_vestiging=True)], utc(2026, 7, 1))
+    key = KeyData(date(2013, 5, 17), "V", postcode="9700LC")
+    sid = reg.register_student(Bsn("800000481"), key, utc(2026, 8, 1)).id
+    reg.record_mutation(mutation("T", sid), utc(2026, 8, 2))
+    reg.record_mutation(mutation("A", sid, t=terms(leerjaar=2)), utc(2026, 8, 3))
+    reg.declare_complete("01OE", SJ, utc(2026, 10, 1))
+
+    other = second_registry(runtime, settings)  # no cache: everything from the log
+    try:
+        for aggregate_id in (
+            School.create_id("01OE"),
+            sid,
+            SchoolYear.create_id("01OE", SJ),
+        ):
+            assert other.repository.get(aggregate_id) == reg.repository.get(
+                aggregate_id
+            )
+        enrolment = other.enrolment(sid, "01OE", date(2026, 8, 1))
+        assert enrolment is not None and enrolment.terms.leerjaar == 2
+        assert enrolment.modified_on == utc(2026, 8, 3)
+    finally:
+        other.close()
+
+
+def test_two_writers_on_one_aggregate_one_wins_one_gets_a_conflict(
+    runtime: Runtime, settings: Settings
+) -> None:
+    reg = runtime.registry
+    reg.load_schools([school()], utc(2026, 7, 1))
+    reg.declare_complete("01OE", SJ, utc(2026, 10, 1))
+    other = second_registry(runtime, settings)
+    try:
+        a = reg.school_year("01OE", SJ)
+        b = other.school_year("01OE", SJ)
+        assert a is not None and b is not None
+        a.record_provisional_snapshot({"hash": "a"}, utc(2026, 11, 15))
+        b.record_provisional_snapshot({"hash": "b"}, utc(2026, 11, 15))
+        reg.save_at(a, at=utc(2026, 11, 15))
+        with pytest.raises(ConcurrentChange):
+            other.save_at(b, at=utc(2026, 11, 15))
+        stored = other.school_year("01OE", SJ)
+        assert stored is not None and stored.fotos["voorlopig"] == [{"hash": "a"}]
+    finally:
+        other.close()
+
+
+def test_recorded_time_never_goes_back_and_a_refusal_records_nothing(
+    runtime: Runtime,
+) -> None:
+    reg = runtime.registry
+    reg.load_schools([school()], utc(2026, 8, 1))
+    head = reg.recorder.max_notification_id()
+    with pytest.raises(RecordedTimeWentBack, match="before the last recorded time"):
+        reg.declare_complete("01OE", SJ, utc(2026, 7, 31))
+    assert reg.recorder.max_notification_id() == head
+    assert reg.school_year("01OE", SJ) is None
+    reg.declare_complete("01OE", SJ, utc(2026, 8, 1))  # the same instant is fine
+
+
+def test_a_batched_save_of_10000_aggregates(runtime: Runtime) -> None:
+    at = utc(2026, 8, 1)
+    key = KeyData(date(2013, 5, 17), "M", postcode="9711AB")
+    numbers = [n for s in range(11_500) if (n := Onderwijsnummer.from_serial(s))][
+        :10_000
+    ]
+    students = (Student.register(n, key, at, issued=True) for n in numbers)
+    saved = runtime.registry.save_in_batches(students, at, batch_size=1000)
+    assert saved == 10_000
+    assert runtime.registry.recorder.max_notification_id() == 10_000
+    again = runtime.registry.student(str(numbers[-1]))
+    assert again is not None and again.issued
+
+
+def test_repeating_a_fact_is_detected_not_duplicated(runtime: Runtime) -> None:
+    reg = runtime.registry
+    key = KeyData(date(2013, 5, 17), "V", postcode="9700LC")
+    first = reg.register_student(Bsn("800000481"), key, utc(2026, 8, 1))
+    duplicate = Student.register(Bsn("800000481"), key, utc(2026, 8, 2))
+    assert duplicate.id == first.id
+    with pytest.raises(ConcurrentChange):
+        reg.save_at(duplicate, at=utc(2026, 8, 2))
