@@ -41,21 +41,28 @@ def one_round(server_url: str, n: int, batch: int) -> tuple[float, float]:
     try:
         with bootstrap(Settings(database_url=SecretStr(url), clock="simulated")) as rt:
             aggregates = students(n)
-            rows = [rt.registry.mapper.to_stored_event(a.pending_events[0])
-                    for a in aggregates]
+            rows = [
+                rt.registry.mapper.to_stored_event(a.pending_events[0])
+                for a in aggregates
+            ]
             start = time.perf_counter()
             rt.registry.save_in_batches(aggregates, AT, batch)
             save_s = time.perf_counter() - start
         with psycopg.connect(url) as conn:
-            conn.execute("CREATE TABLE raw (originator_id uuid, originator_version bigint,"
-                         " topic text, state bytea, notification_id bigserial,"
-                         " PRIMARY KEY (originator_id, originator_version))")
+            conn.execute(
+                "CREATE TABLE raw (originator_id uuid, originator_version bigint,"
+                " topic text, state bytea, notification_id bigserial,"
+                " PRIMARY KEY (originator_id, originator_version))"
+            )
             conn.commit()
             start = time.perf_counter()
-            with conn.cursor().copy("COPY raw (originator_id, originator_version, topic,"
-                                    " state) FROM STDIN") as copy:
+            with conn.cursor().copy(
+                "COPY raw (originator_id, originator_version, topic, state) FROM STDIN"
+            ) as copy:
                 for r in rows:
-                    copy.write_row((r.originator_id, r.originator_version, r.topic, r.state))
+                    copy.write_row(
+                        (r.originator_id, r.originator_version, r.topic, r.state)
+                    )
             conn.commit()
             copy_s = time.perf_counter() - start
         return n / save_s, n / copy_s
@@ -77,7 +84,9 @@ def main() -> None:
     results = [one_round(server_url, n, 1000) for _ in range(rounds)]
     save = statistics.median(r[0] for r in results)
     copy = statistics.median(r[1] for r in results)
-    print(f"save(*many), batches of 1000: {n} new aggregates, median of {rounds} rounds")
+    print(
+        f"save(*many), batches of 1000: {n} new aggregates, median of {rounds} rounds"
+    )
     print(f"  save_in_batches : {save:10,.0f} aggregates/s")
     print(f"  raw COPY        : {copy:10,.0f} rows/s (same rows, same server)")
     print(f"  ratio           : {save / copy:.2f}")
