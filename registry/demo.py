@@ -230,6 +230,8 @@ def run_demo() -> None:
     settings = _fresh_database(Settings())
     with bootstrap(settings) as rt:
         summary = play(rt)
+    # So `registry serve` and other commands can be pointed at the demo's data.
+    summary["database_url"] = rt.database_url
     print(json.dumps(summary))  # noqa: T201 - the demo's result on stdout
     table = Table(title="registry demo")
     for k, v in summary.items():
