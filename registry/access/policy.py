@@ -56,12 +56,6 @@ class WeakPassword(AccessError):
     reason = "weak_password"
 
 
-class Forbidden(AccessError):
-    """Authenticated, but not allowed to act on this BRIN or recipient."""
-
-    reason = "forbidden"
-
-
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

@@ -239,13 +239,10 @@ class Registry(Application[UUID]):
     def record_mutation(self, m: EnrolmentMutation, at: datetime) -> Enrolment:
         """Apply one T/A/U/V; every write-side rule that fails is reported at once."""
         school = self._get(School, ids.school_id(m.brin))
-        existing = self._school_year_state(m)
+        existing = self.school_year(m.brin, m.source.schooljaar)
         enrolment = self.enrolment(m.student_id, m.brin, m.ingangsdatum)
         check_mutation(m, school, existing, enrolment, at)
         year = existing or SchoolYear.open(m.brin, m.source.schooljaar, at)
         enrolment = m.apply(enrolment, at)
         self.save_at(enrolment, year if existing is None else None, at=at)
         return enrolment
-
-    def _school_year_state(self, m: EnrolmentMutation) -> SchoolYear | None:
-        return self.school_year(m.brin, m.source.schooljaar)

