@@ -142,3 +142,56 @@ def test_help_lists_the_commands(cli) -> None:  # type: ignore[no-untyped-def]
     out = cli("--help").stdout
     for command in ("schools", "declare-complete", "mutation-stop", "users", "serve"):
         assert command in out
+
+
+def test_users_add_and_reset(cli) -> None:  # type: ignore[no-untyped-def]
+    added = cli(
+        "users",
+        "add",
+        "admin01oe",
+        "--role",
+        "school",
+        "--brin",
+        "01OE",
+        "--at",
+        "2026-07-01T00:00:00+00:00",
+    )
+    assert added.exit_code == 0, added.output
+    creds = json.loads(added.stdout)
+    assert len(creds["initial_password"]) >= 8 and creds["totp_uri"].startswith(
+        "otpauth://"
+    )
+    assert (
+        cli(
+            "users",
+            "add",
+            "admin01oe",
+            "--role",
+            "school",
+            "--brin",
+            "01OE",
+            "--at",
+            "2026-07-01T00:00:00+00:00",
+        ).exit_code
+        == 2
+    )
+    no_brin = cli(
+        "users", "add", "x", "--role", "accountant", "--at", "2026-07-01T00:00:00+00:00"
+    )
+    assert no_brin.exit_code == 2 and "brin" in no_brin.stderr
+    reset = cli(
+        "users",
+        "reset",
+        "admin01oe",
+        "--new-second-factor",
+        "--at",
+        "2026-07-02T00:00:00+00:00",
+    )
+    assert reset.exit_code == 0
+    fresh = json.loads(reset.stdout)
+    assert fresh["initial_password"] != creds["initial_password"]
+    assert fresh["totp_secret"] != creds["totp_secret"]
+    assert (
+        cli("users", "reset", "nobody", "--at", "2026-07-02T00:00:00+00:00").exit_code
+        == 2
+    )
