@@ -6,24 +6,22 @@ and exits 2.
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from registry.access.policy import AccessError, Role
-from registry.application.errors import ApplicationError
+from registry.access.policy import Role
+from registry.cli_common import REFUSALS, AtOption, emit, refuse, runtime
+from registry.cli_intake import register as register_intake
 from registry.config import Settings
 from registry.domain.errors import DomainError
 from registry.domain.school_year import SchoolYear
 from registry.domain.values import Brin, Schooljaar
 from registry.reference import FileRefused, parse_schools
-from registry.runtime.bootstrap import Runtime, bootstrap
-from registry.runtime.clock import ClockError
+from registry.runtime.bootstrap import Runtime
 
 app = typer.Typer(
     help="Enrolment registry for Dutch secondary schools (after BRON VO).",
@@ -41,33 +39,7 @@ db_app = typer.Typer(
 app.add_typer(schools_app, name="schools")
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
-
-AtOption = Annotated[
-    str | None,
-    typer.Option(
-        "--at",
-        help="Recorded time (ISO 8601 with offset); needs REGISTRY_CLOCK=simulated",
-    ),
-]
-REFUSALS = (DomainError, ApplicationError, ClockError, AccessError, FileRefused)
-
-
-def emit(payload: Any) -> None:
-    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
-
-
-def refuse(message: str, code: int = 2) -> None:
-    typer.echo(f"registry: refused: {message}", err=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def runtime() -> Iterator[Runtime]:
-    try:
-        with bootstrap(Settings()) as rt:
-            yield rt
-    except REFUSALS as e:
-        refuse(str(e))
+register_intake(app)
 
 
 def year_view(year: SchoolYear) -> dict[str, Any]:

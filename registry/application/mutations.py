@@ -99,16 +99,16 @@ def check_mutation(
     at: datetime,
 ) -> None:
     errors = [
-        *_school_errors(m, school),
-        *_terms_errors(m),
-        *_existence_errors(m, enrolment),
-        *_stage_errors(m, year, enrolment, at),
+        *school_errors(m, school),
+        *terms_errors(m),
+        *existence_errors(m, enrolment),
+        *stage_errors(m, year, enrolment, at),
     ]
     if errors:
         raise MutationRejected(errors)
 
 
-def _school_errors(m: EnrolmentMutation, school: School | None) -> list[DomainError]:
+def school_errors(m: EnrolmentMutation, school: School | None) -> list[DomainError]:
     if m.brin != m.source.brin:
         return [
             SchoolUnknown(
@@ -125,7 +125,7 @@ def _school_errors(m: EnrolmentMutation, school: School | None) -> list[DomainEr
     return []
 
 
-def _terms_errors(m: EnrolmentMutation) -> list[DomainError]:
+def terms_errors(m: EnrolmentMutation) -> list[DomainError]:
     errors: list[DomainError] = []
     if m.terms is not None:
         try:
@@ -143,7 +143,7 @@ def _terms_errors(m: EnrolmentMutation) -> list[DomainError]:
     return errors
 
 
-def _existence_errors(
+def existence_errors(
     m: EnrolmentMutation, enrolment: Enrolment | None
 ) -> list[DomainError]:
     active = enrolment is not None and not enrolment.deleted
@@ -159,7 +159,7 @@ def _existence_errors(
     return []
 
 
-def _stage_errors(
+def stage_errors(
     m: EnrolmentMutation,
     year: SchoolYear | None,
     enrolment: Enrolment | None,
@@ -172,7 +172,7 @@ def _stage_errors(
     else:
         stop_in_effect, assured = year.mutation_stop_in_effect(at.date()), year.assured
     count_date = calendar.count_date
-    touches = _touches(m, enrolment, count_date)
+    touches = touches_count_date(m, enrolment, count_date)
     errors: list[DomainError] = []
     if assured and touches:
         errors.append(
@@ -209,7 +209,9 @@ def _count_date_view(
     return terms.vestiging, terms.elementcode, terms.leerjaar, terms.jaren_pro
 
 
-def _touches(m: EnrolmentMutation, enrolment: Enrolment | None, day: date) -> bool:
+def touches_count_date(
+    m: EnrolmentMutation, enrolment: Enrolment | None, day: date
+) -> bool:
     """Whether the mutation changes who is enrolled on the count date, or how: an
     end date moved within the year after 1 October leaves the count date alone."""
     old = enrolment.terms if enrolment is not None and not enrolment.deleted else None

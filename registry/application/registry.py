@@ -30,6 +30,7 @@ from registry.domain.school import School, SchoolRegistration
 from registry.domain.school_year import SchoolYear
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn, Onderwijsnummer
+from registry.runtime.store import RegistryRecorder, SideWrite
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -63,15 +64,23 @@ class Registry(Application[UUID]):
         transcoder.register(DateAsISO())
 
     # Saving
-    def save_at(self, *aggregates: Aggregate | None, at: datetime) -> int | None:
-        """Save with recorded time `at`; return the last notification id."""
+    def save_at(
+        self,
+        *aggregates: Aggregate | None,
+        at: datetime,
+        side_writes: Sequence[SideWrite] = (),
+    ) -> int | None:
+        """Save with recorded time `at` and any side writes in one transaction;
+        return the last notification id."""
         pending = [e for a in aggregates if a for e in a.pending_events]
         if any(e.timestamp != at for e in pending):
             raise ValueError("every event of one save carries the save's recorded time")
-        if not pending:
-            return None
         try:
-            recordings = self.save(*aggregates, recorded_at=at)
+            if not pending:
+                if side_writes:
+                    self._recorder.write_without_events(at, side_writes)
+                return None
+            recordings = self.save(*aggregates, recorded_at=at, side_writes=side_writes)
         except IntegrityError:
             raise ConcurrentChange(
                 "another writer changed the same record first; nothing was recorded"
@@ -98,6 +107,21 @@ class Registry(Application[UUID]):
             self.save_at(*batch, at=at)
             saved += len(batch)
         return saved
+
+    @property
+    def _recorder(self) -> RegistryRecorder:
+        assert isinstance(self.recorder, RegistryRecorder)
+        return self.recorder
+
+    def get_many(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
+        """Many aggregates from one query (bulk intake), not one query each."""
+        aggregates: dict[UUID, Aggregate] = {}
+        for stored in self._recorder.select_events_many(sorted(set(ids))):
+            event = self.mapper.to_domain_event(stored)
+            aggregate = event.mutate(aggregates.get(event.originator_id))
+            assert aggregate is not None
+            aggregates[event.originator_id] = aggregate
+        return aggregates
 
     def _get(self, cls: type[A], aggregate_id: UUID) -> A | None:
         try:

@@ -14,6 +14,9 @@ from registry.access.store import AccessService
 from registry.application.errors import RecordedTimeWentBack
 from registry.application.registry import Registry
 from registry.config import Settings
+from registry.intake.population import PostgresPopulationRegister
+from registry.intake.service import Intake
+from registry.intake.store import IntakeStore
 from registry.runtime.clock import Clock, SystemClock, make_clock, parse_at
 from registry.runtime.embedded_pg import EmbeddedPostgres
 from registry.runtime.store import RegistryRecorder
@@ -50,6 +53,8 @@ class Runtime:
     clock: Clock
     registry: Registry
     access: AccessService
+    population: PostgresPopulationRegister
+    intake: Intake
 
     def at(self, at_text: str | None) -> datetime:
         return self.clock.resolve(parse_at(at_text))
@@ -84,6 +89,16 @@ def bootstrap(settings: Settings | None = None) -> Iterator[Runtime]:
             max_age_days=settings.password_max_age_days,
             session_hours=settings.session_hours,
         )
-        yield Runtime(settings, url, make_clock(settings.clock), registry, access)
+        population = PostgresPopulationRegister(url)
+        intake = Intake(registry, IntakeStore(url), population)
+        yield Runtime(
+            settings,
+            url,
+            make_clock(settings.clock),
+            registry,
+            access,
+            population,
+            intake,
+        )
     finally:
         registry.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import ProgrammingError, StoredEvent
 from eventsourcing.postgres import (
@@ -17,10 +18,13 @@ from eventsourcing.postgres import (
     PostgresApplicationRecorder,
 )
 from psycopg import Cursor
+from psycopg.abc import Query
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 CLOCK_WENT_BACK = "RG001"
+# A statement and its parameter rows, written in the same transaction as events.
+SideWrite = tuple[Query, Sequence[Sequence[Any]]]
 
 
 class RegistryRecorder(PostgresApplicationRecorder):
@@ -54,6 +58,10 @@ class RegistryRecorder(PostgresApplicationRecorder):
         self._advance_clock = SQL("SELECT {schema}.{func}(%s)").format(
             schema=schema, func=func
         )
+        self._select_many = SQL(
+            "SELECT * FROM {schema}.{table} WHERE originator_id = ANY(%s) "
+            "ORDER BY originator_id, originator_version"
+        ).format(schema=schema, table=Identifier(events_table_name))
         self._select_clock = SQL("SELECT recorded_at FROM {schema}.{clock}").format(
             schema=schema, clock=clock
         )
@@ -69,9 +77,42 @@ class RegistryRecorder(PostgresApplicationRecorder):
             raise ProgrammingError("save() needs recorded_at=<aware datetime>")
         self._lock_table(curs)
         curs.execute(self._advance_clock, (recorded_at,), prepare=True)
+        self._side_writes(curs, kwargs.get("side_writes", ()))
         self._notify_channel(curs)
         # The plain insert; the lock and notify above replace the parent's.
         PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events)
+
+    @staticmethod
+    def _side_writes(curs: Cursor[DictRow], writes: Sequence[SideWrite]) -> None:
+        for statement, rows in writes:
+            if rows:
+                curs.executemany(statement, rows)
+
+    def write_without_events(
+        self, recorded_at: datetime, side_writes: Sequence[SideWrite]
+    ) -> None:
+        """Side writes of a command that records no event (e.g. feedback of a batch
+        whose records were all rejected), under the same lock and clock guard."""
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            curs.execute(self._advance_clock, (recorded_at,))
+            self._side_writes(curs, side_writes)
+
+    def select_events_many(self, ids: Sequence[UUID]) -> list[StoredEvent]:
+        """The events of many aggregates in one query, in version order."""
+        if not ids:
+            return []
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_many, (list(ids),))
+            return [
+                StoredEvent(
+                    row["originator_id"],
+                    row["originator_version"],
+                    row["topic"],
+                    bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
     def last_recorded_at(self) -> datetime | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -1,0 +1,139 @@
+"""Content checks of one record that need no state: each fault becomes a signal
+naming the field and the value. A field that already failed does not also fail
+the rules that depend on it (no X122 when the elementcode is missing or unknown)."""
+
+from __future__ import annotations
+
+from registry.domain import elementcodes
+from registry.domain.errors import DomainError
+from registry.domain.signals import Signal
+from registry.domain.values import Bsn, Landcode, Onderwijsnummer, Postcode, mask
+from registry.intake.schema import Extended, KeyChange, Period, Record, Student
+
+KEY_FIELDS = {"geboortedatum", "geslacht", "postcode", "landcode"}
+
+
+def _from(error: DomainError) -> Signal:
+    assert error.code is not None
+    return Signal(error.code, error.message)
+
+
+def identity_signals(s: Student) -> list[Signal]:
+    signals: list[Signal] = []
+    if s.bsn is not None and s.onderwijsnummer is not None:
+        signals.append(
+            Signal("X103", "leerling: both bsn and onderwijsnummer are given")
+        )
+    elif s.bsn is None and s.onderwijsnummer is None and s.extended is None:
+        signals.append(
+            Signal("X103", "leerling: no bsn, no onderwijsnummer and no uitgebreid")
+        )
+    for value, kind in ((s.bsn, Bsn), (s.onderwijsnummer, Onderwijsnummer)):
+        if value is not None:
+            try:
+                kind(value)
+            except DomainError as e:
+                signals.append(_from(e))
+    signals += address_signals(s.postcode, s.landcode)
+    if s.extended is not None:
+        signals += extended_signals(s.extended, abroad=s.landcode is not None, s=s)
+    return signals
+
+
+def address_signals(postcode: str | None, landcode: str | None) -> list[Signal]:
+    if (postcode is None) == (landcode is None):
+        shown = "both" if postcode is not None else "neither"
+        return [Signal("790", f"leerling: {shown} of postcode and landcode given")]
+    try:
+        if postcode is not None:
+            Postcode(postcode)
+        if landcode is not None:
+            Landcode(landcode)
+    except DomainError as e:
+        return [_from(e)]
+    return []
+
+
+def extended_signals(x: Extended, *, abroad: bool, s: Student) -> list[Signal]:
+    required = {
+        "achternaam": x.surname,
+        "voornamen": x.first_names,
+        "geboortedatum": s.birth_date,
+        "geslacht": s.sex,
+    }
+    if abroad:
+        required["buitenlands_adres"] = x.foreign_address
+    else:
+        required |= {
+            "straatnaam": x.street,
+            "huisnummer": x.house_number,
+            "plaatsnaam": x.place,
+        }
+    missing = [name for name, value in required.items() if value in (None, "", [])]
+    if missing:
+        return [Signal("X104", "uitgebreid: missing " + ", ".join(missing))]
+    return []
+
+
+def period_signals(r: Record) -> list[Signal]:
+    p = r.period or Period()
+    signals: list[Signal] = []
+    if p.start is None:
+        signals.append(Signal("097", "inschrijving.ingangsdatum is missing"))
+    if r.mutation in ("T", "A"):
+        signals += _terms_signals(p)
+    if r.mutation == "U" and p.end is None:
+        signals.append(
+            Signal("X124", "inschrijving.einddatum is required with mutatie U")
+        )
+    if p.start is not None and p.end is not None and p.end < p.start:
+        signals.append(
+            Signal(
+                "X124",
+                f"inschrijving.einddatum {p.end} is before ingangsdatum {p.start}",
+            )
+        )
+    return signals
+
+
+def _terms_signals(p: Period) -> list[Signal]:
+    signals: list[Signal] = []
+    if p.vestiging is None:
+        signals.append(Signal("X120", "inschrijving.vestiging is missing"))
+    if p.elementcode is None:
+        signals.append(Signal("023", "inschrijving.elementcode is missing"))
+    if p.leerjaar is None:
+        signals.append(Signal("028", "inschrijving.leerjaar is missing"))
+    if p.elementcode is not None:
+        try:
+            code = elementcodes.lookup(p.elementcode)
+            if p.leerjaar is not None:
+                code.check_leerjaar(p.leerjaar)
+        except DomainError as e:
+            signals.append(_from(e))
+    return signals
+
+
+def change_signals(r: Record) -> list[Signal]:
+    if r.mutation != "A":
+        return [Signal("X105", f"mutatie {r.mutation}: a W record must have mutatie A")]
+    change: KeyChange | None = r.change
+    if change is None or not change.new:
+        return [Signal("X105", "wijziging: oud and nieuw are required with soort W")]
+    unknown = sorted((set(change.old) | set(change.new)) - KEY_FIELDS)
+    if unknown:
+        return [Signal("X105", f"wijziging: {', '.join(unknown)} cannot be changed")]
+    new = change.new
+    if "postcode" in new or "landcode" in new:
+        return address_signals(new.get("postcode"), new.get("landcode"))
+    return []
+
+
+def static_signals(r: Record) -> list[Signal]:
+    signals = identity_signals(r.student)
+    signals += period_signals(r) if r.kind == "I" else change_signals(r)
+    return signals
+
+
+def shown_number(s: Student) -> str:
+    return mask(s.bsn or s.onderwijsnummer or "")

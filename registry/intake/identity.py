@@ -1,0 +1,185 @@
+"""Identity verification (domain.md Part A step 6, contract.md): the registry's
+own records first, then the population register.
+
+- onderwijsnummer: must be one the registry knows, with the same birth date and
+  sex (752);
+- BSN with the limited set: the register must hold that BSN with the same birth
+  date and sex (753); a landcode cannot be checked this way (753); a different
+  postcode is an attention (770), and secret data too (956);
+- extended set: a BSN that matches as above is used as is; otherwise the student
+  is looked up by surname, voorvoegsel, all first names, birth date and sex —
+  first among onderwijsnummers the registry issued, then in the register: exactly
+  one person → 755 with that BSN; none or several → a new onderwijsnummer (757).
+When the register is needed and unavailable, the record waits (status W).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from registry.domain.signals import Signal
+from registry.domain.student import Student
+from registry.domain.values import mask
+from registry.intake.population import NameKey, Person, name_key
+from registry.intake.schema import Student as Wire
+
+
+@dataclass
+class Lookups:
+    """What one batch learned in bulk; None when the register was unavailable."""
+
+    students: dict[str, Student]
+    persons: dict[str, Person] | None
+    persons_by_name: dict[NameKey, list[Person]] | None
+    issued_by_name: dict[NameKey, list[str]]
+
+
+@dataclass
+class Identity:
+    number: str | None = None
+    kind: str | None = None
+    issue_number: bool = False
+    signals: list[Signal] = field(default_factory=list)
+    waiting: bool = False
+
+    @property
+    def rejected(self) -> bool:
+        return any(s.rejects for s in self.signals)
+
+
+def wire_name_key(s: Wire) -> NameKey | None:
+    x = s.extended
+    if x is None or not x.surname or not x.first_names or not s.birth_date or not s.sex:
+        return None
+    return name_key(x.surname, x.prefix, x.first_names, s.birth_date, s.sex)
+
+
+def resolve(s: Wire, look: Lookups) -> Identity:
+    if s.onderwijsnummer is not None:
+        return _by_onderwijsnummer(s, look)
+    if s.bsn is not None:
+        matched = _by_bsn(s, look)
+        if s.extended is None or matched.waiting or not matched.rejected:
+            return matched
+    return _by_name(s, look)
+
+
+def _by_onderwijsnummer(s: Wire, look: Lookups) -> Identity:
+    number = s.onderwijsnummer
+    assert number is not None
+    known = look.students.get(number)
+    if known is None:
+        return Identity(
+            signals=[
+                Signal(
+                    "752",
+                    f"onderwijsnummer {mask(number)} is not known to the registry",
+                )
+            ]
+        )
+    key = known.key
+    if key["geboortedatum"] != s.birth_date or key["geslacht"] != s.sex:
+        return Identity(
+            signals=[
+                Signal(
+                    "752",
+                    f"onderwijsnummer {mask(number)}: geboortedatum {s.birth_date} and "
+                    f"geslacht {s.sex} do not match the registry",
+                )
+            ]
+        )
+    return Identity(number=number, kind="onderwijsnummer")
+
+
+def _by_bsn(s: Wire, look: Lookups) -> Identity:
+    bsn = s.bsn
+    assert bsn is not None
+    if s.landcode is not None and s.extended is None:
+        return Identity(
+            signals=[
+                Signal(
+                    "753",
+                    f"bsn {mask(bsn)} with landcode {s.landcode}: a student living abroad "
+                    "cannot be checked with the limited set; deliver the extended set",
+                )
+            ]
+        )
+    if look.persons is None:
+        return Identity(waiting=True)
+    person = look.persons.get(bsn)
+    if (
+        person is None
+        or person.geboortedatum != s.birth_date
+        or person.geslacht != s.sex
+    ):
+        return Identity(
+            signals=[
+                Signal(
+                    "753",
+                    f"bsn {mask(bsn)}, geboortedatum {s.birth_date} and geslacht {s.sex} "
+                    "do not match the population register",
+                )
+            ]
+        )
+    return Identity(number=bsn, kind="bsn", signals=_attention(person, s))
+
+
+def _attention(person: Person, s: Wire) -> list[Signal]:
+    signals = []
+    if (
+        s.postcode is not None
+        and person.postcode is not None
+        and person.postcode != s.postcode
+    ):
+        signals.append(
+            Signal("770", f"postcode {s.postcode} differs from the population register")
+        )
+    if person.geheim:
+        signals.append(
+            Signal("956", "the person's data are secret in the population register")
+        )
+    return signals
+
+
+def _by_name(s: Wire, look: Lookups) -> Identity:
+    key = wire_name_key(s)
+    if key is None:
+        return Identity(
+            signals=[Signal("X104", "uitgebreid: incomplete for a name lookup")]
+        )
+    issued = look.issued_by_name.get(key, [])
+    if len(issued) == 1:
+        return Identity(number=issued[0], kind="onderwijsnummer")
+    if look.persons_by_name is None:
+        return Identity(waiting=True)
+    found = look.persons_by_name.get(key, [])
+    if len(found) == 1:
+        person = found[0]
+        signals = (
+            []
+            if person.bsn == s.bsn
+            else [
+                Signal(
+                    "755",
+                    f"found in the population register by name and birth date; "
+                    f"bsn {mask(person.bsn)} returned",
+                )
+            ]
+        )
+        if person.geheim:
+            signals.append(
+                Signal("956", "the person's data are secret in the population register")
+            )
+        return Identity(number=person.bsn, kind="bsn", signals=signals)
+    why = "nobody" if not found else f"{len(found)} persons"
+    return Identity(
+        kind="onderwijsnummer",
+        issue_number=True,
+        signals=[
+            Signal(
+                "757",
+                f"{why} found in the population register by name and birth date; "
+                "an onderwijsnummer was issued",
+            )
+        ],
+    )

@@ -1,0 +1,262 @@
+"""The population register (GBA/BRP) behind a port, with a synthetic stand-in in
+PostgreSQL loaded by `registry population load` (contract.md, reference data)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import psycopg
+from psycopg.rows import dict_row
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from registry.domain.errors import DomainError
+from registry.domain.values import Bsn, Landcode, Postcode, mask
+from registry.reference import FileRefused
+
+NameKey = tuple[str, str, str, date, str]  # surname, prefix, first names, birth, sex
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS population_persons (
+  bsn text PRIMARY KEY, achternaam text NOT NULL, voorvoegsel text,
+  voornamen text NOT NULL, geboortedatum date NOT NULL, geslacht text NOT NULL,
+  straatnaam text, huisnummer int, huisnummertoevoeging text, postcode text,
+  plaatsnaam text, gemeente text, landcode text, geheim boolean NOT NULL,
+  recorded_at timestamptz NOT NULL);
+CREATE INDEX IF NOT EXISTS population_persons_name ON population_persons
+  (lower(achternaam), lower(coalesce(voorvoegsel, '')), lower(voornamen),
+   geboortedatum, geslacht);
+CREATE TABLE IF NOT EXISTS population_changes (
+  id bigserial PRIMARY KEY, bsn text NOT NULL, recorded_at timestamptz NOT NULL,
+  old jsonb NOT NULL, new jsonb NOT NULL);
+CREATE TABLE IF NOT EXISTS population_status (
+  id int PRIMARY KEY CHECK (id = 1), available boolean NOT NULL,
+  since timestamptz NOT NULL);
+"""
+COLUMNS = (
+    "bsn",
+    "achternaam",
+    "voorvoegsel",
+    "voornamen",
+    "geboortedatum",
+    "geslacht",
+    "straatnaam",
+    "huisnummer",
+    "huisnummertoevoeging",
+    "postcode",
+    "plaatsnaam",
+    "gemeente",
+    "landcode",
+    "geheim",
+)
+
+
+class RegisterUnavailable(Exception):
+    """The population register cannot be consulted now; records wait."""
+
+
+class PersonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bsn: str
+    achternaam: str
+    voorvoegsel: str | None = None
+    voornamen: str
+    geboortedatum: date
+    geslacht: str
+    straatnaam: str | None = None
+    huisnummer: int | None = None
+    huisnummertoevoeging: str | None = None
+    postcode: str | None = None
+    plaatsnaam: str | None = None
+    gemeente: str | None = None
+    landcode: str | None = None
+    geheim: bool = False
+
+
+@dataclass(frozen=True)
+class Person:
+    bsn: str
+    achternaam: str
+    voorvoegsel: str | None
+    voornamen: str
+    geboortedatum: date
+    geslacht: str
+    postcode: str | None
+    landcode: str | None
+    gemeente: str | None
+    geheim: bool
+
+    @property
+    def name_key(self) -> NameKey:
+        return name_key(
+            self.achternaam,
+            self.voorvoegsel,
+            self.voornamen,
+            self.geboortedatum,
+            self.geslacht,
+        )
+
+
+def name_key(
+    surname: str, prefix: str | None, first_names: str, birth: date, sex: str
+) -> NameKey:
+    return (
+        surname.strip().lower(),
+        (prefix or "").strip().lower(),
+        " ".join(first_names.lower().split()),
+        birth,
+        sex,
+    )
+
+
+class PopulationRegister(Protocol):
+    def by_bsn(self, bsns: Collection[str]) -> dict[str, Person]: ...
+    def by_name(self, keys: Collection[NameKey]) -> dict[NameKey, list[Person]]: ...
+
+
+def parse_persons(lines: Iterable[str]) -> list[PersonIn]:
+    persons: list[PersonIn] = []
+    problems: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            person = PersonIn.model_validate(json.loads(line))
+            Bsn(person.bsn)
+            if (person.postcode is None) == (person.landcode is None):
+                problems.append(f"line {number}: exactly one of postcode and landcode")
+                continue
+            if person.postcode is not None:
+                Postcode(person.postcode)
+            if person.landcode is not None:
+                Landcode(person.landcode)
+            persons.append(person)
+        except json.JSONDecodeError as e:
+            problems.append(f"line {number}: not JSON ({e.msg})")
+        except ValidationError as e:
+            problems.extend(
+                f"line {number}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
+                for err in e.errors()
+            )
+        except DomainError as e:
+            problems.append(f"line {number}: {e.field}: {e.message}")
+    if problems:
+        raise FileRefused(problems)
+    return persons
+
+
+class PostgresPopulationRegister:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        with psycopg.connect(url) as conn:
+            conn.execute(SCHEMA)
+
+    def _conn(self) -> psycopg.Connection[dict[str, Any]]:
+        return psycopg.connect(self.url, row_factory=dict_row)
+
+    def set_available(self, available: bool, at: datetime) -> None:
+        with self._conn() as conn:
+            conn.execute(
+                "INSERT INTO population_status VALUES (1, %s, %s) ON CONFLICT (id) DO "
+                "UPDATE SET available = excluded.available, since = excluded.since",
+                (available, at),
+            )
+
+    def _check_available(self, conn: psycopg.Connection[dict[str, Any]]) -> None:
+        row = conn.execute("SELECT available FROM population_status").fetchone()
+        if row is not None and not row["available"]:
+            raise RegisterUnavailable("the population register is unavailable")
+
+    def by_bsn(self, bsns: Collection[str]) -> dict[str, Person]:
+        with self._conn() as conn:
+            self._check_available(conn)
+            rows = conn.execute(
+                "SELECT * FROM population_persons WHERE bsn = ANY(%s)", (list(bsns),)
+            ).fetchall()
+        return {r["bsn"]: _person(r) for r in rows}
+
+    def by_name(self, keys: Collection[NameKey]) -> dict[NameKey, list[Person]]:
+        if not keys:
+            return {}
+        with self._conn() as conn:
+            self._check_available(conn)
+            surnames = sorted({k[0] for k in keys})
+            rows = conn.execute(
+                "SELECT * FROM population_persons WHERE lower(achternaam) = ANY(%s)",
+                (surnames,),
+            ).fetchall()
+        found: dict[NameKey, list[Person]] = {k: [] for k in keys}
+        for row in rows:
+            person = _person(row)
+            if person.name_key in found:
+                found[person.name_key].append(person)
+        return found
+
+    def load(self, persons: list[PersonIn], at: datetime) -> dict[str, int]:
+        """Idempotent: a line equal to the stored person changes nothing; a changed
+        one replaces it and the change is recorded."""
+        with self._conn() as conn, conn.cursor() as cur:
+            cur.execute(
+                f"CREATE TEMP TABLE incoming ON COMMIT DROP AS SELECT {', '.join(COLUMNS)} "  # noqa: S608
+                "FROM population_persons WITH NO DATA"
+            )
+            with cur.copy(f"COPY incoming ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                for p in persons:
+                    copy.write_row(tuple(getattr(p, c) for c in COLUMNS))
+            # A later line for the same BSN wins: keep the last occurrence.
+            cur.execute(
+                "DELETE FROM incoming a USING incoming b WHERE a.bsn = b.bsn "
+                "AND a.ctid < b.ctid"
+            )
+            distinct = cur.execute("SELECT count(*) AS n FROM incoming").fetchone()
+            assert distinct is not None
+            cols = ", ".join(COLUMNS)
+            cur.execute(
+                f"INSERT INTO population_changes (bsn, recorded_at, old, new) "  # noqa: S608
+                f"SELECT i.bsn, %s, to_jsonb(p) - 'recorded_at', to_jsonb(i) - 'recorded_at' "
+                f"FROM incoming i JOIN population_persons p USING (bsn) "
+                f"WHERE ({', '.join('p.' + c for c in COLUMNS)}) IS DISTINCT FROM "
+                f"({', '.join('i.' + c for c in COLUMNS)})",
+                (at,),
+            )
+            changed = cur.rowcount
+            cur.execute(
+                f"INSERT INTO population_persons ({cols}, recorded_at) "  # noqa: S608
+                f"SELECT {cols}, %s FROM incoming ON CONFLICT (bsn) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+                + ", recorded_at = excluded.recorded_at WHERE ("
+                + ", ".join(f"population_persons.{c}" for c in COLUMNS)
+                + ") IS DISTINCT FROM ("
+                + ", ".join(f"excluded.{c}" for c in COLUMNS)
+                + ")",
+                (at,),
+            )
+            written = cur.rowcount
+        return {
+            "persons": distinct["n"],
+            "added": written - changed,
+            "changed": changed,
+            "unchanged": distinct["n"] - written,
+        }
+
+
+def _person(row: dict[str, Any]) -> Person:
+    return Person(
+        row["bsn"],
+        row["achternaam"],
+        row["voorvoegsel"],
+        row["voornamen"],
+        row["geboortedatum"],
+        row["geslacht"],
+        row["postcode"],
+        row["landcode"],
+        row["gemeente"],
+        row["geheim"],
+    )
+
+
+def describe(person: Person) -> str:
+    return f"person {mask(person.bsn)}"

@@ -1,0 +1,179 @@
+"""The wire format `bron-vo-batch/1` (contract.md): pydantic models with the Dutch
+names as aliases and English names inside.
+
+Only faults no signal code covers refuse a batch here: not JSON, a wrong format,
+an unknown enumeration value, a value of the wrong type, a missing or duplicate
+meldingnummer, batch fields out of range. Missing or malformed record fields that
+have a signal code are left for the content checks, so they reject one record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from registry.domain.values import mask
+
+FORMAT = "bron-vo-batch/1"
+_SCHOOLJAAR = re.compile(r"([0-9]{4})-([0-9]{4})")
+_BRIN = re.compile(r"[0-9]{2}[A-Z0-9]{2}")
+
+
+class BatchRefused(Exception):
+    """The batch is refused as a whole; `problems` lists every fault found."""
+
+    def __init__(self, problems: list[dict[str, Any]]) -> None:
+        summary = "; ".join(f"{p['path']}: {p['rule']}" for p in problems[:10])
+        super().__init__(f"batch refused, {len(problems)} problem(s): {summary}")
+        self.problems = problems
+
+
+class _Wire(BaseModel):
+    # Unknown fields are ignored so school packages may send more than we read;
+    # absent and null mean the same (every optional field defaults to None).
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+
+class Extended(_Wire):
+    surname: str | None = Field(None, alias="achternaam")
+    prefix: str | None = Field(None, alias="voorvoegsel")
+    first_names: str | None = Field(None, alias="voornamen")
+    street: str | None = Field(None, alias="straatnaam")
+    house_number: int | None = Field(None, alias="huisnummer")
+    house_number_suffix: str | None = Field(None, alias="huisnummertoevoeging")
+    place: str | None = Field(None, alias="plaatsnaam")
+    foreign_address: list[str] | None = Field(None, alias="buitenlands_adres")
+
+
+class Student(_Wire):
+    bsn: str | None = None
+    onderwijsnummer: str | None = None
+    student_number: str | None = Field(None, alias="leerlingnummer")
+    birth_date: date | None = Field(None, alias="geboortedatum")
+    sex: Literal["M", "V"] | None = Field(None, alias="geslacht")
+    postcode: str | None = None
+    landcode: str | None = None
+    extended: Extended | None = Field(None, alias="uitgebreid")
+
+
+class Period(_Wire):
+    vestiging: str | None = None
+    start: date | None = Field(None, alias="ingangsdatum")
+    end: date | None = Field(None, alias="einddatum")
+    elementcode: str | None = None
+    leerjaar: int | None = None
+    jaren_pro: int | None = None
+
+
+class KeyChange(_Wire):
+    old: dict[str, Any] = Field(alias="oud")
+    new: dict[str, Any] = Field(alias="nieuw")
+
+
+class Record(_Wire):
+    meldingnummer: int = Field(ge=1)
+    kind: Literal["I", "W"] = Field(alias="soort")
+    mutation: Literal["T", "A", "U", "V"] = Field(alias="mutatie")
+    student: Student = Field(alias="leerling")
+    period: Period | None = Field(None, alias="inschrijving")
+    change: KeyChange | None = Field(None, alias="wijziging")
+
+
+class Package(_Wire):
+    naam: str
+    versie: str
+
+
+class Batch(_Wire):
+    format: Literal["bron-vo-batch/1"]
+    brin: str
+    aanleverpunt: int = Field(ge=0, le=99)
+    batchnummer: int = Field(ge=1, le=999)
+    schooljaar: str
+    soort: Literal["INSCHRIJVING", "ACCOUNTANTSMUTATIE"]
+    verantwoordelijke: Literal["INSTELLING", "ACCOUNTANT"]
+    pakket: Package | None = None
+    records: list[Record] = Field(alias="meldingen", min_length=1, max_length=100_000)
+
+    @field_validator("brin")
+    @classmethod
+    def _brin(cls, value: str) -> str:
+        if not _BRIN.fullmatch(value):
+            raise ValueError("brin must be 2 digits and 2 capitals or digits")
+        return value
+
+    @field_validator("schooljaar")
+    @classmethod
+    def _schooljaar(cls, value: str) -> str:
+        match = _SCHOOLJAAR.fullmatch(value)
+        if not match or int(match[2]) != int(match[1]) + 1:
+            raise ValueError("schooljaar must be YYYY-YYYY+1")
+        return value
+
+    @property
+    def key(self) -> tuple[str, int, str, int]:
+        return self.brin, self.aanleverpunt, self.schooljaar, self.batchnummer
+
+    @property
+    def accountant(self) -> bool:
+        return self.soort == "ACCOUNTANTSMUTATIE"
+
+
+def _problem(loc: tuple[Any, ...], rule: str, value: Any) -> dict[str, Any]:
+    path = ".".join(str(p) for p in loc) or "(batch)"
+    shown = (
+        value if isinstance(value, str | int | float | bool) or value is None else "…"
+    )
+    if path.endswith(("bsn", "onderwijsnummer")) and shown is not None:
+        shown = mask(str(shown))
+    return {"path": path, "rule": rule, "value": shown}
+
+
+def parse_batch(raw: bytes | str) -> tuple[Batch, str]:
+    """Parse and check a batch; returns it with its content hash, or refuses it."""
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BatchRefused([_problem((), f"not JSON: {e}", None)]) from None
+    if not isinstance(data, dict):
+        raise BatchRefused([_problem((), "a batch is a JSON object", None)])
+    try:
+        batch = Batch.model_validate(data)
+    except ValidationError as e:
+        raise BatchRefused(
+            [_problem(err["loc"], err["msg"], err.get("input")) for err in e.errors()]
+        ) from None
+    problems = _cross_checks(batch)
+    if problems:
+        raise BatchRefused(problems)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return batch, hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _cross_checks(batch: Batch) -> list[dict[str, Any]]:
+    problems = []
+    if batch.accountant and batch.verantwoordelijke != "ACCOUNTANT":
+        problems.append(
+            _problem(
+                ("verantwoordelijke",),
+                "ACCOUNTANTSMUTATIE requires ACCOUNTANT",
+                batch.verantwoordelijke,
+            )
+        )
+    seen: set[int] = set()
+    for i, record in enumerate(batch.records):
+        if record.meldingnummer in seen:
+            problems.append(
+                _problem(
+                    ("meldingen", i, "meldingnummer"),
+                    "duplicate meldingnummer",
+                    record.meldingnummer,
+                )
+            )
+        seen.add(record.meldingnummer)
+    return problems

@@ -1,0 +1,251 @@
+"""Intake of deliveries: a batch is checked, each record judged in meldingnummer
+order, and everything accepted is saved in one transaction together with the
+batch's feedback — so a crash either keeps the whole delivery or none of it, and
+a re-delivery either returns the stored feedback or processes it afresh."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from registry.application.errors import ConcurrentChange
+from registry.application.registry import Registry
+from registry.domain import ids
+from registry.domain.school import School
+from registry.domain.signals import Signal
+from registry.intake.population import PopulationRegister
+from registry.intake.processor import Outcome, process
+from registry.intake.schema import Batch, BatchRefused, Record, parse_batch
+from registry.intake.state import BatchState, Context, load_state
+from registry.intake.store import (
+    DELETE_WAITING,
+    INSERT_ISSUED,
+    INSERT_NEW_BATCH,
+    INSERT_WAITING,
+    UPSERT_BATCH,
+    UPSERT_ENROLMENT,
+    BatchKey,
+    IntakeStore,
+    batch_row,
+)
+from registry.runtime.store import SideWrite
+
+FEEDBACK_FORMAT = "bron-vo-terugkoppeling/1"
+MAX_ATTEMPTS = 5
+WAIT_LIMIT = timedelta(days=14)
+
+
+class DeliveryRefused(Exception):
+    """The same batch key was delivered before with different content."""
+
+
+@dataclass(frozen=True)
+class Result:
+    feedback: dict[str, Any]
+    recorded: bool  # False: a trial delivery, or a re-delivery of a stored batch
+
+
+def feedback_document(key: BatchKey, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    entries = sorted(entries, key=lambda e: e["meldingnummer"])
+    status = Counter(e["status"] for e in entries)
+    brin, aanleverpunt, schooljaar, batchnummer = key
+    return {
+        "format": FEEDBACK_FORMAT,
+        "brin": brin,
+        "aanleverpunt": aanleverpunt,
+        "batchnummer": batchnummer,
+        "schooljaar": schooljaar,
+        "ontvangen": len(entries),
+        "goedgekeurd": status["G"],
+        "afgekeurd": status["A"],
+        "wachtend": status["W"],
+        "meldingen": entries,
+    }
+
+
+class Intake:
+    def __init__(
+        self, registry: Registry, store: IntakeStore, register: PopulationRegister
+    ) -> None:
+        self.registry = registry
+        self.store = store
+        self.register = register
+
+    def submit(
+        self, raw: bytes | str, at: datetime, *, dry_run: bool = False
+    ) -> Result:
+        batch, content_hash = parse_batch(raw)
+        self._check_sender(batch)
+        for _ in range(MAX_ATTEMPTS):
+            if not dry_run:
+                stored = self.store.batch(batch.key)
+                if stored is not None:
+                    return self._redelivered(
+                        batch, content_hash, stored.content_hash, stored.feedback
+                    )
+            try:
+                return self._process(batch, content_hash, at, dry_run)
+            except ConcurrentChange:
+                continue  # another delivery changed the same student: judge again
+        raise ConcurrentChange(f"batch {batch.key} kept conflicting; deliver it again")
+
+    def feedback(self, key: BatchKey) -> dict[str, Any] | None:
+        stored = self.store.batch(key)
+        return None if stored is None else stored.feedback
+
+    def _check_sender(self, batch: Batch) -> None:
+        school = self.registry.get_many([ids.school_id(batch.brin)]).get(
+            ids.school_id(batch.brin)
+        )
+        if not isinstance(school, School):
+            raise BatchRefused(
+                [
+                    {
+                        "path": "brin",
+                        "rule": "not a registered school",
+                        "value": batch.brin,
+                    }
+                ]
+            )
+        point = f"{batch.aanleverpunt:02d}"
+        if batch.aanleverpunt and point not in school.vestigingen:
+            raise BatchRefused(
+                [
+                    {
+                        "path": "aanleverpunt",
+                        "rule": "not a registered vestiging of this school",
+                        "value": batch.aanleverpunt,
+                    }
+                ]
+            )
+
+    def _redelivered(
+        self,
+        batch: Batch,
+        content_hash: str,
+        stored_hash: str,
+        feedback: dict[str, Any],
+    ) -> Result:
+        if stored_hash != content_hash:
+            raise DeliveryRefused(
+                f"batch {batch.brin}/{batch.aanleverpunt}/{batch.schooljaar}/"
+                f"{batch.batchnummer} was delivered before with different content; "
+                "use a new batchnummer"
+            )
+        return Result(feedback, recorded=False)
+
+    def _process(
+        self, batch: Batch, content_hash: str, at: datetime, dry_run: bool
+    ) -> Result:
+        ctx = Context(batch.key, batch.accountant, batch.soort, at, dry_run)
+        records = sorted(batch.records, key=lambda r: r.meldingnummer)
+        state = load_state(self.registry, self.store, self.register, records, ctx)
+        outcomes = [(r, process(state, ctx, r)) for r in records]
+        feedback = feedback_document(
+            batch.key, [o.entry(r.meldingnummer) for r, o in outcomes]
+        )
+        if dry_run:
+            return Result(feedback, recorded=False)
+        writes = [
+            (
+                INSERT_NEW_BATCH,
+                [batch_row(batch.key, content_hash, batch.soort, at, at, feedback)],
+            ),
+            *_state_writes(state),
+            (INSERT_WAITING, _waiting_rows(batch.key, batch.soort, outcomes, at)),
+        ]
+        self.registry.save_at(*state.changed.values(), at=at, side_writes=writes)
+        return Result(feedback, recorded=True)
+
+    def retry_waiting(self, at: datetime) -> dict[str, int]:
+        """Judge again every record waiting on the population register; a wait of
+        more than 14 days is signalled (X132) on the record's feedback."""
+        rows = self.store.waiting()
+        by_batch: dict[BatchKey, list[dict[str, Any]]] = {}
+        for row in rows:
+            key = (
+                row["brin"],
+                row["aanleverpunt"],
+                row["schooljaar"],
+                row["batchnummer"],
+            )
+            by_batch.setdefault(key, []).append(row)
+        counts: Counter[str] = Counter()
+        for key, waiting in by_batch.items():
+            for _ in range(MAX_ATTEMPTS):
+                try:
+                    counts.update(self._retry_batch(key, waiting, at))
+                    break
+                except ConcurrentChange:
+                    continue
+        return dict(counts)
+
+    def _retry_batch(
+        self, key: BatchKey, waiting: list[dict[str, Any]], at: datetime
+    ) -> Counter[str]:
+        soort = waiting[0]["soort"]
+        ctx = Context(key, soort == "ACCOUNTANTSMUTATIE", soort, at, dry_run=False)
+        records = [Record.model_validate(w["record"]) for w in waiting]
+        state = load_state(self.registry, self.store, self.register, records, ctx)
+        stored = self.store.batch(key)
+        assert stored is not None
+        entries = {e["meldingnummer"]: e for e in stored.feedback["meldingen"]}
+        resolved: list[tuple[Any, ...]] = []
+        for record, row in zip(records, waiting, strict=True):
+            outcome = process(state, ctx, record)
+            if at - row["since"] > WAIT_LIMIT:
+                _add_x132(outcome, row["since"])
+            entries[record.meldingnummer] = outcome.entry(record.meldingnummer)
+            if outcome.status != "W":
+                resolved.append((*key, record.meldingnummer))
+        feedback = feedback_document(key, list(entries.values()))
+        writes = [
+            (
+                UPSERT_BATCH,
+                [batch_row(key, stored.content_hash, soort, at, at, feedback)],
+            ),
+            *_state_writes(state),
+            (DELETE_WAITING, resolved),
+        ]
+        self.registry.save_at(*state.changed.values(), at=at, side_writes=writes)
+        return Counter(
+            e["status"]
+            for e in entries.values()
+            if e["meldingnummer"] in {r.meldingnummer for r in records}
+        )
+
+
+def _add_x132(outcome: Outcome, since: datetime) -> None:
+    outcome.signals.append(
+        Signal(
+            "X132",
+            f"waited on the population register since {since.date()}, "
+            "more than 14 days",
+        )
+    )
+
+
+def _state_writes(state: BatchState) -> list[SideWrite]:
+    return [
+        (UPSERT_ENROLMENT, list(state.index_rows.values())),
+        (INSERT_ISSUED, state.issued_rows),
+    ]
+
+
+def _waiting_rows(
+    key: BatchKey, soort: str, outcomes: list[tuple[Record, Outcome]], at: datetime
+) -> list[tuple[Any, ...]]:
+    return [
+        (
+            *key,
+            r.meldingnummer,
+            soort,
+            json.dumps(r.model_dump(mode="json", by_alias=True)),
+            at,
+        )
+        for r, o in outcomes
+        if o.status == "W"
+    ]
