@@ -68,3 +68,14 @@ def mutation(
         t,
         einddatum,
     )
+
+
+def valid_bsns(start: int = 200_000_000):  # type: ignore[no-untyped-def]
+    """Valid BSNs in increasing order from `start` (weighted sum ≡ 0 mod 11)."""
+    weights = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+    n = start
+    while True:
+        digits = f"{n:09d}"
+        if sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11 == 0:
+            yield digits
+        n += 1

@@ -241,12 +241,12 @@ def _apply_change(
     state: BatchState,
     ctx: Context,
     r: Record,
-    student: Student | None,
     identity: Identity,
     attention: list[Signal],
 ) -> Outcome:
     assert r.change is not None
-    if student is None or (student.version == 1 and student.id in state.changed):
+    student = state.lookups.students.get(identity.number or "")
+    if student is None:
         return Outcome(
             "A",
             _numbers(r, identity),

@@ -1,0 +1,160 @@
+"""Builders of real batches (bron-vo-batch/1) and a register to deliver them to."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
+from registry.intake.population import PersonIn
+from registry.runtime.bootstrap import Runtime
+from tests.conftest import utc
+from tests.factories import SJ
+
+ANNA = {
+    "bsn": "800000481",
+    "achternaam": "Jansen",
+    "voornamen": "Anna Maria",
+    "geboortedatum": "2013-05-17",
+    "geslacht": "V",
+    "postcode": "9711AB",
+}
+PIET = {
+    "bsn": "800000122",
+    "achternaam": "Bakker",
+    "voorvoegsel": "de",
+    "voornamen": "Piet",
+    "geboortedatum": "2013-01-02",
+    "geslacht": "M",
+    "postcode": "9711AB",
+    "geheim": True,
+}
+HANS = {
+    "bsn": "830000008",
+    "achternaam": "Müller",
+    "voornamen": "Hans",
+    "geboortedatum": "2012-02-03",
+    "geslacht": "M",
+    "landcode": "9089",
+}
+TWIN = {
+    "achternaam": "Visser",
+    "voornamen": "Sam",
+    "geboortedatum": "2013-03-03",
+    "geslacht": "M",
+    "postcode": "9711AB",
+}
+OLD = {
+    "bsn": "200000020",
+    "achternaam": "Smit",
+    "voornamen": "Kees",
+    "geboortedatum": "2007-06-01",
+    "geslacht": "M",
+    "postcode": "9711AB",
+}
+
+
+def prepare(rt: Runtime) -> None:
+    lic = tuple(Licence(c, date(2020, 8, 1)) for c in ("0300", "0090"))
+    vest = (
+        VestigingRegistration("00", "Hoofd", True, "9711AB", "GM0014", lic),
+        VestigingRegistration("01", "Dependance", False, "9712CD", "GM0014", lic),
+    )
+    rt.registry.load_schools(
+        [
+            SchoolRegistration("01OE", "Een", "GM0014", vest),
+            SchoolRegistration("02AB", "Twee", "GM0014", vest),
+        ],
+        utc(2026, 7, 1),
+    )
+    twins = [{**TWIN, "bsn": b} for b in ("200000007", "200000019")]
+    old = {**OLD, "bsn": "200000020"}
+    persons = [PersonIn.model_validate(p) for p in (ANNA, PIET, HANS, *twins, old)]
+    rt.population.load(persons, utc(2026, 7, 1))
+
+
+def student(person: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    s = {
+        "bsn": person.get("bsn"),
+        "geboortedatum": person["geboortedatum"],
+        "geslacht": person["geslacht"],
+        "postcode": person.get("postcode"),
+        "landcode": person.get("landcode"),
+    }
+    return {**s, **changes}
+
+
+def extended(person: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    x = {
+        "achternaam": person["achternaam"],
+        "voorvoegsel": person.get("voorvoegsel"),
+        "voornamen": person["voornamen"],
+    }
+    if person.get("landcode"):
+        x["buitenlands_adres"] = ["Hauptstrasse 1", "Emden"]
+    else:
+        x |= {"straatnaam": "Dorpsstraat", "huisnummer": 12, "plaatsnaam": "Groningen"}
+    return {**x, **changes}
+
+
+def period(**changes: Any) -> dict[str, Any]:
+    p = {
+        "vestiging": "00",
+        "ingangsdatum": "2026-08-01",
+        "einddatum": None,
+        "elementcode": "0300",
+        "leerjaar": 1,
+        "jaren_pro": None,
+    }
+    return {**p, **changes}
+
+
+def rec(
+    n: int,
+    leerling: dict[str, Any],
+    mutatie: str = "T",
+    soort: str = "I",
+    inschrijving: dict[str, Any] | None = None,
+    wijziging: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    if inschrijving is None and soort == "I":
+        inschrijving = period()
+    return {
+        "meldingnummer": n,
+        "soort": soort,
+        "mutatie": mutatie,
+        "leerling": leerling,
+        "inschrijving": inschrijving,
+        "wijziging": wijziging,
+    }
+
+
+def batch(
+    *records: dict[str, Any],
+    number: int = 1,
+    brin: str = "01OE",
+    soort: str = "INSCHRIJVING",
+    **fields: Any,
+) -> str:
+    body = {
+        "format": "bron-vo-batch/1",
+        "brin": brin,
+        "aanleverpunt": 0,
+        "batchnummer": number,
+        "schooljaar": SJ,
+        "soort": soort,
+        "verantwoordelijke": "ACCOUNTANT"
+        if soort == "ACCOUNTANTSMUTATIE"
+        else "INSTELLING",
+        "pakket": {"naam": "TestLAS", "versie": "1"},
+        "meldingen": list(records),
+    }
+    return json.dumps({**body, **fields})
+
+
+def verdicts(feedback: dict[str, Any]) -> dict[int, tuple[str, list[str]]]:
+    return {
+        m["meldingnummer"]: (m["status"], [s["code"] for s in m["signalen"]])
+        for m in feedback["meldingen"]
+    }

@@ -1,0 +1,357 @@
+"""Intake from real batches: a test per signal code intake produces, refusals of
+whole batches, idempotent re-delivery, trial delivery, waiting on the register."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from registry.intake.schema import BatchRefused
+from registry.intake.service import DeliveryRefused
+from registry.runtime.bootstrap import Runtime
+from tests.conftest import utc
+from tests.factories import SJ
+from tests.intake_helpers import (
+    ANNA,
+    HANS,
+    OLD,
+    PIET,
+    TWIN,
+    batch,
+    extended,
+    period,
+    prepare,
+    rec,
+    student,
+    verdicts,
+)
+
+AUG = utc(2026, 8, 20)
+
+
+@pytest.fixture
+def rt(runtime: Runtime) -> Runtime:
+    prepare(runtime)
+    return runtime
+
+
+def deliver(
+    rt: Runtime, raw: str, at=AUG, **kw: Any
+) -> dict[int, tuple[str, list[str]]]:  # type: ignore[no-untyped-def]
+    return verdicts(rt.intake.submit(raw, at, **kw).feedback)
+
+
+def one(
+    rt: Runtime, record: dict[str, Any], at=AUG, **kw: Any
+) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+    number = kw.pop("number", 1)
+    return deliver(rt, batch(record, number=number, **kw), at)[record["meldingnummer"]]
+
+
+@pytest.mark.parametrize(
+    ("field", "code"),
+    [
+        ("elementcode", "023"),
+        ("leerjaar", "028"),
+        ("ingangsdatum", "097"),
+    ],
+)
+def test_missing_period_fields(rt: Runtime, field: str, code: str) -> None:
+    assert one(rt, rec(1, student(ANNA), inschrijving=period(**{field: None}))) == (
+        "A",
+        [code],
+    )
+
+
+def test_elementcode_unknown_x123_and_leerjaar_x122(rt: Runtime) -> None:
+    got = deliver(
+        rt,
+        batch(
+            rec(1, student(ANNA), inschrijving=period(elementcode="9999")),
+            rec(2, student(ANNA), inschrijving=period(leerjaar=5)),
+        ),
+    )
+    assert got == {1: ("A", ["X123"]), 2: ("A", ["X122"])}
+
+
+def test_dates_x124(rt: Runtime) -> None:
+    got = deliver(
+        rt,
+        batch(
+            rec(1, student(ANNA), inschrijving=period(einddatum="2026-07-01")),
+            rec(2, student(ANNA), "U", inschrijving=period(einddatum=None)),
+        ),
+    )
+    assert got == {1: ("A", ["X124"]), 2: ("A", ["X124"])}
+
+
+def test_unknown_vestiging_x120(rt: Runtime) -> None:
+    assert one(rt, rec(1, student(ANNA), inschrijving=period(vestiging="07"))) == (
+        "A",
+        ["X120"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("leerling", "code"),
+    [
+        ({"bsn": "800000482"}, "742"),
+        ({"bsn": None, "onderwijsnummer": "100511516"}, "X102"),
+        ({"onderwijsnummer": "100511515"}, "X103"),
+        ({"bsn": None}, "X103"),
+        ({"landcode": "9089"}, "790"),
+        ({"postcode": "9711SS"}, "X110"),
+    ],
+)
+def test_number_and_address_faults(
+    rt: Runtime, leerling: dict[str, Any], code: str
+) -> None:
+    assert one(rt, rec(1, student(ANNA, **leerling))) == ("A", [code])
+
+
+def test_incomplete_extended_set_x104(rt: Runtime) -> None:
+    s = student(TWIN, bsn=None, uitgebreid=extended(TWIN, straatnaam=None))
+    status, codes = one(rt, rec(1, s))
+    assert (status, codes) == ("A", ["X104"])
+
+
+def test_limited_set_mismatch_753_and_landcode_753(rt: Runtime) -> None:
+    got = deliver(
+        rt,
+        batch(rec(1, student(ANNA, geboortedatum="2013-05-18")), rec(2, student(HANS))),
+    )
+    assert got == {1: ("A", ["753"]), 2: ("A", ["753"])}
+
+
+def test_postcode_differs_770_and_secret_956(rt: Runtime) -> None:
+    got = deliver(
+        rt, batch(rec(1, student(ANNA, postcode="9700LC")), rec(2, student(PIET)))
+    )
+    assert got == {1: ("G", ["770"]), 2: ("G", ["956"])}
+
+
+def test_extended_set_755_found_and_757_issued(rt: Runtime) -> None:
+    found = student(ANNA, bsn=None, uitgebreid=extended(ANNA))
+    nobody = student(
+        ANNA, bsn=None, geboortedatum="2012-01-01", uitgebreid=extended(ANNA)
+    )
+    twins = student(TWIN, bsn=None, uitgebreid=extended(TWIN))
+    feedback = rt.intake.submit(
+        batch(rec(1, found), rec(2, nobody), rec(3, twins)), AUG
+    ).feedback
+    assert verdicts(feedback) == {
+        1: ("G", ["755"]),
+        2: ("G", ["757"]),
+        3: ("G", ["757"]),
+    }
+    leerlingen = [m["leerling"] for m in feedback["meldingen"]]
+    assert leerlingen[0] == {"bsn": ANNA["bsn"], "onderwijsnummer": None}
+    issued = {leerlingen[1]["onderwijsnummer"], leerlingen[2]["onderwijsnummer"]}
+    assert len(issued) == 2 and all(n and n.startswith("10") for n in issued)
+    # The same student delivered again is found among the registry's own numbers.
+    again = rec(1, nobody, "U", inschrijving=period(einddatum="2027-07-31"))
+    fb = rt.intake.submit(batch(again, number=2), AUG).feedback
+    assert verdicts(fb) == {1: ("G", [])}
+    assert (
+        fb["meldingen"][0]["leerling"]["onderwijsnummer"]
+        == leerlingen[1]["onderwijsnummer"]
+    )
+
+
+def test_border_student_with_extended_set_755(rt: Runtime) -> None:
+    s = student(HANS, bsn=None, uitgebreid=extended(HANS))
+    assert one(rt, rec(1, s)) == ("G", ["755"])
+
+
+def test_onderwijsnummer_unknown_or_mismatch_752(rt: Runtime) -> None:
+    nobody = student(
+        ANNA, bsn=None, geboortedatum="2012-01-01", uitgebreid=extended(ANNA)
+    )
+    fb = rt.intake.submit(batch(rec(1, nobody)), AUG).feedback
+    onr = fb["meldingen"][0]["leerling"]["onderwijsnummer"]
+    got = deliver(
+        rt,
+        batch(
+            rec(1, student(ANNA, bsn=None, onderwijsnummer="100511515")),
+            rec(
+                2,
+                student(
+                    ANNA, bsn=None, onderwijsnummer=onr, geboortedatum="2012-01-02"
+                ),
+            ),
+            rec(
+                3,
+                student(
+                    ANNA, bsn=None, onderwijsnummer=onr, geboortedatum="2012-01-01"
+                ),
+                "U",
+                inschrijving=period(einddatum="2027-07-31"),
+            ),
+            number=2,
+        ),
+    )
+    assert got == {1: ("A", ["752"]), 2: ("A", ["752"]), 3: ("G", [])}
+
+
+def test_period_exists_811_and_unknown_055(rt: Runtime) -> None:
+    got = deliver(
+        rt,
+        batch(
+            rec(1, student(ANNA)),
+            rec(2, student(ANNA)),
+            rec(3, student(ANNA), "A", inschrijving=period(ingangsdatum="2026-09-01")),
+            rec(4, student(ANNA), "V", inschrijving=period(ingangsdatum="2026-09-01")),
+        ),
+    )
+    assert got == {
+        1: ("G", []),
+        2: ("A", ["811"]),
+        3: ("A", ["055"]),
+        4: ("A", ["055"]),
+    }
+
+
+def test_key_change_w_and_x105(rt: Runtime) -> None:
+    deliver(rt, batch(rec(1, student(ANNA))))
+    wrong = {"oud": {"postcode": "1234AB"}, "nieuw": {"postcode": "9712CD"}}
+    right = {"oud": {"postcode": "9711AB"}, "nieuw": {"postcode": "9712CD"}}
+    got = deliver(
+        rt,
+        batch(
+            rec(1, student(ANNA), "A", "W", None, wrong),
+            rec(2, student(ANNA), "A", "W", None, right),
+            number=2,
+        ),
+    )
+    assert got == {1: ("A", ["X105"]), 2: ("G", [])}
+    s = rt.registry.student(ANNA["bsn"])
+    assert s is not None and s.key["postcode"] == "9712CD"
+
+
+def test_unlicensed_x121_overlap_x130_late_end_x131_and_pro_age_x150(
+    rt: Runtime,
+) -> None:
+    deliver(rt, batch(rec(1, student(ANNA))))
+    other = deliver(
+        rt,
+        batch(
+            rec(
+                1,
+                student(ANNA),
+                inschrijving=period(ingangsdatum="2026-09-15", elementcode="0100"),
+            ),
+            brin="02AB",
+        ),
+    )
+    assert other == {1: ("G", ["X121", "X130"])}
+    late = rec(1, student(ANNA), "U", inschrijving=period(einddatum="2026-09-14"))
+    assert one(rt, late, at=utc(2026, 9, 30), number=2) == ("G", ["X131"])
+    pro = rec(
+        1,
+        student({**OLD, "bsn": "200000020"}),
+        inschrijving=period(elementcode="0090", leerjaar=5),
+    )
+    assert one(rt, pro, at=utc(2026, 9, 30), number=3) == ("G", ["X150"])
+
+
+def test_stop_x140_accountant_x141_and_assured_060(rt: Runtime) -> None:
+    deliver(rt, batch(rec(1, student(ANNA))))
+    change = rec(1, student(ANNA), "A", inschrijving=period(leerjaar=2))
+    acc = {"soort": "ACCOUNTANTSMUTATIE"}
+    assert one(rt, change, number=2, **acc) == ("A", ["X141"])
+    reg = rt.registry
+    reg.declare_complete("01OE", SJ, utc(2026, 10, 10))
+    reg.record_foto("voorlopig", "01OE", SJ, {"hash": "v"}, utc(2026, 11, 15))
+    reg.stop_mutations("01OE", SJ, utc(2027, 2, 1))
+    assert one(rt, change, at=utc(2027, 2, 2), number=3) == ("A", ["X140"])
+    assert one(rt, change, at=utc(2027, 2, 2), number=4, **acc) == ("G", [])
+    reg.record_foto("actueel", "01OE", SJ, {"hash": "a"}, utc(2027, 2, 3))
+    reg.report_assurance("01OE", SJ, [4], [], utc(2027, 6, 15))
+    again = rec(1, student(ANNA), "A", inschrijving=period(leerjaar=3))
+    assert one(rt, again, at=utc(2027, 6, 16), number=5, **acc) == ("A", ["060"])
+
+
+def test_waiting_on_the_register_then_x132(rt: Runtime) -> None:
+    rt.population.set_available(False, AUG)
+    first = rt.intake.submit(batch(rec(1, student(ANNA)), rec(2, student(PIET))), AUG)
+    assert first.feedback["wachtend"] == 2
+    rt.population.set_available(True, utc(2026, 9, 1))
+    assert rt.intake.retry_waiting(utc(2026, 9, 1)) == {"G": 2}
+    got = verdicts(rt.intake.feedback(("01OE", 0, SJ, 1)) or {})
+    assert got == {1: ("G", []), 2: ("G", ["956"])}
+    rt.population.set_available(False, utc(2026, 9, 2))
+    rt.intake.submit(
+        batch(rec(1, student(HANS, bsn=None, uitgebreid=extended(HANS))), number=2),
+        utc(2026, 9, 2),
+    )
+    rt.population.set_available(True, utc(2026, 9, 20))
+    rt.intake.retry_waiting(utc(2026, 9, 20))
+    assert verdicts(rt.intake.feedback(("01OE", 0, SJ, 2)) or {}) == {
+        1: ("G", ["755", "X132"])
+    }
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "not json",
+        batch(rec(1, student(ANNA)), format="bron-vo-batch/2"),
+        batch(rec(1, student(ANNA), mutatie="X")),
+        batch(rec(1, student(ANNA)), rec(1, student(PIET))),
+        batch(rec(1, student(ANNA, geslacht="X"))),
+        batch(rec(1, student(ANNA)), brin="99ZZ"),
+        batch(
+            rec(1, student(ANNA)),
+            soort="ACCOUNTANTSMUTATIE",
+            verantwoordelijke="INSTELLING",
+        ),
+        batch(rec(1, student(ANNA)), batchnummer=1000),
+        batch(),
+    ],
+)
+def test_whole_batch_refusals_record_nothing(rt: Runtime, raw: str) -> None:
+    head = rt.registry.recorder.max_notification_id()
+    with pytest.raises(BatchRefused) as info:
+        rt.intake.submit(raw, AUG)
+    assert info.value.problems and all("path" in p for p in info.value.problems)
+    assert rt.registry.recorder.max_notification_id() == head
+    assert rt.intake.feedback(("01OE", 0, SJ, 1)) is None
+
+
+def test_redelivery_returns_the_stored_feedback_and_different_content_is_refused(
+    rt: Runtime,
+) -> None:
+    raw = batch(rec(1, student(ANNA)), rec(2, student(PIET)))
+    first = rt.intake.submit(raw, AUG)
+    head = rt.registry.recorder.max_notification_id()
+    again = rt.intake.submit(raw, utc(2026, 8, 21))
+    assert again.feedback == first.feedback and not again.recorded
+    assert rt.registry.recorder.max_notification_id() == head
+    with pytest.raises(DeliveryRefused):
+        rt.intake.submit(batch(rec(1, student(ANNA))), utc(2026, 8, 21))
+
+
+def test_a_trial_delivery_records_nothing_and_predicts_the_verdicts(
+    rt: Runtime,
+) -> None:
+    raw = batch(
+        rec(1, student(ANNA)),
+        rec(2, student(ANNA, geboortedatum="2013-05-18")),
+        rec(3, student(TWIN, bsn=None, uitgebreid=extended(TWIN))),
+    )
+    head = rt.registry.recorder.max_notification_id()
+    trial = rt.intake.submit(raw, AUG, dry_run=True)
+    assert not trial.recorded and rt.registry.recorder.max_notification_id() == head
+    assert rt.intake.feedback(("01OE", 0, SJ, 1)) is None
+    real = rt.intake.submit(raw, AUG)
+    assert verdicts(trial.feedback) == verdicts(real.feedback)
+    assert trial.feedback["meldingen"][2]["leerling"]["onderwijsnummer"] is None
+
+
+def test_feedback_is_json_and_masks_nothing_it_should_not(rt: Runtime) -> None:
+    fb = rt.intake.submit(batch(rec(1, student(ANNA, bsn="800000482"))), AUG).feedback
+    text = fb["meldingen"][0]["signalen"][0]["tekst"]
+    assert "800000482" not in text and "482" in text
+    assert json.loads(json.dumps(fb))["format"] == "bron-vo-terugkoppeling/1"
