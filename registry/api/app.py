@@ -15,6 +15,7 @@ from registry.access.policy import (
     Role,
 )
 from registry.access.store import Principal
+from registry.api import batches
 from registry.api.deps import PrincipalDep, RuntimeDep, authorise, now
 from registry.api.schemas import (
     LoginIn,
@@ -90,4 +91,5 @@ def create_app(runtime: Runtime) -> FastAPI:
             stopped_on=year.stopped_on,
         )
 
+    app.include_router(batches.router)
     return app

@@ -82,6 +82,7 @@ class IndexedPeriod:
 class StoredBatch:
     content_hash: str
     feedback: dict[str, Any]
+    soort: str
 
 
 class IntakeStore:
@@ -96,12 +97,14 @@ class IntakeStore:
     def batch(self, key: BatchKey) -> StoredBatch | None:
         with self._conn() as conn:
             row = conn.execute(
-                "SELECT content_hash, feedback FROM intake_batches WHERE brin=%s AND "
+                "SELECT content_hash, feedback, soort FROM intake_batches WHERE brin=%s AND "
                 "aanleverpunt=%s AND schooljaar=%s AND batchnummer=%s",
                 key,
             ).fetchone()
         return (
-            None if row is None else StoredBatch(row["content_hash"], row["feedback"])
+            None
+            if row is None
+            else StoredBatch(row["content_hash"], row["feedback"], row["soort"])
         )
 
     def periods_of(self, student_ids: Sequence[UUID]) -> list[IndexedPeriod]:

@@ -135,3 +135,39 @@ def test_the_api_authorises_every_route_by_role_and_brin(runtime: Runtime) -> No
         client.get("/v1/me", headers={"Authorization": "Bearer forged"}).status_code
         == 401
     )
+
+
+def test_deliveries_over_the_api_are_scoped_by_brin_and_soort(runtime: Runtime) -> None:
+    from tests.intake_helpers import ANNA, batch, prepare, rec, student
+
+    prepare(runtime)
+    runtime.registry.load_schools([school("03CD")], T0)  # the API's clock: the log's
+    client = TestClient(create_app(runtime))
+    own = login(client, runtime, "school01oe", Role.SCHOOL, brin="01OE")
+    accountant = login(client, runtime, "acc01oe", Role.ACCOUNTANT, brin="01OE")
+    raw = batch(rec(1, student(ANNA)))
+    trial = client.post("/v1/batches?dry_run=true", content=raw, headers=own)
+    assert trial.status_code == 200 and trial.json()["goedgekeurd"] == 1
+    url = "/v1/batches/01OE/0/2026-2027/1/feedback"
+    assert client.get(url, headers=own).status_code == 404
+    assert (
+        client.post("/v1/batches", content=raw, headers=accountant).status_code == 403
+    )
+    done = client.post("/v1/batches", content=raw, headers=own)
+    assert done.status_code == 200, done.text
+    assert client.get(url, headers=own).json() == done.json()
+    assert client.get(url, headers=accountant).status_code == 403
+    other = client.post(
+        "/v1/batches", content=batch(rec(1, student(ANNA)), brin="02AB"), headers=own
+    )
+    assert other.status_code == 403
+    refused = client.post(
+        "/v1/batches",
+        content=batch(rec(1, student(ANNA)), number=2, format="x"),
+        headers=own,
+    )
+    assert refused.status_code == 422 and refused.json()["detail"]["problems"]
+    conflict = client.post(
+        "/v1/batches", content=batch(rec(2, student(ANNA))), headers=own
+    )
+    assert conflict.status_code == 409

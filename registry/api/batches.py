@@ -1,0 +1,102 @@
+"""Deliveries over the API: POST a batch (or a trial delivery), GET its feedback.
+A school may deliver for its own BRIN; ACCOUNTANTSMUTATIE needs the accountant."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+
+from registry.access.policy import Role
+from registry.access.store import Principal
+from registry.api.deps import PrincipalDep, RuntimeDep, now
+from registry.application.errors import ConcurrentChange
+from registry.intake.schema import BatchRefused
+from registry.intake.service import DeliveryRefused
+
+router = APIRouter(prefix="/v1/batches", tags=["deliveries"])
+DELIVERERS = {Role.SCHOOL: "INSCHRIJVING", Role.ACCOUNTANT: "ACCOUNTANTSMUTATIE"}
+
+
+def _may_deliver(principal: Principal, brin: Any, soort: Any) -> None:
+    if principal.role is Role.OPERATOR:
+        return
+    if principal.role not in DELIVERERS or brin != principal.brin:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"user {principal.login} may deliver for its own BRIN only",
+        )
+    if DELIVERERS[principal.role] != soort:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"role {principal.role.value} may not deliver soort {soort}",
+        )
+
+
+@router.post(
+    "",
+    responses={
+        422: {"description": "batch refused as a whole"},
+        409: {"description": "batch key delivered with other content"},
+    },
+)
+async def submit(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    dry_run: Annotated[
+        bool, Query(description="trial delivery: record nothing")
+    ] = False,
+) -> dict[str, Any]:
+    """Deliver a bron-vo-batch/1 batch; returns its feedback (bron-vo-terugkoppeling/1)."""
+    raw = await request.body()
+    try:
+        head = json.loads(raw)
+    except ValueError:
+        head = {}
+    if isinstance(head, dict):
+        _may_deliver(principal, head.get("brin"), head.get("soort"))
+    try:
+        result = runtime.intake.submit(raw, now(runtime), dry_run=dry_run)
+    except BatchRefused as e:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            {
+                "detail": "batch refused as a whole; nothing was recorded",
+                "problems": e.problems,
+            },
+        ) from None
+    except DeliveryRefused as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+    except ConcurrentChange as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+    return result.feedback
+
+
+@router.get("/{brin}/{aanleverpunt}/{schooljaar}/{batchnummer}/feedback")
+def feedback(
+    brin: str,
+    aanleverpunt: int,
+    schooljaar: str,
+    batchnummer: int,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """The current feedback of a delivered batch (own BRIN only)."""
+    if principal.role is not Role.OPERATOR and (
+        principal.role not in DELIVERERS or principal.brin != brin
+    ):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"user {principal.login} may read its own BRIN only",
+        )
+    stored = runtime.intake.store.batch((brin, aanleverpunt, schooljaar, batchnummer))
+    if stored is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such batch")
+    if principal.role in DELIVERERS and DELIVERERS[principal.role] != stored.soort:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"role {principal.role.value} may not read soort {stored.soort}",
+        )
+    return stored.feedback
