@@ -61,7 +61,7 @@ async def submit(
         result = runtime.intake.submit(raw, now(runtime), dry_run=dry_run)
     except BatchRefused as e:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             {
                 "detail": "batch refused as a whole; nothing was recorded",
                 "problems": e.problems,
