@@ -12,18 +12,26 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
 )
+from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.abc import Query
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 CLOCK_WENT_BACK = "RG001"
-# A statement and its parameter rows, written in the same transaction as events.
+# A statement and its rows, written in the same transaction as events. The
+# statement takes one array parameter per column (unnest), so any number of rows
+# costs one statement.
 SideWrite = tuple[Query, Sequence[Sequence[Any]]]
 
 
@@ -66,37 +74,40 @@ class RegistryRecorder(PostgresApplicationRecorder):
             schema=schema, clock=clock
         )
 
-    def _insert_stored_events(
-        self,
-        curs: Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        **kwargs: Any,
-    ) -> None:
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's locked insert (EXCLUSIVE table lock, so commit order is
+        notification order), as one plain transaction: the library's pipelined
+        variant stalled on saves of many thousands of events with side writes."""
         recorded_at = kwargs.get("recorded_at")
         if not isinstance(recorded_at, datetime):
             raise ProgrammingError("save() needs recorded_at=<aware datetime>")
-        self._lock_table(curs)
-        curs.execute(self._advance_clock, (recorded_at,), prepare=True)
-        self._side_writes(curs, kwargs.get("side_writes", ()))
-        self._notify_channel(curs)
-        # The plain insert; the lock and notify above replace the parent's.
-        PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events)
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            curs.execute(self._advance_clock, (recorded_at,))
+            self._side_writes(curs, kwargs.get("side_writes", ()))
+            if not stored_events:
+                return []
+            self._notify_channel(curs)
+            PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events)
+            return self._fetch_ids_after_insert_events(curs, stored_events)
 
     @staticmethod
     def _side_writes(curs: Cursor[DictRow], writes: Sequence[SideWrite]) -> None:
         for statement, rows in writes:
             if rows:
-                curs.executemany(statement, rows)
+                curs.execute(
+                    statement, [list(column) for column in zip(*rows, strict=True)]
+                )
 
     def write_without_events(
         self, recorded_at: datetime, side_writes: Sequence[SideWrite]
     ) -> None:
         """Side writes of a command that records no event (e.g. feedback of a batch
         whose records were all rejected), under the same lock and clock guard."""
-        with self.datastore.transaction(commit=True) as curs:
-            self._lock_table(curs)
-            curs.execute(self._advance_clock, (recorded_at,))
-            self._side_writes(curs, side_writes)
+        self.insert_events([], recorded_at=recorded_at, side_writes=side_writes)
 
     def select_events_many(self, ids: Sequence[UUID]) -> list[StoredEvent]:
         """The events of many aggregates in one query, in version order."""
