@@ -29,6 +29,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/save_many.py
+	$(BIN)/python bench/intake.py 100000 1
 
 clean-state:
 	rm -rf .registry

@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
     app.command("submit")(submit)
     app.command("feedback")(feedback)
     app.command("retry-waiting")(retry_waiting)
+    app.command("generate")(generate)
     app.add_typer(population_app, name="population")
 
 
@@ -97,3 +98,17 @@ def population_outage(
     with runtime() as rt:
         rt.population.set_available(available, rt.at(at))
         emit({"available": available})
+
+
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="directory to write into")],
+    seed: Annotated[int, typer.Option(help="same seed, same files")] = 1,
+    scale: Annotated[str, typer.Option(help="tiny, small or national")] = "small",
+) -> None:
+    """Write a synthetic school year: reference data, batches, schedule, expected
+    outcome counts."""
+    from registry.generator import generate as write_year
+
+    if scale not in ("tiny", "small", "national"):
+        refuse(f"--scale {scale!r} is not tiny, small or national")
+    emit(write_year(seed, scale, out))

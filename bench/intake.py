@@ -1,0 +1,157 @@
+"""Benchmark: one delivery of N records end to end (parse, check, verify against
+the population register, append) vs the raw COPY rate of the same records into
+the same PostgreSQL in the same run. Usage: python bench/intake.py [N] [ROUNDS]"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+from pydantic import SecretStr
+
+from registry.config import Settings
+from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
+from registry.intake.population import PersonIn
+from registry.runtime.bootstrap import bootstrap
+from registry.runtime.embedded_pg import EmbeddedPostgres
+
+AT = datetime(2026, 8, 20, tzinfo=UTC)
+WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+
+
+def bsns(n: int) -> list[str]:
+    out, k = [], 300_000_000
+    while len(out) < n:
+        d = f"{k:09d}"
+        if sum(int(x) * w for x, w in zip(d, WEIGHTS, strict=True)) % 11 == 0:
+            out.append(d)
+        k += 1
+    return out
+
+
+def persons(numbers: list[str]) -> list[PersonIn]:
+    return [
+        PersonIn(
+            bsn=b,
+            achternaam="Jansen",
+            voornamen="Anna",
+            geboortedatum=date(2013, 1, 1) + timedelta(days=i % 365),
+            geslacht="MV"[i % 2],
+            postcode="9711AB",
+        )
+        for i, b in enumerate(numbers)
+    ]
+
+
+def batch(people: list[PersonIn]) -> str:
+    records: list[dict[str, Any]] = [
+        {
+            "meldingnummer": i,
+            "soort": "I",
+            "mutatie": "T",
+            "leerling": {
+                "bsn": p.bsn,
+                "geboortedatum": str(p.geboortedatum),
+                "geslacht": p.geslacht,
+                "postcode": p.postcode,
+            },
+            "inschrijving": {
+                "vestiging": "00",
+                "ingangsdatum": "2026-08-01",
+                "elementcode": "0300",
+                "leerjaar": 1,
+            },
+        }
+        for i, p in enumerate(people, 1)
+    ]
+    return json.dumps(
+        {
+            "format": "bron-vo-batch/1",
+            "brin": "01OE",
+            "aanleverpunt": 0,
+            "batchnummer": 1,
+            "schooljaar": "2026-2027",
+            "soort": "INSCHRIJVING",
+            "verantwoordelijke": "INSTELLING",
+            "meldingen": records,
+        }
+    )
+
+
+def school() -> SchoolRegistration:
+    lic = (Licence("0300", date(2020, 8, 1)),)
+    v = VestigingRegistration("00", "Hoofd", True, "9711AB", "GM0014", lic)
+    return SchoolRegistration("01OE", "Bench College", "GM0014", (v,))
+
+
+def copy_rate(url: str, raw: str) -> float:
+    rows = [
+        (r["leerling"]["bsn"], "01OE", r["inschrijving"]["ingangsdatum"], json.dumps(r))
+        for r in json.loads(raw)["meldingen"]
+    ]
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "CREATE TABLE raw_records (bsn text, brin text, ingangsdatum date,"
+            " record jsonb, PRIMARY KEY (bsn, brin, ingangsdatum))"
+        )
+        conn.commit()
+        start = time.perf_counter()
+        with conn.cursor().copy("COPY raw_records FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        return len(rows) / (time.perf_counter() - start)
+
+
+def one_round(server: str, n: int) -> tuple[float, float, dict[str, int]]:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = make_conninfo(server, dbname=name)
+    try:
+        with bootstrap(Settings(database_url=SecretStr(url), clock="simulated")) as rt:
+            rt.registry.load_schools([school()], AT)
+            people = persons(bsns(n))
+            rt.population.load(people, AT)
+            raw = batch(people)
+            start = time.perf_counter()
+            fb = rt.intake.submit(raw, AT).feedback
+            rate = n / (time.perf_counter() - start)
+        status = {k: fb[k] for k in ("goedgekeurd", "afgekeurd", "wachtend")}
+        return rate, copy_rate(url, raw), status
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    settings = Settings()
+    embedded = None if settings.database_url else EmbeddedPostgres(settings.state_dir)
+    server = embedded.start() if embedded else settings.database_url.get_secret_value()  # type: ignore[union-attr]
+    results = [one_round(server, n) for _ in range(rounds)]
+    intake = statistics.median(r[0] for r in results)
+    raw = statistics.median(r[1] for r in results)
+    print(
+        f"intake of one {n}-record delivery, median of {rounds} rounds "
+        f"(feedback: {results[-1][2]})"
+    )
+    print(
+        f"  intake end to end : {intake:10,.0f} records/s (parse, check, verify, append)"
+    )
+    print(f"  raw COPY          : {raw:10,.0f} records/s (same records, same server)")
+    print(f"  ratio             : {intake / raw:.3f}")
+    if embedded:
+        embedded.stop()
+
+
+if __name__ == "__main__":
+    main()
