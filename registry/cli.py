@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from registry.access.policy import Role
-from registry.cli_common import REFUSALS, AtOption, emit, refuse, runtime
+from registry.cli_common import REFUSALS, AtOption, emit, refuse, refuse_file, runtime
 from registry.cli_intake import register as register_intake
 from registry.config import Settings
 from registry.domain.errors import DomainError
@@ -69,9 +69,7 @@ def schools_load(file: Path, at: AtOption = None) -> None:
     except (OSError, UnicodeDecodeError) as e:
         refuse(f"cannot read {file}: {e}")
     except FileRefused as e:
-        for problem in e.problems:
-            typer.echo(f"  {problem}", err=True)
-        refuse(f"{file}: {len(e.problems)} problem(s); nothing was recorded")
+        refuse_file(file, e)
     with runtime() as rt:
         size = rt.settings.save_batch_size
         report = rt.record(

@@ -53,3 +53,9 @@ def runtime() -> Iterator[Runtime]:
             yield rt
     except REFUSALS as e:
         refuse(str(e))
+
+
+def refuse_file(file: Any, error: FileRefused) -> NoReturn:
+    for problem in error.problems:
+        typer.echo(f"  {problem}", err=True)
+    refuse(f"{file}: {len(error.problems)} problem(s); nothing was recorded")

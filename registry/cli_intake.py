@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from registry.cli_common import AtOption, emit, refuse, runtime
+from registry.cli_common import AtOption, emit, refuse, refuse_file, runtime
 from registry.domain.values import Brin, Schooljaar
 from registry.intake.population import parse_persons
 from registry.intake.schema import BatchRefused
@@ -82,9 +82,7 @@ def population_load(file: Path, at: AtOption = None) -> None:
     except OSError as e:
         refuse(f"cannot read {file}: {e}")
     except FileRefused as e:
-        for problem in e.problems:
-            typer.echo(f"  {problem}", err=True)
-        refuse(f"{file}: {len(e.problems)} problem(s); nothing was recorded")
+        refuse_file(file, e)
     with runtime() as rt:
         emit(rt.population.load(persons, rt.at(at)))
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from registry.domain.errors import DomainError
 from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
+
+T = TypeVar("T")
 
 
 class FileRefused(Exception):
@@ -64,14 +67,15 @@ class SchoolIn(_Model):
         )
 
 
-def parse_schools(lines: Iterable[str]) -> list[SchoolRegistration]:
-    registrations: list[SchoolRegistration] = []
+def parse_json_lines(lines: Iterable[str], parse: Callable[[Any], T]) -> list[T]:
+    """Every line parsed, or a refusal listing every problem (line, path, rule)."""
+    items: list[T] = []
     problems: list[str] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            registrations.append(SchoolIn.model_validate(json.loads(line)).to_domain())
+            items.append(parse(json.loads(line)))
         except json.JSONDecodeError as e:
             problems.append(f"line {number}: not JSON ({e.msg})")
         except ValidationError as e:
@@ -80,7 +84,11 @@ def parse_schools(lines: Iterable[str]) -> list[SchoolRegistration]:
                 for err in e.errors()
             )
         except DomainError as e:
-            problems.append(f"line {number}: {e.field or 'school'}: {e.message}")
+            problems.append(f"line {number}: {e.field or 'line'}: {e.message}")
     if problems:
         raise FileRefused(problems)
-    return registrations
+    return items
+
+
+def parse_schools(lines: Iterable[str]) -> list[SchoolRegistration]:
+    return parse_json_lines(lines, lambda d: SchoolIn.model_validate(d).to_domain())

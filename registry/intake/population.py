@@ -3,7 +3,6 @@ PostgreSQL loaded by `registry population load` (contract.md, reference data).""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -11,11 +10,11 @@ from typing import Any, Protocol
 
 import psycopg
 from psycopg.rows import dict_row
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from registry.domain.errors import DomainError
+from registry.domain.errors import InvalidLandcode
 from registry.domain.values import Bsn, Landcode, Postcode, mask
-from registry.reference import FileRefused
+from registry.reference import parse_json_lines
 
 NameKey = tuple[str, str, str, date, str]  # surname, prefix, first names, birth, sex
 
@@ -117,35 +116,20 @@ class PopulationRegister(Protocol):
     def by_name(self, keys: Collection[NameKey]) -> dict[NameKey, list[Person]]: ...
 
 
+def _person_in(data: Any) -> PersonIn:
+    person = PersonIn.model_validate(data)
+    Bsn(person.bsn)
+    if (person.postcode is None) == (person.landcode is None):
+        raise InvalidLandcode("exactly one of postcode and landcode", field="postcode")
+    if person.postcode is not None:
+        Postcode(person.postcode)
+    if person.landcode is not None:
+        Landcode(person.landcode)
+    return person
+
+
 def parse_persons(lines: Iterable[str]) -> list[PersonIn]:
-    persons: list[PersonIn] = []
-    problems: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            person = PersonIn.model_validate(json.loads(line))
-            Bsn(person.bsn)
-            if (person.postcode is None) == (person.landcode is None):
-                problems.append(f"line {number}: exactly one of postcode and landcode")
-                continue
-            if person.postcode is not None:
-                Postcode(person.postcode)
-            if person.landcode is not None:
-                Landcode(person.landcode)
-            persons.append(person)
-        except json.JSONDecodeError as e:
-            problems.append(f"line {number}: not JSON ({e.msg})")
-        except ValidationError as e:
-            problems.extend(
-                f"line {number}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
-                for err in e.errors()
-            )
-        except DomainError as e:
-            problems.append(f"line {number}: {e.field}: {e.message}")
-    if problems:
-        raise FileRefused(problems)
-    return persons
+    return parse_json_lines(lines, _person_in)
 
 
 class PostgresPopulationRegister:
