@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from registry.domain.values import Schooljaar
 
@@ -14,9 +15,7 @@ class SchoolYearCalendar:
 
     @classmethod
     def of(cls, schooljaar: Schooljaar | str) -> SchoolYearCalendar:
-        if isinstance(schooljaar, str):
-            schooljaar = Schooljaar(schooljaar)
-        return cls(schooljaar)
+        return _calendar(str(schooljaar))
 
     @property
     def _y(self) -> int:
@@ -58,3 +57,9 @@ class SchoolYearCalendar:
 
     def contains(self, day: date) -> bool:
         return self.first_day <= day <= self.last_day
+
+
+@lru_cache(maxsize=64)
+def _calendar(schooljaar: str) -> SchoolYearCalendar:
+    """A calendar is asked for per record; parse each school year once."""
+    return SchoolYearCalendar(Schooljaar(schooljaar))

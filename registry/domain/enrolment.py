@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -31,7 +31,7 @@ class PeriodTerms:
             )
 
     def as_event(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # flat fields: no deep copy needed
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Source:
     accountant: bool = False
 
     def as_event(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # flat fields: no deep copy needed
 
 
 def covers(ingangsdatum: date, einddatum: date | None, day: date) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -37,10 +37,10 @@ class KeyData:
             Landcode(self.landcode)
 
     def as_event(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # flat fields: no deep copy needed
 
     def replace(self, changes: dict[str, Any]) -> KeyData:
-        merged = asdict(self) | changes
+        merged = self.__dict__ | changes
         if "postcode" in changes and changes["postcode"] is not None:
             merged["landcode"] = None
         if "landcode" in changes and changes["landcode"] is not None:

@@ -98,8 +98,8 @@ def period_signals(r: Record) -> list[Signal]:
 
 def _terms_signals(p: Period) -> list[Signal]:
     signals: list[Signal] = []
-    if p.vestiging is None:
-        signals.append(Signal("X120", "inschrijving.vestiging is missing"))
+    if not p.vestiging:
+        signals.append(Signal("X120", "inschrijving.vestiging is missing or empty"))
     if p.elementcode is None:
         signals.append(Signal("023", "inschrijving.elementcode is missing"))
     if p.leerjaar is None:

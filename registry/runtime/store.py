@@ -18,10 +18,7 @@ from eventsourcing.persistence import (
     ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.postgres import (
-    PostgresAggregateRecorder,
-    PostgresApplicationRecorder,
-)
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.abc import Query
@@ -70,6 +67,18 @@ class RegistryRecorder(PostgresApplicationRecorder):
             "SELECT * FROM {schema}.{table} WHERE originator_id = ANY(%s) "
             "ORDER BY originator_id, originator_version"
         ).format(schema=schema, table=Identifier(events_table_name))
+        table = Identifier(events_table_name)
+        self._select_head = SQL(
+            "SELECT coalesce(max(notification_id), 0) AS head FROM {schema}.{table}"
+        ).format(schema=schema, table=table)
+        self._copy_statement = SQL(
+            "COPY {schema}.{table} (originator_id, originator_version, topic, state) "
+            "FROM STDIN (FORMAT BINARY)"
+        ).format(schema=schema, table=table)
+        self._select_new_ids = SQL(
+            "SELECT notification_id FROM {schema}.{table} "
+            "WHERE notification_id > %s ORDER BY notification_id"
+        ).format(schema=schema, table=table)
         self._select_clock = SQL("SELECT recorded_at FROM {schema}.{clock}").format(
             schema=schema, clock=clock
         )
@@ -91,8 +100,30 @@ class RegistryRecorder(PostgresApplicationRecorder):
             if not stored_events:
                 return []
             self._notify_channel(curs)
-            PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events)
-            return self._fetch_ids_after_insert_events(curs, stored_events)
+            return self._copy_events(curs, stored_events)
+
+    def _copy_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent]
+    ) -> list[int]:
+        """Binary COPY: an order of magnitude cheaper than the library's array of
+        composites. The table lock makes the new notification ids exactly those
+        above the head read before the copy; a duplicate version still raises the
+        unique violation that the application reports as a concurrent change."""
+        curs.execute(self._select_head)
+        head = curs.fetchone()["head"]  # type: ignore[index]
+        with curs.copy(self._copy_statement) as copy:
+            copy.set_types(["uuid", "int8", "text", "bytea"])
+            for e in stored_events:
+                copy.write_row(
+                    (e.originator_id, e.originator_version, e.topic, e.state)
+                )
+        curs.execute(self._select_new_ids, (head,))
+        ids = [row["notification_id"] for row in curs.fetchall()]
+        if len(ids) != len(stored_events):
+            raise ProgrammingError(
+                f"expected {len(stored_events)} notification ids, got {len(ids)}"
+            )
+        return ids
 
     @staticmethod
     def _side_writes(curs: Cursor[DictRow], writes: Sequence[SideWrite]) -> None:
