@@ -1,0 +1,251 @@
+"""Running projections exactly once: each page of the log is applied and the
+projection's position advanced in one transaction, and the tracking row is
+locked for it, so two runners never apply the same page.
+
+Versions: a projection's tables live in schema `p_<name>_v<version>`. A new
+version is built beside the live one and made live when it has caught up
+(blue/green); readers ask `live_schema(name)`. A scratch schema holds an audit
+replay up to a chosen position.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.sql import SQL, Identifier
+
+from registry.projections.base import Projection
+from registry.projections.log import head, read_page
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 2000
+
+TRACKING_DDL = """
+CREATE TABLE IF NOT EXISTS projection_tracking (
+  schema_name text PRIMARY KEY, name text NOT NULL, version int NOT NULL,
+  position bigint NOT NULL DEFAULT 0, upto bigint, live boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now());
+CREATE UNIQUE INDEX IF NOT EXISTS projection_tracking_live
+  ON projection_tracking (name) WHERE live;
+"""
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    version: int
+    schema: str
+    position: int
+    head: int
+    live: bool
+    updated_at: datetime
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+class Projector:
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        with self._connect() as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+            conn.execute(TRACKING_DDL)
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.conninfo)
+
+    def ensure(
+        self,
+        projection: Projection,
+        schema: str | None = None,
+        *,
+        upto: int | None = None,
+    ) -> str:
+        """Create the projection's schema and tables if missing. The first version
+        of a projection becomes live at once; a later one when it has caught up."""
+        schema = schema or projection.schema()
+        with self._connect() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('projection_ddl'))")
+            exists = conn.execute(
+                "SELECT 1 FROM projection_tracking WHERE schema_name = %s", (schema,)
+            ).fetchone()
+            if exists:
+                return schema
+            conn.execute(SQL("CREATE SCHEMA {}").format(Identifier(schema)))
+            conn.execute(
+                SQL("SET LOCAL search_path TO {}, public").format(Identifier(schema))
+            )
+            conn.execute(projection.ddl.encode())
+            scratch = upto is not None or schema != projection.schema()
+            live = (
+                not scratch
+                and not conn.execute(
+                    "SELECT 1 FROM projection_tracking WHERE name = %s AND live",
+                    (projection.name,),
+                ).fetchone()
+            )
+            conn.execute(
+                "INSERT INTO projection_tracking (schema_name, name, version, upto, live)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (schema, projection.name, projection.version, upto, live),
+            )
+        return schema
+
+    def catch_up(
+        self,
+        projection: Projection,
+        schema: str | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+        on_page: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Apply the log up to its head (or the schema's `upto`); return the
+        number of events read."""
+        schema = schema or projection.schema()
+        read = 0
+        with self._connect() as conn:
+            while True:
+                with conn.transaction():
+                    n = self._page(conn, projection, schema, page_size, on_page)
+                if n < 0:
+                    return read
+                read += n
+
+    def _page(
+        self,
+        conn: psycopg.Connection[Any],
+        projection: Projection,
+        schema: str,
+        page_size: int,
+        on_page: Callable[[int, int], None] | None,
+    ) -> int:
+        curs = conn.cursor()
+        row = curs.execute(
+            "SELECT position, upto FROM projection_tracking WHERE schema_name = %s "
+            "FOR UPDATE",
+            (schema,),
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"projection schema {schema} does not exist")
+        position, upto = row
+        limit = head(curs) if upto is None else min(upto, head(curs))
+        if position >= limit:
+            return -1
+        curs.execute(
+            SQL("SET LOCAL search_path TO {}, public").format(Identifier(schema))
+        )
+        facts = read_page(curs, position, limit, page_size, projection.topics)
+        projection.apply_page(curs, facts)
+        new_position = facts[-1].position if len(facts) == page_size else limit
+        curs.execute(
+            "UPDATE public.projection_tracking SET position = %s, updated_at = now() "
+            "WHERE schema_name = %s",
+            (new_position, schema),
+        )
+        if on_page:
+            on_page(new_position, limit)
+        return len(facts)
+
+    def status(self) -> list[Status]:
+        with self._connect() as conn:
+            h = head(conn.cursor())
+            rows = conn.execute(
+                "SELECT name, version, schema_name, position, live, updated_at, upto "
+                "FROM projection_tracking ORDER BY name, version, schema_name"
+            ).fetchall()
+        return [
+            Status(
+                r[0], r[1], r[2], r[3], h if r[6] is None else min(r[6], h), r[4], r[5]
+            )
+            for r in rows
+        ]
+
+    def promote(self, projection: Projection) -> bool:
+        """Make this version live if it has caught up; the old one stays until
+        dropped, so a reader mid-query is never cut off."""
+        schema = projection.schema()
+        with self._connect() as conn:
+            position = conn.execute(
+                "SELECT position FROM projection_tracking WHERE schema_name = %s "
+                "FOR UPDATE",
+                (schema,),
+            ).fetchone()
+            if position is None or position[0] < head(conn.cursor()):
+                return False
+            conn.execute(
+                "UPDATE projection_tracking SET live = (schema_name = %s) "
+                "WHERE name = %s AND upto IS NULL",
+                (schema, projection.name),
+            )
+        return True
+
+    def drop(self, schema: str) -> None:
+        with self._connect() as conn:
+            live = conn.execute(
+                "SELECT live FROM projection_tracking WHERE schema_name = %s", (schema,)
+            ).fetchone()
+            if live and live[0]:
+                raise ValueError(f"{schema} is live; promote another version first")
+            conn.execute(
+                SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(schema))
+            )
+            conn.execute(
+                "DELETE FROM projection_tracking WHERE schema_name = %s", (schema,)
+            )
+
+    def run(
+        self,
+        projections: Iterable[Projection],
+        *,
+        should_stop: Callable[[], bool],
+        poll_seconds: float = 0.5,
+        stall_seconds: float = 30.0,
+    ) -> None:
+        """Keep every projection caught up until told to stop. The watchdog: a
+        projection behind the head that made no progress for `stall_seconds`
+        is logged and its runner restarted on a new connection."""
+        items = list(projections)
+        for p in items:
+            self.ensure(p)
+        progress: dict[str, tuple[int, float]] = {}
+        while not should_stop():
+            for p in items:
+                try:
+                    self.catch_up(p)
+                    self.promote(p)
+                except psycopg.OperationalError:
+                    log.exception("projection %s lost its connection; retrying", p.name)
+            self._watch(items, progress, stall_seconds)
+            time.sleep(poll_seconds)
+
+    def _watch(
+        self,
+        items: list[Projection],
+        progress: dict[str, tuple[int, float]],
+        stall_seconds: float,
+    ) -> None:
+        now = time.monotonic()
+        by_schema = {s.schema: s for s in self.status()}
+        for p in items:
+            s = by_schema.get(p.schema())
+            if s is None:
+                continue
+            last = progress.get(s.schema)
+            if last is None or s.position != last[0] or s.lag == 0:
+                progress[s.schema] = (s.position, now)
+            elif now - last[1] > stall_seconds:
+                log.warning(
+                    "projection %s stalled at %d (head %d); restarting",
+                    s.schema,
+                    s.position,
+                    s.head,
+                )
+                progress[s.schema] = (s.position, now)

@@ -1,0 +1,444 @@
+"""The enrolment timeline: every version of every period, bitemporally.
+
+A row holds one version of a period: `valid` is the period in the world
+(ingangsdatum to einddatum, inclusive) and `recorded` the stretch of recorded
+time in which the registry held that version. A correction (A), an end (U) or a
+deletion (V) closes the current row's recorded range; A and U open a new one.
+Nothing is overwritten, so "enrolled on D as known at T" is one indexed query:
+`valid @> D AND recorded @> T`.
+
+Schools, vestigingen, licences and assurance exclusions are kept the same way,
+because a snapshot's funding verdict depends on them as known at T.
+
+A page of the log is folded in memory and written with a few set-based
+statements; one statement per event would cap a rebuild at the round-trip rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from psycopg import Cursor
+from psycopg.sql import SQL, Identifier
+
+from registry.projections.base import Handler, Projection
+from registry.projections.bulk import write_rows
+from registry.projections.log import Fact
+
+DDL = """
+CREATE TABLE students (
+  student_id uuid PRIMARY KEY, number text NOT NULL, kind text NOT NULL,
+  geboortedatum date, geslacht text, postcode text, landcode text);
+CREATE TABLE enrolments (
+  enrolment_id uuid PRIMARY KEY, student_id uuid NOT NULL, brin text NOT NULL,
+  ingangsdatum date NOT NULL, registered_by bigint NOT NULL);
+CREATE TABLE periods (
+  enrolment_id uuid NOT NULL, student_id uuid NOT NULL, brin text NOT NULL,
+  vestiging text NOT NULL, elementcode text NOT NULL, leerjaar int NOT NULL,
+  jaren_pro int, ingangsdatum date NOT NULL, einddatum date,
+  valid daterange NOT NULL, recorded tstzrange NOT NULL,
+  opened_by bigint NOT NULL, closed_by bigint,
+  batchnummer int, meldingnummer int, accountant boolean NOT NULL DEFAULT false);
+CREATE INDEX periods_school ON periods USING gist (brin, valid, recorded);
+CREATE INDEX periods_student ON periods USING gist (student_id, valid, recorded);
+CREATE UNIQUE INDEX periods_current ON periods (enrolment_id) WHERE closed_by IS NULL;
+CREATE TABLE schools (school_id uuid PRIMARY KEY, brin text NOT NULL UNIQUE);
+CREATE TABLE vestigingen (
+  brin text NOT NULL, vestiging text NOT NULL, hoofdvestiging boolean NOT NULL,
+  gemeente text NOT NULL, recorded tstzrange NOT NULL,
+  opened_by bigint NOT NULL, closed_by bigint);
+CREATE INDEX vestigingen_school ON vestigingen (brin);
+CREATE TABLE licences (
+  brin text NOT NULL, vestiging text NOT NULL, elementcode text NOT NULL,
+  valid daterange NOT NULL, recorded tstzrange NOT NULL,
+  opened_by bigint NOT NULL, closed_by bigint);
+CREATE INDEX licences_school ON licences (brin, vestiging, elementcode);
+CREATE TABLE exclusions (
+  brin text NOT NULL, schooljaar text NOT NULL, number text NOT NULL,
+  reden text NOT NULL, recorded_at timestamptz NOT NULL, position bigint NOT NULL);
+CREATE INDEX exclusions_school ON exclusions (brin, schooljaar);
+CREATE TABLE school_years (
+  year_id uuid PRIMARY KEY, brin text NOT NULL, schooljaar text NOT NULL);
+"""
+
+_PERIOD_COLUMNS = (
+    "enrolment_id uuid, student_id uuid, brin text, vestiging text, "
+    "elementcode text, leerjaar int, jaren_pro int, ingangsdatum date, "
+    "einddatum date, valid daterange, recorded tstzrange, opened_by bigint, "
+    "closed_by bigint, batchnummer int, meldingnummer int, accountant boolean"
+)
+_CLOSE = (
+    "UPDATE periods p SET recorded = tstzrange(lower(p.recorded), r.at), "
+    "closed_by = r.pos FROM {rows} "
+    "WHERE p.enrolment_id = r.enrolment_id AND p.closed_by IS NULL"
+)
+
+
+@dataclass
+class _Version:
+    """One row of `periods` being built while a page is folded."""
+
+    enrolment_id: UUID
+    student_id: UUID
+    brin: str
+    ingangsdatum: date
+    terms: dict[str, Any]
+    opened_at: datetime
+    opened_by: int
+    source: dict[str, Any]
+    closed_at: datetime | None = None
+    closed_by: int | None = None
+
+    def row(self) -> tuple[Any, ...]:
+        t = self.terms
+        return (
+            self.enrolment_id,
+            self.student_id,
+            self.brin,
+            t["vestiging"],
+            t["elementcode"],
+            t["leerjaar"],
+            t.get("jaren_pro"),
+            self.ingangsdatum,
+            t.get("einddatum"),
+            _daterange(self.ingangsdatum, t.get("einddatum")),
+            _tstzrange(self.opened_at, self.closed_at),
+            self.opened_by,
+            self.closed_by,
+            self.source.get("batchnummer"),
+            self.source.get("meldingnummer"),
+            bool(self.source.get("accountant", False)),
+        )
+
+
+def _daterange(start: date, end: date | None) -> str:
+    return f"[{start.isoformat()},{end.isoformat() if end else ''}]"
+
+
+def _tstzrange(start: datetime, end: datetime | None) -> str:
+    return f"[{start.isoformat()},{end.isoformat() if end else ''})"
+
+
+class _PageFold:
+    """The page's effect on periods: closes of rows stored before the page, and
+    every row version the page opens (some already closed within the page)."""
+
+    def __init__(self, curs: Cursor[Any], facts: list[Fact]) -> None:
+        self.curs = curs
+        self.identity: dict[UUID, tuple[UUID, str, date]] = {}
+        self.current: dict[UUID, _Version | None] = {}
+        self.stored_open: dict[UUID, _Version] = {}
+        self.closes: list[tuple[UUID, datetime, int]] = []
+        self.opened: list[_Version] = []
+        self.new_enrolments: list[tuple[Any, ...]] = []
+        self._preload([f for f in facts if f.kind.startswith("Enrolment.")])
+
+    def _preload(self, facts: list[Fact]) -> None:
+        known = {f.originator_id for f in facts if f.kind == "Enrolment.Registered"}
+        wanted = list({f.originator_id for f in facts} - known)
+        if not wanted:
+            return
+        self.curs.execute(
+            "SELECT e.enrolment_id, e.student_id, e.brin, e.ingangsdatum, "
+            "p.vestiging, p.elementcode, p.leerjaar, p.jaren_pro, p.einddatum, "
+            "lower(p.recorded), p.opened_by, p.batchnummer, p.meldingnummer, "
+            "p.accountant FROM enrolments e LEFT JOIN periods p ON "
+            "p.enrolment_id = e.enrolment_id AND p.closed_by IS NULL "
+            "WHERE e.enrolment_id = ANY(%s)",
+            (wanted,),
+        )
+        for r in self.curs.fetchall():
+            self.identity[r[0]] = (r[1], r[2], r[3])
+            if r[4] is not None:
+                terms = dict(
+                    vestiging=r[4],
+                    elementcode=r[5],
+                    leerjaar=r[6],
+                    jaren_pro=r[7],
+                    einddatum=r[8],
+                )
+                source = dict(batchnummer=r[11], meldingnummer=r[12], accountant=r[13])
+                version = _Version(r[0], r[1], r[2], r[3], terms, r[9], r[10], source)
+                self.stored_open[r[0]] = version
+                self.current[r[0]] = version
+
+    def registered(self, fact: Fact) -> None:
+        d = fact.data
+        self.identity[fact.originator_id] = (
+            d["student_id"],
+            d["brin"],
+            d["ingangsdatum"],
+        )
+        self.new_enrolments.append(
+            (
+                fact.originator_id,
+                d["student_id"],
+                d["brin"],
+                d["ingangsdatum"],
+                fact.position,
+            )
+        )
+        self._open(fact, d["terms"])
+
+    def amended(self, fact: Fact) -> None:
+        self._close(fact)
+        self._open(fact, fact.data["terms"])
+
+    def ended(self, fact: Fact) -> None:
+        current = self.current.get(fact.originator_id)
+        self._close(fact)
+        terms = dict(current.terms) if current else {}
+        self._open(fact, {**terms, "einddatum": fact.data["einddatum"]})
+
+    def deleted(self, fact: Fact) -> None:
+        self._close(fact)
+
+    def _open(self, fact: Fact, terms: dict[str, Any]) -> None:
+        student, brin, start = self.identity[fact.originator_id]
+        version = _Version(
+            fact.originator_id,
+            student,
+            brin,
+            start,
+            terms,
+            fact.recorded_at,
+            fact.position,
+            fact.data.get("source", {}),
+        )
+        self.current[fact.originator_id] = version
+        self.opened.append(version)
+
+    def _close(self, fact: Fact) -> None:
+        eid = fact.originator_id
+        current = self.current.get(eid)
+        if current is None:
+            return
+        if self.stored_open.get(eid) is current:
+            self.closes.append((eid, fact.recorded_at, fact.position))
+        else:
+            current.closed_at, current.closed_by = fact.recorded_at, fact.position
+        self.current[eid] = None
+
+    def write(self) -> None:
+        write_rows(
+            self.curs,
+            "INSERT INTO enrolments SELECT * FROM {rows}",
+            "enrolment_id uuid, student_id uuid, brin text, ingangsdatum date, "
+            "registered_by bigint",
+            self.new_enrolments,
+        )
+        write_rows(
+            self.curs,
+            _CLOSE,
+            "enrolment_id uuid, at timestamptz, pos bigint",
+            self.closes,
+        )
+        write_rows(
+            self.curs,
+            "INSERT INTO periods SELECT * FROM {rows}",
+            _PERIOD_COLUMNS,
+            [v.row() for v in self.opened],
+        )
+
+
+class Timeline(Projection):
+    name: ClassVar[str] = "timeline"
+    version: ClassVar[int] = 1
+    ddl: ClassVar[str] = DDL
+
+    _ENROLMENT: ClassVar[dict[str, str]] = {
+        "Enrolment.Registered": "registered",
+        "Enrolment.Amended": "amended",
+        "Enrolment.Reregistered": "amended",
+        "Enrolment.Ended": "ended",
+        "Enrolment.Deleted": "deleted",
+    }
+
+    def handlers(self) -> dict[str, Handler]:
+        handlers: dict[str, Handler] = {kind: _noop for kind in self._ENROLMENT}
+        return handlers | {
+            "Student.Registered": _student_registered,
+            "Student.KeyDataChanged": _student_changed,
+            "School.Registered": _school_registered,
+            "School.VestigingOpened": _vestiging_opened,
+            "School.VestigingChanged": _vestiging_opened,
+            "School.VestigingClosed": _vestiging_closed,
+            "School.LicencesChanged": _licences_changed,
+            "SchoolYear.Opened": _year_opened,
+            "SchoolYear.AssuranceReported": _assurance_reported,
+        }
+
+    def apply_page(self, curs: Cursor[Any], facts: list[Fact]) -> None:
+        fold = _PageFold(curs, facts)
+        students: list[tuple[Any, ...]] = []
+        handlers = self.handlers()
+        for fact in facts:
+            step = self._ENROLMENT.get(fact.kind)
+            if step is not None:
+                getattr(fold, step)(fact)
+            elif fact.kind == "Student.Registered":
+                students.append(_student_row(fact))
+            else:
+                if students:  # keep log order for the students a change touches
+                    _write_students(curs, students)
+                    students = []
+                handlers[fact.kind](curs, fact)
+        _write_students(curs, students)
+        fold.write()
+
+
+def _noop(curs: Cursor[Any], fact: Fact) -> None:
+    """Enrolment events are folded per page (Timeline.apply_page)."""
+
+
+def _student_row(fact: Fact) -> tuple[Any, ...]:
+    d, key = fact.data, fact.data["key"]
+    return (
+        fact.originator_id,
+        d["number"],
+        d["kind"],
+        key.get("geboortedatum"),
+        key.get("geslacht"),
+        key.get("postcode"),
+        key.get("landcode"),
+    )
+
+
+def _write_students(curs: Cursor[Any], rows: list[tuple[Any, ...]]) -> None:
+    write_rows(
+        curs,
+        "INSERT INTO students SELECT * FROM {rows}",
+        "student_id uuid, number text, kind text, geboortedatum date, "
+        "geslacht text, postcode text, landcode text",
+        rows,
+    )
+
+
+def _student_registered(curs: Cursor[Any], fact: Fact) -> None:
+    _write_students(curs, [_student_row(fact)])
+
+
+def _student_changed(curs: Cursor[Any], fact: Fact) -> None:
+    """A W record: the changed key fields; a new postcode clears the landcode
+    and the other way round, as in the Student aggregate."""
+    new = {k: v for k, v in fact.data["new"].items() if k in _KEY_FIELDS}
+    if new.get("postcode") is not None:
+        new["landcode"] = None
+    if new.get("landcode") is not None:
+        new["postcode"] = None
+    for column, value in sorted(new.items()):
+        curs.execute(
+            SQL("UPDATE students SET {} = %s WHERE student_id = %s").format(
+                Identifier(column)
+            ),
+            (value, fact.originator_id),
+        )
+
+
+_KEY_FIELDS = frozenset({"geboortedatum", "geslacht", "postcode", "landcode"})
+
+
+def _school_registered(curs: Cursor[Any], fact: Fact) -> None:
+    curs.execute(
+        "INSERT INTO schools VALUES (%s, %s)", (fact.originator_id, fact.data["brin"])
+    )
+
+
+def _brin(curs: Cursor[Any], fact: Fact) -> str:
+    curs.execute("SELECT brin FROM schools WHERE school_id = %s", (fact.originator_id,))
+    row = curs.fetchone()
+    assert row is not None, f"school event before School.Registered at {fact.position}"
+    return str(row[0])
+
+
+def _close_rows(
+    curs: Cursor[Any], table: str, brin: str, vestiging: str, fact: Fact
+) -> None:
+    curs.execute(
+        SQL(
+            "UPDATE {} SET recorded = tstzrange(lower(recorded), %s), closed_by = %s "
+            "WHERE closed_by IS NULL AND brin = %s AND vestiging = %s"
+        ).format(Identifier(table)),
+        [fact.recorded_at, fact.position, brin, vestiging],
+    )
+
+
+def _vestiging_opened(curs: Cursor[Any], fact: Fact) -> None:
+    brin, d = _brin(curs, fact), fact.data
+    _close_rows(curs, "vestigingen", brin, d["vestiging"], fact)
+    curs.execute(
+        "INSERT INTO vestigingen VALUES (%s, %s, %s, %s, tstzrange(%s, NULL), %s, NULL)",
+        (
+            brin,
+            d["vestiging"],
+            d["details"]["hoofdvestiging"],
+            d["details"]["gemeente"],
+            fact.recorded_at,
+            fact.position,
+        ),
+    )
+
+
+def _vestiging_closed(curs: Cursor[Any], fact: Fact) -> None:
+    brin, vestiging = _brin(curs, fact), fact.data["vestiging"]
+    for table in ("vestigingen", "licences"):
+        _close_rows(curs, table, brin, vestiging, fact)
+
+
+def _licences_changed(curs: Cursor[Any], fact: Fact) -> None:
+    brin, vestiging = _brin(curs, fact), fact.data["vestiging"]
+    _close_rows(curs, "licences", brin, vestiging, fact)
+    rows = [
+        (
+            brin,
+            vestiging,
+            lic["elementcode"],
+            _daterange(lic["van"], lic.get("tot")),
+            _tstzrange(fact.recorded_at, None),
+            fact.position,
+            None,
+        )
+        for lic in fact.data["licences"]
+    ]
+    write_rows(
+        curs,
+        "INSERT INTO licences SELECT * FROM {rows}",
+        "brin text, vestiging text, elementcode text, valid daterange, "
+        "recorded tstzrange, opened_by bigint, closed_by bigint",
+        rows,
+    )
+
+
+def _year_opened(curs: Cursor[Any], fact: Fact) -> None:
+    curs.execute(
+        "INSERT INTO school_years VALUES (%s, %s, %s)",
+        (fact.originator_id, fact.data["brin"], fact.data["schooljaar"]),
+    )
+
+
+def _assurance_reported(curs: Cursor[Any], fact: Fact) -> None:
+    curs.execute(
+        "SELECT brin, schooljaar FROM school_years WHERE year_id = %s",
+        (fact.originator_id,),
+    )
+    key = curs.fetchone()
+    assert key is not None, f"assurance before SchoolYear.Opened at {fact.position}"
+    rows = [
+        (*key, _excluded_number(e), e["reden"], fact.recorded_at, fact.position)
+        for e in fact.data["exclusions"]
+    ]
+    write_rows(
+        curs,
+        "INSERT INTO exclusions SELECT * FROM {rows}",
+        "brin text, schooljaar text, number text, reden text, "
+        "recorded_at timestamptz, position bigint",
+        rows,
+    )
+
+
+def _excluded_number(exclusion: dict[str, Any]) -> str:
+    leerling = exclusion["leerling"]
+    return str(leerling.get("bsn") or leerling.get("onderwijsnummer"))
