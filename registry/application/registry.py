@@ -210,7 +210,13 @@ class Registry(Application[UUID]):
         return year
 
     def record_foto(
-        self, kind: str, brin: str, schooljaar: str, foto: dict[str, Any], at: datetime
+        self,
+        kind: str,
+        brin: str,
+        schooljaar: str,
+        foto: dict[str, Any],
+        at: datetime,
+        side_writes: Sequence[SideWrite] = (),
     ) -> SchoolYear:
         year = self._school_year_for_update(brin, schooljaar, at)
         record = {
@@ -219,7 +225,7 @@ class Registry(Application[UUID]):
             "definitief": year.record_final_snapshot,
         }[kind]
         record(foto, at)
-        self.save_at(year, at=at)
+        self.save_at(year, at=at, side_writes=side_writes)
         return year
 
     def report_assurance(

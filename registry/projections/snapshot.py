@@ -13,37 +13,63 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from psycopg import Cursor
+from psycopg.sql import SQL, Composed
 
 FORMAT = "bron-vo-foto/1"
 EXCLUSION_CODES = {"indicatie": "X151", "verzuim": "X160"}
 
-# %(brin)s NULL means every school (national totals).
+# %(brin)s NULL means every school (national totals). {p}, {q}, {l}: "known"
+# conditions on the periods, the other periods of the same students and the
+# licences; {x} on the exclusions (see _known).
 _PERIODS = """
 WITH valid AS (
   SELECT p.*, e.registered_by FROM periods p JOIN enrolments e USING (enrolment_id)
-  WHERE p.valid @> %(d)s::date AND p.recorded @> %(t)s::timestamptz
+  WHERE p.valid @> %(d)s::date AND {p}
     AND (%(brin)s::text IS NULL OR p.student_id IN (
       SELECT student_id FROM periods q WHERE q.brin = %(brin)s
-        AND q.valid @> %(d)s::date AND q.recorded @> %(t)s::timestamptz))),
+        AND q.valid @> %(d)s::date AND {q}))),
 ranked AS (
   SELECT v.*, row_number() OVER (
     PARTITION BY student_id ORDER BY ingangsdatum DESC, registered_by) AS rank
   FROM valid v)
 SELECT r.brin, s.number, s.kind, r.vestiging, r.elementcode, r.leerjaar,
-  r.ingangsdatum, r.einddatum, r.rank > 1 AS double,
+  r.ingangsdatum, r.einddatum, r.rank > 1 AS double, r.student_id,
+  r.enrolment_id, r.opened_by,
   NOT EXISTS (SELECT 1 FROM licences l WHERE l.brin = r.brin
     AND l.vestiging = r.vestiging AND l.elementcode = r.elementcode
-    AND l.valid @> %(d)s::date AND l.recorded @> %(t)s::timestamptz) AS unlicensed,
+    AND l.valid @> %(d)s::date AND {l}) AS unlicensed,
   (SELECT array_agg(DISTINCT x.reden ORDER BY x.reden) FROM exclusions x
    WHERE x.brin = r.brin AND x.schooljaar = %(sj)s AND x.number = s.number
-     AND x.recorded_at <= %(t)s::timestamptz) AS excluded
+     AND {x}) AS excluded
 FROM ranked r JOIN students s USING (student_id)
 WHERE %(brin)s::text IS NULL OR r.brin = %(brin)s
 """
+
+
+def _known(alias: str, by_position: bool) -> SQL:
+    """A row version known at recorded time T, or, exactly, at log position P
+    (a foto is re-derived at the position it was issued at, so events recorded
+    later at the same instant cannot change it)."""
+    if not by_position:
+        return SQL(alias + ".recorded @> %(t)s::timestamptz")
+    return SQL(
+        alias + ".opened_by <= %(p)s AND coalesce(" + alias + ".closed_by, "
+        "9223372036854775807) > %(p)s AND lower(" + alias + ".recorded) <= %(t)s"
+    )
+
+
+def _query(by_position: bool) -> Composed:
+    x = "x.position <= %(p)s" if by_position else "x.recorded_at <= %(t)s"
+    return SQL(_PERIODS).format(
+        p=_known("p", by_position),
+        q=_known("q", by_position),
+        l=_known("l", by_position),
+        x=SQL(x),
+    )
 
 
 def reasons(row: dict[str, Any]) -> list[str]:
@@ -75,9 +101,16 @@ def _entry(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def periods(
-    curs: Cursor[Any], brin: str | None, schooljaar: str, d: date, t: datetime
+    curs: Cursor[Any],
+    brin: str | None,
+    schooljaar: str,
+    d: date,
+    t: datetime,
+    position: int | None = None,
 ) -> list[dict[str, Any]]:
-    curs.execute(_PERIODS, {"brin": brin, "sj": schooljaar, "d": d, "t": t})
+    """Periods valid on D as known at T (or exactly at log position P)."""
+    params = {"brin": brin, "sj": schooljaar, "d": d, "t": t, "p": position}
+    curs.execute(_query(position is not None), params)
     names = [c.name for c in curs.description or ()]
     return [dict(zip(names, row, strict=True)) for row in curs.fetchall()]
 
@@ -89,8 +122,10 @@ def snapshot(
     peildatum: date,
     stand_per: datetime,
     soort: str = "peiling",
+    position: int | None = None,
 ) -> dict[str, Any]:
-    entries = [_entry(r) for r in periods(curs, brin, schooljaar, peildatum, stand_per)]
+    rows = periods(curs, brin, schooljaar, peildatum, stand_per, position)
+    entries = [_entry(r) for r in rows]
     entries.sort(
         key=lambda e: (
             e["leerling"]["bsn"] or e["leerling"]["onderwijsnummer"],
@@ -104,7 +139,7 @@ def snapshot(
         "brin": brin,
         "schooljaar": schooljaar,
         "peildatum": peildatum.isoformat(),
-        "stand_per": stand_per.isoformat(),
+        "stand_per": stand_per.astimezone(UTC).isoformat(),
         "controletotaal": len(entries),
         "bekostigd": sum(e["bekostigd"] for e in entries),
         "inschrijvingen": entries,

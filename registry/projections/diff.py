@@ -1,0 +1,121 @@
+"""What changed between two fotos (or a foto and now): who entered, who left,
+whose verdict changed, each with the events that caused it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import Cursor
+
+from registry.projections.log import EVENTS_TABLE
+from registry.projections.snapshot import periods, reasons
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a diff: a foto's (stand_per, position), or now."""
+
+    label: str
+    stand_per: datetime
+    position: int
+
+
+_FIELDS = ("vestiging", "elementcode", "leerjaar", "einddatum")
+
+
+def _state(row: dict[str, Any]) -> dict[str, Any]:
+    why = reasons(row)
+    state = {f: row[f] for f in _FIELDS} | {"bekostigd": not why, "redenen": why}
+    if state["einddatum"] is not None:
+        state["einddatum"] = state["einddatum"].isoformat()
+    return state
+
+
+def diff(
+    curs: Cursor[Any], brin: str, schooljaar: str, peildatum: date, a: Side, b: Side
+) -> dict[str, Any]:
+    before = {
+        r["enrolment_id"]: r
+        for r in periods(curs, brin, schooljaar, peildatum, a.stand_per, a.position)
+    }
+    after = {
+        r["enrolment_id"]: r
+        for r in periods(curs, brin, schooljaar, peildatum, b.stand_per, b.position)
+    }
+    low, high = sorted((a.position, b.position))
+    out: dict[str, list[dict[str, Any]]] = {
+        "ingestroomd": [],
+        "uitgestroomd": [],
+        "gewijzigd": [],
+    }
+    for eid in sorted(
+        set(before) | set(after), key=lambda e: _number(before, after, e)
+    ):
+        old, new = before.get(eid), after.get(eid)
+        if old is not None and new is not None and _state(old) == _state(new):
+            continue
+        row = new or old
+        assert row is not None
+        item = {
+            "leerling": row["number"],
+            "ingangsdatum": row["ingangsdatum"].isoformat(),
+            "voor": _state(old) if old else None,
+            "na": _state(new) if new else None,
+            "oorzaak": _causes(curs, row, low, high),
+        }
+        kind = (
+            "ingestroomd"
+            if old is None
+            else "uitgestroomd"
+            if new is None
+            else "gewijzigd"
+        )
+        out[kind].append(item)
+    return {
+        "brin": brin,
+        "schooljaar": schooljaar,
+        "van": a.label,
+        "naar": b.label,
+    } | out
+
+
+def _number(before: dict[UUID, Any], after: dict[UUID, Any], eid: UUID) -> str:
+    return str((after.get(eid) or before[eid])["number"])
+
+
+def _causes(
+    curs: Cursor[Any], row: dict[str, Any], low: int, high: int
+) -> list[dict[str, Any]]:
+    """Events in (low, high] that touch this student's periods, the licence the
+    verdict depends on, or the student's assurance exclusions."""
+    curs.execute(
+        "SELECT pos FROM (SELECT opened_by AS pos FROM periods WHERE student_id = %(s)s "
+        " UNION SELECT closed_by FROM periods WHERE student_id = %(s)s "
+        " UNION SELECT opened_by FROM licences WHERE brin = %(b)s AND vestiging = %(v)s "
+        "   AND elementcode = %(e)s "
+        " UNION SELECT closed_by FROM licences WHERE brin = %(b)s AND vestiging = %(v)s "
+        "   AND elementcode = %(e)s "
+        " UNION SELECT position FROM exclusions WHERE brin = %(b)s AND number = %(n)s) c "
+        "WHERE pos > %(low)s AND pos <= %(high)s ORDER BY pos",
+        {
+            "s": row["student_id"],
+            "b": row["brin"],
+            "v": row["vestiging"],
+            "e": row["elementcode"],
+            "n": row["number"],
+            "low": low,
+            "high": high,
+        },
+    )
+    positions = [r[0] for r in curs.fetchall()]
+    if not positions:
+        return []
+    curs.execute(
+        f"SELECT notification_id, topic FROM public.{EVENTS_TABLE} "  # noqa: S608 - a constant
+        "WHERE notification_id = ANY(%s) ORDER BY notification_id",
+        (positions,),
+    )
+    return [{"positie": p, "event": t.rpartition(":")[2]} for p, t in curs.fetchall()]
