@@ -16,6 +16,7 @@ import typer
 from registry.access.policy import Role
 from registry.cli_common import REFUSALS, AtOption, emit, refuse, refuse_file, runtime
 from registry.cli_intake import register as register_intake
+from registry.cli_readside import register as register_readside
 from registry.config import Settings
 from registry.domain.errors import DomainError
 from registry.domain.school_year import SchoolYear
@@ -40,6 +41,7 @@ app.add_typer(schools_app, name="schools")
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 register_intake(app)
+register_readside(app)
 
 
 def year_view(year: SchoolYear) -> dict[str, Any]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from registry.domain.errors import DomainError
 from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
+from registry.domain.values import Bsn, Onderwijsnummer
 
 T = TypeVar("T")
 
@@ -92,3 +93,30 @@ def parse_json_lines(lines: Iterable[str], parse: Callable[[Any], T]) -> list[T]
 
 def parse_schools(lines: Iterable[str]) -> list[SchoolRegistration]:
     return parse_json_lines(lines, lambda d: SchoolIn.model_validate(d).to_domain())
+
+
+class LeerlingRef(_Model):
+    bsn: str | None = None
+    onderwijsnummer: str | None = None
+
+
+class ExclusionIn(_Model):
+    """A line of an assurance exclusions file: a student not to fund, and why."""
+
+    leerling: LeerlingRef
+    reden: Literal["verzuim", "indicatie"]
+
+    def to_event(self) -> dict[str, Any]:
+        if (self.leerling.bsn is None) == (self.leerling.onderwijsnummer is None):
+            raise DomainError(
+                "exactly one of bsn and onderwijsnummer is required", field="leerling"
+            )
+        if self.leerling.bsn is not None:
+            Bsn(self.leerling.bsn)
+        else:
+            Onderwijsnummer(self.leerling.onderwijsnummer or "")
+        return self.model_dump(exclude_none=True)
+
+
+def parse_exclusions(lines: Iterable[str]) -> list[dict[str, Any]]:
+    return parse_json_lines(lines, lambda d: ExclusionIn.model_validate(d).to_event())

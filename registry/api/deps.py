@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -25,11 +25,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def now(runtime: Runtime) -> datetime:
-    # The API has no `--at`: with a simulated clock, time is the last one recorded.
-    last = runtime.registry.recorder.last_recorded_at()  # type: ignore[attr-defined]
-    if runtime.settings.clock == "simulated" and last is not None:
-        return last  # type: ignore[no-any-return]
-    return datetime.now(UTC)
+    return runtime.now()
 
 
 def current_principal(

@@ -51,7 +51,9 @@ class Bsn:
         # The digits are checked above, so stdnum's checksum suffices; its
         # validate() would clean the string again, which showed in bulk intake.
         if self.value == "000000000" or _bsn.checksum(self.value) != 0:
-            raise InvalidBsn(f"bsn {mask(self.value)!r} fails the 11-proof", field="bsn")
+            raise InvalidBsn(
+                f"bsn {mask(self.value)!r} fails the 11-proof", field="bsn"
+            )
 
     def __str__(self) -> str:
         return self.value

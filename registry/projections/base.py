@@ -22,6 +22,8 @@ class Projection:
     name: ClassVar[str]
     version: ClassVar[int]
     ddl: ClassVar[str]
+    # table → SELECT of its rows as known at log position %(p)s (audit replay)
+    audit: ClassVar[dict[str, str]] = {}
 
     def handlers(self) -> dict[str, Handler]:
         """Event kind (e.g. 'Enrolment.Registered') → handler."""

@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
 from registry.application.registry import Registry
 from registry.domain.calendar import SchoolYearCalendar
-from registry.projections.log import head
 from registry.projections.runner import Projector
 from registry.projections.snapshot import content_hash, snapshot
 from registry.projections.timeline import Timeline
@@ -57,19 +57,22 @@ class Fotos:
         self.registry = registry
         self.projector = projector
         self.url = url
+        self._schema = Timeline.schema()
         with psycopg.connect(url) as conn:
             conn.execute(SCHEMA)
 
     def _timeline(self) -> psycopg.Connection[Any]:
         conn = psycopg.connect(self.url)
-        conn.execute(f"SET search_path TO {Timeline.schema()}, public")
+        conn.execute(
+            SQL("SET search_path TO {}, public").format(Identifier(self._schema))
+        )
         return conn
 
     def catch_up(self) -> int:
-        self.projector.ensure(Timeline())
-        self.projector.catch_up(Timeline())
-        with psycopg.connect(self.url) as conn:
-            return head(conn.cursor())
+        """Bring the timeline up to the head; return the position it reached."""
+        self._schema = self.projector.fresh(Timeline())
+        (status,) = [s for s in self.projector.status() if s.schema == self._schema]
+        return status.position
 
     def issue(self, soort: str, brin: str, schooljaar: str, at: datetime) -> IssuedFoto:
         if soort not in KINDS:

@@ -69,8 +69,9 @@ class Projector:
         *,
         upto: int | None = None,
     ) -> str:
-        """Create the projection's schema and tables if missing. The first version
-        of a projection becomes live at once; a later one when it has caught up."""
+        """Create the projection's schema and tables if missing. The first
+        schema of a projection becomes live at once; a rebuild or a new version
+        when it has caught up (promote); a scratch schema (`upto`) never."""
         schema = schema or projection.schema()
         with self._connect() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('projection_ddl'))")
@@ -84,9 +85,8 @@ class Projector:
                 SQL("SET LOCAL search_path TO {}, public").format(Identifier(schema))
             )
             conn.execute(projection.ddl.encode())
-            scratch = upto is not None or schema != projection.schema()
             live = (
-                not scratch
+                upto is None
                 and not conn.execute(
                     "SELECT 1 FROM projection_tracking WHERE name = %s AND live",
                     (projection.name,),
@@ -97,6 +97,55 @@ class Projector:
                 " VALUES (%s, %s, %s, %s, %s)",
                 (schema, projection.name, projection.version, upto, live),
             )
+        return schema
+
+    def target(self, projection: Projection) -> str:
+        """The schema to keep up to date: the live one when it is this version,
+        else this version's own (new) schema, which takes over once caught up."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT schema_name FROM projection_tracking "
+                "WHERE name = %s AND live AND version = %s",
+                (projection.name, projection.version),
+            ).fetchone()
+        return str(row[0]) if row else self.ensure(projection)
+
+    def fresh(self, projection: Projection) -> str:
+        """Catch the projection up to the head now; its schema to read."""
+        schema = self.target(projection)
+        self.catch_up(projection, schema)
+        self.promote(projection.name, schema)
+        return schema
+
+    def live_schema(self, name: str) -> str:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT schema_name FROM projection_tracking WHERE name = %s AND live",
+                (name,),
+            ).fetchone()
+        if row is None:
+            raise LookupError(f"projection {name} has no live schema; run it first")
+        return str(row[0])
+
+    def rebuild(
+        self, projection: Projection, on_page: Callable[[int, int], None] | None = None
+    ) -> str:
+        """Build the projection again from the log beside the live one, make the
+        new tables live when caught up, and drop the old ones. Readers keep
+        reading the old tables until the switch, which is one transaction."""
+        old = self.live_schema(projection.name)
+        with self._connect() as conn:
+            taken = conn.execute(
+                "SELECT count(*) FROM projection_tracking WHERE name = %s",
+                (projection.name,),
+            ).fetchone()
+        schema = f"{projection.schema()}_r{int(taken[0]) if taken else 0}"
+        self.ensure(projection, schema)
+        while True:
+            self.catch_up(projection, schema, on_page=on_page)
+            if self.promote(projection.name, schema):
+                break
+        self.drop(old)
         return schema
 
     def catch_up(
@@ -168,22 +217,24 @@ class Projector:
             for r in rows
         ]
 
-    def promote(self, projection: Projection) -> bool:
-        """Make this version live if it has caught up; the old one stays until
-        dropped, so a reader mid-query is never cut off."""
-        schema = projection.schema()
+    def promote(self, name: str, schema: str) -> bool:
+        """Make `schema` the live one of projection `name` if it has caught up;
+        the old one stays until dropped, so no reader is cut off mid-query."""
         with self._connect() as conn:
             position = conn.execute(
                 "SELECT position FROM projection_tracking WHERE schema_name = %s "
-                "FOR UPDATE",
+                "AND upto IS NULL FOR UPDATE",
                 (schema,),
             ).fetchone()
             if position is None or position[0] < head(conn.cursor()):
                 return False
             conn.execute(
-                "UPDATE projection_tracking SET live = (schema_name = %s) "
-                "WHERE name = %s AND upto IS NULL",
-                (schema, projection.name),
+                "UPDATE projection_tracking SET live = false WHERE name = %s AND live",
+                (name,),
+            )
+            conn.execute(
+                "UPDATE projection_tracking SET live = true WHERE schema_name = %s",
+                (schema,),
             )
         return True
 
@@ -213,14 +264,13 @@ class Projector:
         projection behind the head that made no progress for `stall_seconds`
         is logged and its runner restarted on a new connection."""
         items = list(projections)
-        for p in items:
-            self.ensure(p)
         progress: dict[str, tuple[int, float]] = {}
         while not should_stop():
             for p in items:
                 try:
-                    self.catch_up(p)
-                    self.promote(p)
+                    schema = self.target(p)
+                    self.catch_up(p, schema)
+                    self.promote(p.name, schema)
                 except psycopg.OperationalError:
                     log.exception("projection %s lost its connection; retrying", p.name)
             self._watch(items, progress, stall_seconds)
@@ -235,7 +285,7 @@ class Projector:
         now = time.monotonic()
         by_schema = {s.schema: s for s in self.status()}
         for p in items:
-            s = by_schema.get(p.schema())
+            s = by_schema.get(self.target(p))
             if s is None:
                 continue
             last = progress.get(s.schema)

@@ -31,7 +31,9 @@ from registry.projections.log import Fact
 DDL = """
 CREATE TABLE students (
   student_id uuid PRIMARY KEY, number text NOT NULL, kind text NOT NULL,
-  geboortedatum date, geslacht text, postcode text, landcode text);
+  geboortedatum date, geslacht text, postcode text, landcode text,
+  registered_by bigint NOT NULL);
+CREATE UNIQUE INDEX students_number ON students (number);
 CREATE TABLE enrolments (
   enrolment_id uuid PRIMARY KEY, student_id uuid NOT NULL, brin text NOT NULL,
   ingangsdatum date NOT NULL, registered_by bigint NOT NULL);
@@ -45,7 +47,8 @@ CREATE TABLE periods (
 CREATE INDEX periods_school ON periods USING gist (brin, valid, recorded);
 CREATE INDEX periods_student ON periods USING gist (student_id, valid, recorded);
 CREATE UNIQUE INDEX periods_current ON periods (enrolment_id) WHERE closed_by IS NULL;
-CREATE TABLE schools (school_id uuid PRIMARY KEY, brin text NOT NULL UNIQUE);
+CREATE TABLE schools (
+  school_id uuid PRIMARY KEY, brin text NOT NULL UNIQUE, registered_by bigint NOT NULL);
 CREATE TABLE vestigingen (
   brin text NOT NULL, vestiging text NOT NULL, hoofdvestiging boolean NOT NULL,
   gemeente text NOT NULL, recorded tstzrange NOT NULL,
@@ -61,7 +64,8 @@ CREATE TABLE exclusions (
   reden text NOT NULL, recorded_at timestamptz NOT NULL, position bigint NOT NULL);
 CREATE INDEX exclusions_school ON exclusions (brin, schooljaar);
 CREATE TABLE school_years (
-  year_id uuid PRIMARY KEY, brin text NOT NULL, schooljaar text NOT NULL);
+  year_id uuid PRIMARY KEY, brin text NOT NULL, schooljaar text NOT NULL,
+  opened_by bigint NOT NULL);
 """
 
 _PERIOD_COLUMNS = (
@@ -244,10 +248,47 @@ class _PageFold:
         )
 
 
+_VERSIONS = (
+    "SELECT <columns>, lower(recorded) AS recorded_from, "
+    "CASE WHEN closed_by <= %(p)s THEN upper(recorded) END AS recorded_to, "
+    "opened_by, CASE WHEN closed_by <= %(p)s THEN closed_by END AS closed_by "
+    "FROM <table> WHERE opened_by <= %(p)s"
+)
+
+
+def _versions(table: str, columns: str) -> str:
+    """A bitemporal table as known at position %(p)s: later closes undone."""
+    return _VERSIONS.replace("<columns>", columns).replace("<table>", table)
+
+
+# Each table as known at log position %(p)s, comparable between the live tables
+# and a replay up to p (registry replay). Student key data is current state, not
+# history, so only the identity columns are compared.
+AUDIT = {
+    "periods": _versions(
+        "periods",
+        "enrolment_id, student_id, brin, vestiging, elementcode, leerjaar, "
+        "jaren_pro, ingangsdatum, einddatum, valid, batchnummer, meldingnummer, "
+        "accountant",
+    ),
+    "licences": _versions("licences", "brin, vestiging, elementcode, valid"),
+    "vestigingen": _versions(
+        "vestigingen", "brin, vestiging, hoofdvestiging, gemeente"
+    ),
+    "enrolments": "SELECT * FROM enrolments WHERE registered_by <= %(p)s",
+    "students": "SELECT student_id, number, kind, registered_by FROM students "
+    "WHERE registered_by <= %(p)s",
+    "schools": "SELECT * FROM schools WHERE registered_by <= %(p)s",
+    "school_years": "SELECT * FROM school_years WHERE opened_by <= %(p)s",
+    "exclusions": "SELECT * FROM exclusions WHERE position <= %(p)s",
+}
+
+
 class Timeline(Projection):
     name: ClassVar[str] = "timeline"
     version: ClassVar[int] = 1
     ddl: ClassVar[str] = DDL
+    audit: ClassVar[dict[str, str]] = AUDIT
 
     _ENROLMENT: ClassVar[dict[str, str]] = {
         "Enrolment.Registered": "registered",
@@ -304,6 +345,7 @@ def _student_row(fact: Fact) -> tuple[Any, ...]:
         key.get("geslacht"),
         key.get("postcode"),
         key.get("landcode"),
+        fact.position,
     )
 
 
@@ -312,7 +354,7 @@ def _write_students(curs: Cursor[Any], rows: list[tuple[Any, ...]]) -> None:
         curs,
         "INSERT INTO students SELECT * FROM {rows}",
         "student_id uuid, number text, kind text, geboortedatum date, "
-        "geslacht text, postcode text, landcode text",
+        "geslacht text, postcode text, landcode text, registered_by bigint",
         rows,
     )
 
@@ -343,7 +385,8 @@ _KEY_FIELDS = frozenset({"geboortedatum", "geslacht", "postcode", "landcode"})
 
 def _school_registered(curs: Cursor[Any], fact: Fact) -> None:
     curs.execute(
-        "INSERT INTO schools VALUES (%s, %s)", (fact.originator_id, fact.data["brin"])
+        "INSERT INTO schools VALUES (%s, %s, %s)",
+        (fact.originator_id, fact.data["brin"], fact.position),
     )
 
 
@@ -414,8 +457,8 @@ def _licences_changed(curs: Cursor[Any], fact: Fact) -> None:
 
 def _year_opened(curs: Cursor[Any], fact: Fact) -> None:
     curs.execute(
-        "INSERT INTO school_years VALUES (%s, %s, %s)",
-        (fact.originator_id, fact.data["brin"], fact.data["schooljaar"]),
+        "INSERT INTO school_years VALUES (%s, %s, %s, %s)",
+        (fact.originator_id, fact.data["brin"], fact.data["schooljaar"], fact.position),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from psycopg.conninfo import conninfo_to_dict
@@ -17,6 +17,8 @@ from registry.config import Settings
 from registry.intake.population import PostgresPopulationRegister
 from registry.intake.service import Intake
 from registry.intake.store import IntakeStore
+from registry.projections.fotos import Fotos
+from registry.projections.runner import Projector
 from registry.runtime.clock import Clock, SystemClock, make_clock, parse_at
 from registry.runtime.embedded_pg import EmbeddedPostgres
 from registry.runtime.store import RegistryRecorder
@@ -55,6 +57,16 @@ class Runtime:
     access: AccessService
     population: PostgresPopulationRegister
     intake: Intake
+    projector: Projector
+    fotos: Fotos
+
+    def now(self) -> datetime:
+        """'Now' for a question (not a record): with a simulated clock, the last
+        recorded time, so answers follow the replayed year."""
+        last = self.registry.recorder.last_recorded_at()  # type: ignore[attr-defined]
+        if self.settings.clock == "simulated" and last is not None:
+            return last  # type: ignore[no-any-return]
+        return datetime.now(UTC)
 
     def at(self, at_text: str | None) -> datetime:
         return self.clock.resolve(parse_at(at_text))
@@ -91,6 +103,7 @@ def bootstrap(settings: Settings | None = None) -> Iterator[Runtime]:
         )
         population = PostgresPopulationRegister(url)
         intake = Intake(registry, IntakeStore(url), population)
+        projector = Projector(url)
         yield Runtime(
             settings,
             url,
@@ -99,6 +112,8 @@ def bootstrap(settings: Settings | None = None) -> Iterator[Runtime]:
             access,
             population,
             intake,
+            projector,
+            Fotos(registry, projector, url),
         )
     finally:
         registry.close()
