@@ -90,9 +90,10 @@ def test_dates_x124(rt: Runtime) -> None:
 @pytest.mark.parametrize("vestiging", ["07", ""])
 def test_unknown_or_empty_vestiging_x120(rt: Runtime, vestiging: str) -> None:
     # "" was found by fuzzing: it used to pass the static check and crash later.
-    assert one(
-        rt, rec(1, student(ANNA), inschrijving=period(vestiging=vestiging))
-    ) == ("A", ["X120"])
+    assert one(rt, rec(1, student(ANNA), inschrijving=period(vestiging=vestiging))) == (
+        "A",
+        ["X120"],
+    )
 
 
 @pytest.mark.parametrize(
