@@ -19,6 +19,7 @@ from registry.domain.errors import DomainError
 from registry.domain.values import Brin, Schooljaar
 from registry.projections import audit
 from registry.projections.catalog import PROJECTIONS, by_name
+from registry.projections.daemon import Daemon
 from registry.projections.diff import Side, diff
 from registry.projections.fotos import KINDS, IssuedFoto, UnknownFoto
 from registry.projections.snapshot import snapshot as make_snapshot
@@ -225,7 +226,7 @@ def projections_run(
             emit({p.name: rt.projector.fresh(p) for p in PROJECTIONS})
             return
         with contextlib.suppress(KeyboardInterrupt):
-            rt.projector.run(PROJECTIONS, should_stop=lambda: stop["now"])
+            Daemon(rt.projector, PROJECTIONS).run(should_stop=lambda: stop["now"])
 
 
 @projections_app.command("rebuild")

@@ -10,9 +10,7 @@ replay up to a chosen position.
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +21,6 @@ from psycopg.sql import SQL, Identifier
 from registry.projections.base import Projection
 from registry.projections.log import head, read_page
 
-log = logging.getLogger(__name__)
 PAGE_SIZE = 2000
 
 TRACKING_DDL = """
@@ -46,6 +43,7 @@ class Status:
     head: int
     live: bool
     updated_at: datetime
+    upto: int | None = None
 
     @property
     def lag(self) -> int:
@@ -155,12 +153,15 @@ class Projector:
         *,
         page_size: int = PAGE_SIZE,
         on_page: Callable[[int, int], None] | None = None,
+        on_connect: Callable[[psycopg.Connection[Any]], None] | None = None,
     ) -> int:
         """Apply the log up to its head (or the schema's `upto`); return the
-        number of events read."""
+        number of events read. `on_connect` lets a watchdog cancel the work."""
         schema = schema or projection.schema()
         read = 0
         with self._connect() as conn:
+            if on_connect:
+                on_connect(conn)
             while True:
                 with conn.transaction():
                     n = self._page(conn, projection, schema, page_size, on_page)
@@ -212,7 +213,14 @@ class Projector:
             ).fetchall()
         return [
             Status(
-                r[0], r[1], r[2], r[3], h if r[6] is None else min(r[6], h), r[4], r[5]
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                h if r[6] is None else min(r[6], h),
+                r[4],
+                r[5],
+                r[6],
             )
             for r in rows
         ]
@@ -251,51 +259,3 @@ class Projector:
             conn.execute(
                 "DELETE FROM projection_tracking WHERE schema_name = %s", (schema,)
             )
-
-    def run(
-        self,
-        projections: Iterable[Projection],
-        *,
-        should_stop: Callable[[], bool],
-        poll_seconds: float = 0.5,
-        stall_seconds: float = 30.0,
-    ) -> None:
-        """Keep every projection caught up until told to stop. The watchdog: a
-        projection behind the head that made no progress for `stall_seconds`
-        is logged and its runner restarted on a new connection."""
-        items = list(projections)
-        progress: dict[str, tuple[int, float]] = {}
-        while not should_stop():
-            for p in items:
-                try:
-                    schema = self.target(p)
-                    self.catch_up(p, schema)
-                    self.promote(p.name, schema)
-                except psycopg.OperationalError:
-                    log.exception("projection %s lost its connection; retrying", p.name)
-            self._watch(items, progress, stall_seconds)
-            time.sleep(poll_seconds)
-
-    def _watch(
-        self,
-        items: list[Projection],
-        progress: dict[str, tuple[int, float]],
-        stall_seconds: float,
-    ) -> None:
-        now = time.monotonic()
-        by_schema = {s.schema: s for s in self.status()}
-        for p in items:
-            s = by_schema.get(self.target(p))
-            if s is None:
-                continue
-            last = progress.get(s.schema)
-            if last is None or s.position != last[0] or s.lag == 0:
-                progress[s.schema] = (s.position, now)
-            elif now - last[1] > stall_seconds:
-                log.warning(
-                    "projection %s stalled at %d (head %d); restarting",
-                    s.schema,
-                    s.position,
-                    s.head,
-                )
-                progress[s.schema] = (s.position, now)
