@@ -17,7 +17,7 @@ from registry.cli_common import AtOption, emit, refuse, refuse_file, runtime
 from registry.domain.calendar import SchoolYearCalendar
 from registry.domain.errors import DomainError
 from registry.domain.values import Brin, Schooljaar
-from registry.projections import audit
+from registry.projections import audit, signals
 from registry.projections.catalog import PROJECTIONS, by_name
 from registry.projections.daemon import Daemon
 from registry.projections.diff import Side, diff
@@ -30,6 +30,7 @@ from registry.runtime.clock import parse_at
 
 foto_app = typer.Typer(help="Count-date snapshots (fotos).", no_args_is_help=True)
 projections_app = typer.Typer(help="Read-side projections.", no_args_is_help=True)
+app_signals = typer.Typer(help="Attention signals per school.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -39,6 +40,7 @@ def register(app: typer.Typer) -> None:
     app.command("explain")(explain)
     app.add_typer(foto_app, name="foto")
     app.add_typer(projections_app, name="projections")
+    app.add_typer(app_signals, name="signals")
 
 
 def _key(brin: str, schooljaar: str) -> tuple[str, str]:
@@ -105,7 +107,7 @@ def foto_issue(soort: str, brin: str, schooljaar: str, at: AtOption = None) -> N
     brin, schooljaar = _key(brin, schooljaar)
     with runtime() as rt:
         foto = rt.record(lambda t: rt.fotos.issue(soort, brin, schooljaar, t), at)
-        emit(foto.document | {"versie": foto.versie, "hash": foto.content_hash})
+        emit(_shown(rt, foto))
 
 
 def _stored(rt: Runtime, brin: str, schooljaar: str, which: str) -> IssuedFoto:
@@ -122,7 +124,36 @@ def foto_show(brin: str, schooljaar: str, soort: str) -> None:
     brin, schooljaar = _key(brin, schooljaar)
     with runtime() as rt:
         foto = _stored(rt, brin, schooljaar, soort)
-        emit(foto.document | {"versie": foto.versie, "hash": foto.content_hash})
+        emit(_shown(rt, foto))
+
+
+def _shown(rt: Runtime, foto: IssuedFoto) -> dict[str, Any]:
+    """The document with its version and hash; an actuele foto with the school's
+    signals as known at its stand_per beside it (not part of the hashed document)."""
+    extra: dict[str, Any] = {"versie": foto.versie, "hash": foto.content_hash}
+    if foto.soort == "actueel":
+        d = foto.document
+        with _timeline(rt) as conn:
+            extra["signalen"] = signals.current(
+                conn.cursor(), d["brin"], d["schooljaar"], foto.stand_per
+            )
+    return foto.document | extra
+
+
+@app_signals.command("list")
+def signals_list(
+    brin: str,
+    schooljaar: str,
+    stand_per: Annotated[
+        str | None, typer.Option(help="as known at; default now")
+    ] = None,
+) -> None:
+    """The school's current attention signals (X121, X130, X131, X132, X150)."""
+    brin, schooljaar = _key(brin, schooljaar)
+    with runtime() as rt:
+        t = _time(stand_per, "--stand-per") or rt.now()
+        with _timeline(rt) as conn:
+            emit(signals.current(conn.cursor(), brin, schooljaar, t))
 
 
 @foto_app.command("verify")

@@ -1,0 +1,97 @@
+"""The current attention signals of a school (contract.md signal table, ernst S),
+as known at T, derived from the timeline so that a signal disappears when the
+cause is resolved (an X130 once one school ends its period):
+
+- X121: a period whose elementcode is not licensed at its vestiging on its
+  ingangsdatum;
+- X130: a student with more than one period valid on 1 October, listed at every
+  school involved;
+- X131: a period whose einddatum became known more than 7 days after it;
+- X150: praktijkonderwijs (0090) for a student who turned 18 before the school
+  year began;
+- X132: a record of the school that waited more than 14 days on the population
+  register (from intake's feedback: the wait is not an event), or still waits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from psycopg import Cursor
+
+from registry.domain.calendar import SchoolYearCalendar
+
+# Each query: the school's periods as known at %(t)s that touch the school year.
+
+_QUERIES = {
+    "X121": """
+SELECT s.number, p.vestiging || ' ' || p.elementcode || ' on ' || p.ingangsdatum
+FROM periods p JOIN students s USING (student_id)
+WHERE p.brin = %(brin)s AND p.recorded @> %(t)s::timestamptz AND p.valid && daterange(%(first)s::date, %(last)s::date, '[]') AND NOT EXISTS (
+  SELECT 1 FROM licences l WHERE l.brin = p.brin AND l.vestiging = p.vestiging
+    AND l.elementcode = p.elementcode AND l.valid @> p.ingangsdatum
+    AND l.recorded @> %(t)s::timestamptz)""",
+    "X130": """
+SELECT s.number, string_agg(o.brin || ' from ' || o.ingangsdatum, ', ' ORDER BY o.brin)
+FROM periods p JOIN students s USING (student_id)
+JOIN periods o ON o.student_id = p.student_id AND o.enrolment_id <> p.enrolment_id
+  AND o.valid @> %(count)s::date AND o.recorded @> %(t)s::timestamptz
+WHERE p.brin = %(brin)s AND p.recorded @> %(t)s::timestamptz AND p.valid @> %(count)s::date
+GROUP BY s.number""",
+    "X131": """
+SELECT s.number, 'einddatum ' || p.einddatum || ' known on ' || (
+  SELECT min(lower(v.recorded))::date FROM periods v
+  WHERE v.enrolment_id = p.enrolment_id AND v.einddatum = p.einddatum)
+FROM periods p JOIN students s USING (student_id)
+WHERE p.brin = %(brin)s AND p.recorded @> %(t)s::timestamptz AND p.valid && daterange(%(first)s::date, %(last)s::date, '[]') AND p.einddatum IS NOT NULL
+  AND (SELECT min(lower(v.recorded)) FROM periods v WHERE v.enrolment_id =
+       p.enrolment_id AND v.einddatum = p.einddatum)::date > p.einddatum + 7""",
+    "X150": """
+SELECT s.number, 'born ' || s.geboortedatum || ', elementcode 0090'
+FROM periods p JOIN students s USING (student_id)
+WHERE p.brin = %(brin)s AND p.recorded @> %(t)s::timestamptz AND p.valid && daterange(%(first)s::date, %(last)s::date, '[]') AND p.elementcode = '0090'
+  AND s.geboortedatum + interval '18 years' < %(first)s::date""",
+}
+
+_WAITED = """
+SELECT m->'leerling'->>'bsn', m->'leerling'->>'onderwijsnummer', m->'signalen'
+FROM public.intake_batches b, jsonb_array_elements(b.feedback->'meldingen') m
+WHERE b.brin = %(brin)s AND b.schooljaar = %(sj)s AND b.updated_at <= %(t)s
+  AND m->'signalen' @> '[{"code": "X132"}]'
+"""
+_STILL_WAITING = """
+SELECT record->'leerling'->>'bsn', record->'leerling'->>'onderwijsnummer',
+  'waiting on the population register since ' || since::date
+FROM public.intake_waiting
+WHERE brin = %(brin)s AND schooljaar = %(sj)s AND since < %(t)s - interval '14 days'
+"""
+
+
+def current(
+    curs: Cursor[Any], brin: str, schooljaar: str, at: datetime
+) -> list[dict[str, str]]:
+    """The signals of a school as known at `at`, sorted by code and student."""
+    cal = SchoolYearCalendar.of(schooljaar)
+    params = {
+        "brin": brin,
+        "sj": schooljaar,
+        "t": at,
+        "count": cal.count_date,
+        "first": cal.first_day,
+        "last": cal.last_day,
+    }
+    out: list[dict[str, str]] = []
+    for code, query in _QUERIES.items():
+        curs.execute(query.encode(), params)
+        out += [{"code": code, "leerling": n, "tekst": t} for n, t in curs.fetchall()]
+    curs.execute(_WAITED.encode(), params)
+    for bsn, onr, signals in curs.fetchall():
+        text = next(s["tekst"] for s in signals if s["code"] == "X132")
+        out.append({"code": "X132", "leerling": bsn or onr or "", "tekst": text})
+    curs.execute(_STILL_WAITING.encode(), params)
+    out += [
+        {"code": "X132", "leerling": bsn or onr or "", "tekst": text}
+        for bsn, onr, text in curs.fetchall()
+    ]
+    return sorted(out, key=lambda s: (s["code"], s["leerling"], s["tekst"]))
