@@ -15,7 +15,7 @@ from registry.access.policy import (
     Role,
 )
 from registry.access.store import Principal
-from registry.api import batches
+from registry.api import batches, readside
 from registry.api.deps import PrincipalDep, RuntimeDep, authorise, now
 from registry.api.schemas import (
     LoginIn,
@@ -92,4 +92,5 @@ def create_app(runtime: Runtime) -> FastAPI:
         )
 
     app.include_router(batches.router)
+    app.include_router(readside.router)
     return app

@@ -86,13 +86,14 @@ def test_roles_need_their_scope(runtime: Runtime) -> None:
 
 
 def login(
-    client: TestClient, runtime: Runtime, user: str, role: Role, **scope: str
-) -> dict:  # type: ignore[type-arg]
-    creds = runtime.access.add_user(user, role, T0, **scope)
+    client: TestClient, runtime: Runtime, user: str, role: Role, at=T0, **scope: str
+) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """A session for a new user; `at` is the API's now (the last recorded time)."""
+    creds = runtime.access.add_user(user, role, at, **scope)
     body = {
         "login": user,
         "password": creds.initial_password,
-        "totp": code(creds.totp_secret),
+        "totp": code(creds.totp_secret, at),
     }
     first = client.post("/v1/auth/login", json=body)
     assert (
