@@ -12,8 +12,8 @@ from registry.api.app import create_app
 from registry.runtime.bootstrap import Runtime
 from tests.conftest import utc
 from tests.factories import SJ
-from tests.integration.test_access import login
 from tests.intake_helpers import ANNA, OLD, PIET, batch, prepare, rec, student
+from tests.integration.test_access import login
 
 
 def test_snapshots_fotos_and_signals_over_the_api(runtime: Runtime) -> None:
