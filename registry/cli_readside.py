@@ -18,7 +18,7 @@ from registry.domain.calendar import SchoolYearCalendar
 from registry.domain.errors import DomainError
 from registry.domain.values import Brin, Schooljaar
 from registry.projections import audit, signals
-from registry.projections.catalog import PROJECTIONS, by_name
+from registry.projections.catalog import by_name, projections
 from registry.projections.daemon import Daemon
 from registry.projections.diff import Side, diff
 from registry.projections.fotos import KINDS, IssuedFoto, UnknownFoto
@@ -254,17 +254,18 @@ def projections_run(
     signal.signal(signal.SIGTERM, _stop)
     with runtime() as rt:
         if once:
-            emit({p.name: rt.projector.fresh(p) for p in PROJECTIONS})
+            emit({p.name: rt.projector.fresh(p) for p in projections(rt.settings)})
             return
         with contextlib.suppress(KeyboardInterrupt):
-            Daemon(rt.projector, PROJECTIONS).run(should_stop=lambda: stop["now"])
+            daemon = Daemon(rt.projector, projections(rt.settings))
+            daemon.run(should_stop=lambda: stop["now"])
 
 
 @projections_app.command("rebuild")
 def projections_rebuild(name: str) -> None:
     """Rebuild a projection beside the live one; it takes over when caught up."""
-    projection = _projection(name)
     with runtime() as rt, _progress(f"rebuild {name}") as bar:
+        projection = _projection(rt, name)
         task = bar.add_task(name, total=None)
         schema = rt.projector.rebuild(
             projection,
@@ -273,13 +274,12 @@ def projections_rebuild(name: str) -> None:
     emit({"projection": name, "live": schema})
 
 
-def _projection(name: str) -> Any:
+def _projection(rt: Runtime, name: str) -> Any:
     try:
-        return by_name(name)
+        return by_name(rt.settings, name)
     except KeyError:
-        refuse(
-            f"no projection {name!r}; known: {', '.join(p.name for p in PROJECTIONS)}"
-        )
+        known = ", ".join(p.name for p in projections(rt.settings))
+        refuse(f"no projection {name!r}; known: {known}")
 
 
 def replay(
@@ -300,8 +300,8 @@ def replay(
     Exit 1 when they differ."""
     t = _time(until, "--until")
     assert t is not None
-    chosen = _projection(projection)
     with runtime() as rt:
+        chosen = _projection(rt, projection)
         issued = None
         if foto is not None:
             brin, schooljaar, which = ([*foto.split("/"), "", ""])[:3]

@@ -26,3 +26,7 @@ class Settings(BaseSettings):
     save_batch_size: int = Field(default=1000, ge=1)
     password_max_age_days: int = Field(default=42, ge=1)
     session_hours: int = Field(default=8, ge=1)
+    # Keys of the per-recipient pseudonyms (HMAC), e.g. REGISTRY_PSEUDONYM_KEYS=
+    # '{"cbs": "...", "inspectie": "..."}'. Missing ones are generated once into
+    # STATE_DIR/pseudonym-keys.json (mode 600); production sets them explicitly.
+    pseudonym_keys: dict[str, SecretStr] = Field(default_factory=dict)

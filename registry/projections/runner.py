@@ -19,6 +19,7 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from registry.projections.base import Projection
+from registry.projections.extracts import outbox
 from registry.projections.log import head, read_page
 
 PAGE_SIZE = 2000
@@ -56,6 +57,7 @@ class Projector:
         with self._connect() as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
             conn.execute(TRACKING_DDL)
+            conn.execute(outbox.DDL)
 
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.conninfo)

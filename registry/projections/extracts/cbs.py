@@ -1,0 +1,73 @@
+"""CBS: enrolment facts and foto extracts for statistics, under a pseudonym that
+is CBS's own (no BSN, no name, no address)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from psycopg import Cursor
+
+from registry.projections.extracts.base import (
+    ExtractProjection,
+    Period,
+    foto_document,
+    pseudonym,
+)
+from registry.projections.extracts.outbox import Message
+from registry.projections.log import Fact
+
+
+class Cbs(ExtractProjection):
+    name: ClassVar[str] = "extract_cbs"
+    version: ClassVar[int] = 1
+    recipient: ClassVar[str] = "cbs"
+
+    def on_mutation(
+        self, curs: Cursor[Any], fact: Fact, mutatie: str, period: Period
+    ) -> list[Message]:
+        who = pseudonym(self.key, period.student.number)
+        payload = {
+            "pseudoniem": who,
+            "mutatie": mutatie,
+            "brin": period.brin,
+            "vestiging": period.vestiging,
+            "elementcode": period.elementcode,
+            "leerjaar": period.leerjaar,
+            "ingangsdatum": period.ingangsdatum.isoformat(),
+            "einddatum": period.einddatum.isoformat() if period.einddatum else None,
+            "geregistreerd_op": fact.recorded_at.isoformat(),
+        }
+        return [
+            self.message(fact, "inschrijvingen", who, str(period.enrolment_id), payload)
+        ]
+
+    def on_foto(self, curs: Cursor[Any], fact: Fact, soort: str) -> list[Message]:
+        doc = foto_document(curs, fact, soort)
+        if doc is None:
+            return []
+        payload = {
+            "brin": doc["brin"],
+            "schooljaar": doc["schooljaar"],
+            "soort": soort,
+            "versie": fact.data["foto"]["versie"],
+            "peildatum": doc["peildatum"],
+            "controletotaal": doc["controletotaal"],
+            "bekostigd": doc["bekostigd"],
+            "inschrijvingen": [
+                {
+                    "pseudoniem": pseudonym(
+                        self.key,
+                        e["leerling"]["bsn"] or e["leerling"]["onderwijsnummer"],
+                    ),
+                    "vestiging": e["vestiging"],
+                    "elementcode": e["elementcode"],
+                    "leerjaar": e["leerjaar"],
+                    "bekostigd": e["bekostigd"],
+                    "redenen": e["redenen"],
+                }
+                for e in doc["inschrijvingen"]
+            ],
+        }
+        return [
+            self.message(fact, "fotos", doc["brin"], f"{doc['brin']}/{soort}", payload)
+        ]

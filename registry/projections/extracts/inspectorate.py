@@ -1,0 +1,102 @@
+"""The Inspectorate: per school and vestiging, under its own pseudonym, with an
+age (at the start of the quarter; on the peildatum for fotos) instead of a
+birth date."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any, ClassVar
+
+from psycopg import Cursor
+
+from registry.projections.extracts.base import (
+    ExtractProjection,
+    Period,
+    age,
+    foto_document,
+    pseudonym,
+    quarter_start,
+)
+from registry.projections.extracts.outbox import Message
+from registry.projections.log import Fact
+
+
+class Inspectorate(ExtractProjection):
+    name: ClassVar[str] = "extract_inspectie"
+    version: ClassVar[int] = 1
+    recipient: ClassVar[str] = "inspectie"
+
+    def on_mutation(
+        self, curs: Cursor[Any], fact: Fact, mutatie: str, period: Period
+    ) -> list[Message]:
+        who = pseudonym(self.key, period.student.number)
+        payload = {
+            "pseudoniem": who,
+            "mutatie": mutatie,
+            "brin": period.brin,
+            "vestiging": period.vestiging,
+            "elementcode": period.elementcode,
+            "leerjaar": period.leerjaar,
+            "leeftijd": age(
+                period.student.geboortedatum, quarter_start(fact.recorded_at)
+            ),
+            "ingangsdatum": period.ingangsdatum.isoformat(),
+            "einddatum": period.einddatum.isoformat() if period.einddatum else None,
+        }
+        return [
+            self.message(
+                fact, "inschrijvingen", period.brin, str(period.enrolment_id), payload
+            )
+        ]
+
+    def on_foto(self, curs: Cursor[Any], fact: Fact, soort: str) -> list[Message]:
+        doc = foto_document(curs, fact, soort)
+        if doc is None:
+            return []
+        peildatum = date.fromisoformat(doc["peildatum"])
+        births = _births(
+            curs,
+            [
+                e["leerling"]["bsn"] or e["leerling"]["onderwijsnummer"]
+                for e in doc["inschrijvingen"]
+            ],
+        )
+        per_vestiging = Counter(
+            e["vestiging"] for e in doc["inschrijvingen"] if e["bekostigd"]
+        )
+        payload = {
+            "brin": doc["brin"],
+            "schooljaar": doc["schooljaar"],
+            "soort": soort,
+            "versie": fact.data["foto"]["versie"],
+            "peildatum": doc["peildatum"],
+            "controletotaal": doc["controletotaal"],
+            "bekostigd": doc["bekostigd"],
+            "bekostigd_per_vestiging": dict(sorted(per_vestiging.items())),
+            "inschrijvingen": [
+                {
+                    "pseudoniem": pseudonym(
+                        self.key,
+                        n := e["leerling"]["bsn"] or e["leerling"]["onderwijsnummer"],
+                    ),
+                    "vestiging": e["vestiging"],
+                    "elementcode": e["elementcode"],
+                    "leerjaar": e["leerjaar"],
+                    "leeftijd": age(births.get(n), peildatum),
+                    "bekostigd": e["bekostigd"],
+                    "redenen": e["redenen"],
+                }
+                for e in doc["inschrijvingen"]
+            ],
+        }
+        return [
+            self.message(fact, "fotos", doc["brin"], f"{doc['brin']}/{soort}", payload)
+        ]
+
+
+def _births(curs: Cursor[Any], numbers: list[str]) -> dict[str, date]:
+    rows = curs.execute(
+        "SELECT number, geboortedatum FROM students WHERE number = ANY(%s)", (numbers,)
+    ).fetchall()
+    return {n: b for n, b in rows if b is not None}

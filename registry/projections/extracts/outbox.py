@@ -1,0 +1,83 @@
+"""The outbox: messages extract projections decide to publish, written in the
+transaction of their tracking (exactly once), relayed to Kafka in `seq` order.
+
+A message id is derived from (recipient, source event, kind, subject), so a
+rebuilt projection produces the same ids and `ON CONFLICT DO NOTHING` keeps a
+rebuild from re-sending anything. Republishing on request re-sends the stored
+messages with their original ids.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import Cursor
+
+from registry.projections.bulk import write_rows
+
+NAMESPACE = uuid.UUID("3b0d9f5e-8a41-4f0c-9d7e-5c2a61e0b7a4")
+SCHEMA_VERSION = "1"
+DDL = """
+CREATE TABLE IF NOT EXISTS outbox (
+  seq bigserial PRIMARY KEY, message_id uuid NOT NULL UNIQUE, recipient text NOT NULL,
+  topic text NOT NULL, key text NOT NULL, kind text NOT NULL, payload jsonb NOT NULL,
+  source_position bigint NOT NULL, recorded_at timestamptz NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_recipient ON outbox (recipient, seq);
+"""
+
+
+@dataclass(frozen=True)
+class Message:
+    recipient: str
+    topic: str
+    key: str
+    kind: str
+    subject: str  # what the message is about, unique per source event and kind
+    payload: dict[str, Any]
+    source_position: int
+    recorded_at: datetime
+
+    @property
+    def message_id(self) -> uuid.UUID:
+        return uuid.uuid5(
+            NAMESPACE,
+            f"{self.recipient}/{self.source_position}/{self.kind}/{self.subject}",
+        )
+
+    @property
+    def ce_type(self) -> str:
+        return f"nl.bron.vo.{self.kind}"
+
+
+def write(curs: Cursor[Any], messages: list[Message]) -> None:
+    """Insert under a transaction lock, so `seq` order is commit order and the
+    relay, reading past its last position, can never skip a late commit."""
+    if not messages:
+        return
+    curs.execute("SELECT pg_advisory_xact_lock(hashtext('registry_outbox'))")
+    rows = [
+        (
+            m.message_id,
+            m.recipient,
+            m.topic,
+            m.key,
+            m.kind,
+            json.dumps(m.payload, ensure_ascii=False, default=str),
+            m.source_position,
+            m.recorded_at,
+        )
+        for m in messages
+    ]
+    write_rows(
+        curs,
+        "INSERT INTO public.outbox (message_id, recipient, topic, key, kind, payload, "
+        "source_position, recorded_at) SELECT * FROM {rows} "
+        "ON CONFLICT (message_id) DO NOTHING",
+        "message_id uuid, recipient text, topic text, key text, kind text, "
+        "payload jsonb, source_position bigint, recorded_at timestamptz",
+        rows,
+    )

@@ -1,0 +1,167 @@
+"""Extract projections: what each recipient receives, under which identity, and
+that a rebuild publishes nothing again."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+import pytest
+
+from registry.intake.population import PersonIn
+from registry.projections.extracts.base import ExtractProjection, pseudonym
+from registry.projections.extracts.cbs import Cbs
+from registry.projections.extracts.inspectorate import Inspectorate
+from registry.projections.extracts.municipalities import Municipalities
+from registry.projections.extracts.svb import Svb
+from registry.runtime.bootstrap import Runtime
+from tests.conftest import utc
+from tests.factories import SJ
+from tests.intake_helpers import ANNA, batch, period, prepare, rec, student
+
+TEEN = {
+    "bsn": "300000108",
+    "achternaam": "de Vries",
+    "voornamen": "Jip",
+    "geboortedatum": "2010-03-01",
+    "geslacht": "M",
+    "postcode": "9711AB",
+}
+KEYS = {"cbs": b"k-cbs", "inspectie": b"k-insp", "gemeenten": b"", "svb": b""}
+
+
+def extracts() -> list[ExtractProjection]:
+    return [Cbs(KEYS["cbs"]), Inspectorate(KEYS["inspectie"]), Municipalities(), Svb()]
+
+
+def outbox(rt: Runtime) -> list[dict[str, Any]]:
+    with psycopg.connect(rt.database_url) as conn:
+        rows = conn.execute(
+            "SELECT message_id, recipient, topic, key, kind, payload, source_position "
+            "FROM outbox ORDER BY seq"
+        ).fetchall()
+    names = ("id", "recipient", "topic", "key", "kind", "payload", "position")
+    return [dict(zip(names, r, strict=True)) for r in rows]
+
+
+@pytest.fixture
+def rt(runtime: Runtime) -> Runtime:
+    prepare(runtime)
+    runtime.population.load([PersonIn.model_validate(TEEN)], utc(2026, 7, 2))
+    return runtime
+
+
+def run(rt: Runtime) -> None:
+    for e in extracts():
+        rt.projector.fresh(e)
+
+
+def test_each_recipient_gets_its_own_minimum(rt: Runtime) -> None:
+    rt.intake.submit(
+        batch(rec(1, student(ANNA)), rec(2, student(TEEN))), utc(2026, 8, 20)
+    )
+    rt.intake.submit(
+        batch(
+            rec(1, student(TEEN), "U", inschrijving=period(einddatum="2026-09-30")),
+            number=2,
+        ),
+        utc(2026, 10, 2),
+    )
+    rt.intake.submit(
+        batch(rec(1, student(ANNA), "A", inschrijving=period(leerjaar=2)), number=3),
+        utc(2026, 11, 5),
+    )
+    run(rt)
+    messages = outbox(rt)
+    by = {
+        r: [m for m in messages if m["recipient"] == r]
+        for r in ("cbs", "inspectie", "gm0014", "svb")
+    }
+
+    cbs = by["cbs"]
+    assert [m["payload"]["mutatie"] for m in cbs] == ["T", "T", "U", "A"]
+    assert {m["topic"] for m in cbs} == {"bron.vo.cbs.inschrijvingen.v1"}
+    assert cbs[0]["payload"]["pseudoniem"] == pseudonym(KEYS["cbs"], ANNA["bsn"])
+    insp = by["inspectie"]
+    assert insp[0]["payload"]["pseudoniem"] == pseudonym(KEYS["inspectie"], ANNA["bsn"])
+    assert insp[0]["payload"]["pseudoniem"] != cbs[0]["payload"]["pseudoniem"]
+    assert (
+        insp[1]["payload"]["leeftijd"] == 16
+        and "geboortedatum" not in insp[1]["payload"]
+    )
+    for m in cbs + insp:  # no BSN or birth date leaves for CBS or the Inspectorate
+        text = json.dumps(m["payload"])
+        assert (
+            ANNA["bsn"] not in text
+            and TEEN["bsn"] not in text
+            and "2010-03-01" not in text
+        )
+
+    gm = by["gm0014"]
+    assert {m["topic"] for m in gm} == {
+        "bron.vo.gm0014.inschrijvingen.v1",
+        "bron.vo.gm0014.vsv.v1",
+    }
+    leavers = [m for m in gm if m["kind"] == "vsv"]
+    # Jip left on 30 September with no new school: signalled once 4 weeks passed.
+    assert [(m["payload"]["bsn"], m["payload"]["einddatum"]) for m in leavers] == [
+        (TEEN["bsn"], "2026-09-30")
+    ]
+    assert [(m["payload"]["bsn"], m["payload"]["gebeurtenis"]) for m in by["svb"]] == [
+        (TEEN["bsn"], "ingeschreven"),
+        (TEEN["bsn"], "uitgeschreven"),
+    ]
+
+
+def test_a_new_school_within_four_weeks_is_no_leaver(rt: Runtime) -> None:
+    rt.intake.submit(batch(rec(1, student(TEEN))), utc(2026, 8, 20))
+    rt.intake.submit(
+        batch(
+            rec(1, student(TEEN), "U", inschrijving=period(einddatum="2026-09-30")),
+            number=2,
+        ),
+        utc(2026, 10, 2),
+    )
+    rt.intake.submit(
+        batch(
+            rec(1, student(TEEN), inschrijving=period(ingangsdatum="2026-10-15")),
+            brin="02AB",
+        ),
+        utc(2026, 10, 16),
+    )
+    rt.intake.submit(batch(rec(1, student(ANNA)), number=3), utc(2026, 12, 1))
+    run(rt)
+    assert [m for m in outbox(rt) if m["kind"] == "vsv"] == []
+
+
+def test_a_rebuild_publishes_nothing_again(rt: Runtime) -> None:
+    rt.intake.submit(
+        batch(rec(1, student(ANNA)), rec(2, student(TEEN))), utc(2026, 8, 20)
+    )
+    run(rt)
+    before = outbox(rt)
+    for e in extracts():
+        rt.projector.rebuild(e)
+    assert outbox(rt) == before
+    assert {s.name for s in rt.projector.status() if s.live} >= {
+        e.name for e in extracts()
+    }
+
+
+def test_fotos_reach_cbs_and_the_inspectorate_per_school(rt: Runtime) -> None:
+    rt.intake.submit(
+        batch(rec(1, student(ANNA)), rec(2, student(TEEN))), utc(2026, 8, 20)
+    )
+    rt.registry.declare_complete("01OE", SJ, utc(2026, 10, 3))
+    rt.fotos.issue("voorlopig", "01OE", SJ, utc(2026, 11, 15))
+    run(rt)
+    fotos = [m for m in outbox(rt) if m["kind"] == "fotos"]
+    assert [
+        (m["recipient"], m["key"], m["payload"]["controletotaal"]) for m in fotos
+    ] == [
+        ("cbs", "01OE", 2),
+        ("inspectie", "01OE", 2),
+    ]
+    ages = sorted(e["leeftijd"] for e in fotos[1]["payload"]["inschrijvingen"])
+    assert ages == [13, 16]
