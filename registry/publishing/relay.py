@@ -1,0 +1,196 @@
+"""The relay: produces the outbox to Kafka in `seq` order, at least once.
+
+- Idempotent producer, acks=all, linger for batching; the message id travels as
+  the CloudEvents `ce_id` header, so consumers deduplicate what a retry or a
+  republish sends again. Kafka transactions are not used.
+- Bounded in flight: up to `window` sends are outstanding; every future of a
+  window is checked before the window's last seq is recorded as acknowledged,
+  so a failed send is sent again after a restart rather than skipped.
+- A message that breaks its topic's JSON Schema is not sent: it is parked in
+  `outbox_refused` with the reason, and the relay goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from kafka import KafkaProducer
+from kafka.producer.future import FutureRecordMetadata
+
+from registry.projections.extracts.outbox import SCHEMA_VERSION
+from registry.publishing.topics import TopicSchemas
+
+log = logging.getLogger(__name__)
+SOURCE = "urn:nl:bron-vo:registry"
+DDL = """
+CREATE TABLE IF NOT EXISTS relay_positions (
+  name text PRIMARY KEY, seq bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE IF NOT EXISTS outbox_refused (
+  seq bigint PRIMARY KEY, message_id uuid NOT NULL, topic text NOT NULL,
+  reason text NOT NULL, refused_at timestamptz NOT NULL DEFAULT now());
+"""
+_SELECT = (
+    "SELECT seq, message_id, recipient, topic, key, kind, payload, source_position, "
+    "recorded_at FROM outbox WHERE seq > %s AND (%s::text IS NULL OR recipient = %s) "
+    "ORDER BY seq LIMIT %s"
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    seq: int
+    message_id: Any
+    recipient: str
+    topic: str
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    source_position: int
+    recorded_at: Any
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return [
+            ("ce_specversion", b"1.0"),
+            ("ce_id", str(self.message_id).encode()),
+            ("ce_type", f"nl.bron.vo.{self.kind}".encode()),
+            ("ce_source", SOURCE.encode()),
+            ("ce_time", self.recorded_at.isoformat().encode()),
+            ("content-type", b"application/json"),
+            ("ce_dataschema", f"{self.topic}#v{SCHEMA_VERSION}".encode()),
+            ("source_position", str(self.source_position).encode()),
+        ]
+
+
+def producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
+    settings: dict[str, Any] = {
+        "bootstrap_servers": bootstrap,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "batch_size": 256 * 1024,
+        "max_in_flight_requests_per_connection": 5,
+        "retries": 10,
+        "key_serializer": str.encode,
+        "value_serializer": lambda v: json.dumps(v, ensure_ascii=False).encode(),
+    }
+    return KafkaProducer(**(settings | overrides))
+
+
+class Relay:
+    def __init__(
+        self,
+        url: str,
+        kafka: KafkaProducer,
+        schemas: TopicSchemas,
+        *,
+        name: str = "relay",
+        window: int = 2000,
+    ) -> None:
+        self.url = url
+        self.kafka = kafka
+        self.schemas = schemas
+        self.name = name
+        self.window = window
+        with psycopg.connect(url) as conn:
+            conn.execute(DDL)
+            conn.execute(
+                "INSERT INTO relay_positions (name, seq) VALUES (%s, 0) "
+                "ON CONFLICT DO NOTHING",
+                (name,),
+            )
+
+    def position(self) -> int:
+        with psycopg.connect(self.url) as conn:
+            row = conn.execute(
+                "SELECT seq FROM relay_positions WHERE name = %s", (self.name,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def lag(self) -> int:
+        with psycopg.connect(self.url) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM outbox WHERE seq > %s", (self.position(),)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def run_once(self, on_window: Callable[[int], None] | None = None) -> int:
+        """Relay everything in the outbox now; the number of messages sent."""
+        sent = 0
+        while True:
+            rows = self._read(self.position(), None, self.window)
+            if not rows:
+                return sent
+            sent += self._send_window(rows)
+            self._acknowledge(rows[-1].seq)
+            if on_window:
+                on_window(sent)
+
+    def republish(
+        self,
+        recipient: str,
+        from_position: int = 0,
+        on_window: Callable[[int], None] | None = None,
+    ) -> int:
+        """Send a recipient's messages again, from a log position on, with their
+        original ids (a consumer that lost its store rebuilds it from these)."""
+        sent, seq = 0, 0
+        while True:
+            batch = self._read(seq, recipient, self.window)
+            if not batch:
+                return sent
+            sent += self._send_window(
+                [r for r in batch if r.source_position >= from_position]
+            )
+            seq = batch[-1].seq
+            if on_window:
+                on_window(sent)
+
+    def _read(self, after: int, recipient: str | None, limit: int) -> list[Row]:
+        with psycopg.connect(self.url) as conn:
+            rows = conn.execute(
+                _SELECT, (after, recipient, recipient, limit)
+            ).fetchall()
+        return [Row(*r) for r in rows]
+
+    def _send_window(self, rows: Sequence[Row]) -> int:
+        futures: list[tuple[Row, FutureRecordMetadata]] = []
+        refused: list[tuple[Row, str]] = []
+        for row in rows:
+            problem = self.schemas.problem(row.topic, row.payload)
+            if problem is not None:
+                refused.append((row, problem))
+                continue
+            future = self.kafka.send(
+                row.topic, key=row.key, value=row.payload, headers=row.headers()
+            )
+            futures.append((row, future))
+        self.kafka.flush()
+        # flush() returning does not mean every record landed: check each one. A
+        # failure raises before the window is acknowledged, so it is sent again.
+        for _row, future in futures:
+            future.get(timeout=30)
+        if refused:
+            self._park(refused)
+        return len(futures)
+
+    def _park(self, refused: list[tuple[Row, str]]) -> None:
+        for row, reason in refused:
+            log.error("outbox seq %d refused for %s: %s", row.seq, row.topic, reason)
+        with psycopg.connect(self.url) as conn:
+            conn.cursor().executemany(
+                "INSERT INTO outbox_refused (seq, message_id, topic, reason) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [(r.seq, r.message_id, r.topic, reason) for r, reason in refused],
+            )
+
+    def _acknowledge(self, seq: int) -> None:
+        with psycopg.connect(self.url) as conn:
+            conn.execute(
+                "UPDATE relay_positions SET seq = %s, updated_at = now() WHERE name = %s",
+                (seq, self.name),
+            )
