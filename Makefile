@@ -17,12 +17,12 @@ demo: $(STAMP)
 	$(BIN)/registry demo
 
 test: $(STAMP)
-	$(BIN)/ruff check registry tests bench
+	$(BIN)/ruff check registry tests bench consumers
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check registry tests bench
+	$(BIN)/ruff check registry tests bench consumers
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -55,3 +55,19 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def runtime(settings: Settings) -> Iterator[Runtime]:
     with bootstrap(settings) as rt:
         yield rt
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Kafka bootstrap address: REGISTRY_KAFKA_BOOTSTRAP, else an embedded broker."""
+    configured = os.environ.get("REGISTRY_KAFKA_BOOTSTRAP")
+    if configured:
+        yield configured
+        return
+    from registry.runtime.embedded_kafka import EmbeddedKafka
+
+    broker = EmbeddedKafka(tmp_path_factory.mktemp("kafka"))
+    try:
+        yield broker.start()
+    finally:
+        broker.stop()

@@ -1,0 +1,1 @@
+"""Reference agency-side consumers: what a recipient runs to load its topics."""

@@ -1,0 +1,188 @@
+"""A reference consumer for one recipient: loads its topics into its own store
+(a PostgreSQL schema per recipient), exactly once in effect.
+
+- Deduplicates by message id (the CloudEvents `ce_id` header): a retried or
+  republished message is stored once.
+- Commits offsets only after the batch's database transaction has committed: a
+  crash in between re-reads messages, which deduplication absorbs.
+- Parks poison messages (not JSON, no id, breaking the topic's schema) in the
+  recipient's dead-letter topic, acknowledged, before committing their offsets.
+- Stops cleanly on SIGTERM: finishes the batch in hand, commits, closes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from kafka import KafkaConsumer, KafkaProducer
+from psycopg.sql import SQL, Identifier
+
+from registry.publishing.topics import KINDS, TopicSchemas, ensure_topics
+
+log = logging.getLogger(__name__)
+TABLE_DDL = """
+CREATE TABLE IF NOT EXISTS {schema}.messages (
+  message_id uuid PRIMARY KEY, topic text NOT NULL, kind text NOT NULL,
+  key text, payload jsonb NOT NULL, source_position bigint,
+  kafka_partition int NOT NULL, kafka_offset bigint NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now());
+"""
+
+
+def topics_of(recipient: str) -> list[str]:
+    group = "gemeente" if recipient.startswith("gm") else recipient
+    return [f"bron.vo.{recipient}.{kind}.v1" for kind in KINDS[group]]
+
+
+def dead_letter_topic(recipient: str) -> str:
+    return f"bron.vo.{recipient}.dlq.v1"
+
+
+@dataclass
+class Stats:
+    stored: int = 0
+    duplicates: int = 0
+    parked: int = 0
+
+
+class AgencyConsumer:
+    def __init__(
+        self,
+        url: str,
+        bootstrap: str,
+        recipient: str,
+        *,
+        schemas: TopicSchemas | None = None,
+        topics: list[str] | None = None,
+        group_timeouts: tuple[int, int] = (6000, 2000),
+    ) -> None:
+        self.url = url
+        self.recipient = recipient
+        self.schema = f"agency_{recipient}"
+        self.schemas = schemas or TopicSchemas()
+        self.topics = topics or topics_of(recipient)
+        self.stats = Stats()
+        self._stop = threading.Event()
+        session, heartbeat = group_timeouts
+        ensure_topics(bootstrap, [*self.topics, dead_letter_topic(recipient)])
+        self.kafka = KafkaConsumer(
+            *self.topics,
+            bootstrap_servers=bootstrap,
+            group_id=f"agency-{recipient}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=session,
+            heartbeat_interval_ms=heartbeat,
+        )
+        self.dead_letters = KafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True
+        )
+        with psycopg.connect(url) as conn:
+            conn.execute(
+                SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(self.schema))
+            )
+            conn.execute(SQL(TABLE_DDL).format(schema=Identifier(self.schema)))
+
+    def stop(self, *_: Any) -> None:
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def run(
+        self, until: Callable[[Stats], bool] | None = None, poll_ms: int = 500
+    ) -> Stats:
+        try:
+            while not self._stop.is_set():
+                batch = [
+                    r for rs in self.kafka.poll(timeout_ms=poll_ms).values() for r in rs
+                ]
+                if batch:
+                    self._handle(batch)
+                    self.kafka.commit()  # only after the store committed
+                if until is not None and until(self.stats):
+                    break
+        finally:
+            self.kafka.close()
+            self.dead_letters.close()
+        return self.stats
+
+    def _handle(self, batch: list[Any]) -> None:
+        good, poison = [], []
+        for record in batch:
+            row, problem = self._decode(record)
+            if problem is None:
+                good.append(row)
+            else:
+                poison.append((record, problem))
+        self._park(poison)
+        with psycopg.connect(self.url) as conn:
+            cur = conn.cursor()
+            cur.executemany(
+                SQL(
+                    "INSERT INTO {}.messages (message_id, topic, kind, key, payload, "
+                    "source_position, kafka_partition, kafka_offset) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+                ).format(Identifier(self.schema)),
+                good,
+            )
+            stored = cur.rowcount if good else 0
+        self.stats.stored += max(stored, 0)
+        self.stats.duplicates += len(good) - max(stored, 0)
+
+    def _decode(self, record: Any) -> tuple[tuple[Any, ...], str | None]:
+        headers = {k: v for k, v in (record.headers or [])}
+        message_id = headers.get("ce_id")
+        if message_id is None:
+            return (), "no ce_id header"
+        try:
+            payload = json.loads(record.value)
+        except (TypeError, ValueError):
+            return (), "value is not JSON"
+        problem = self.schemas.problem(record.topic, payload)
+        if problem is not None:
+            return (), problem
+        kind = record.topic.split(".")[3]
+        position = headers.get("source_position")
+        row = (
+            message_id.decode(),
+            record.topic,
+            kind,
+            record.key.decode() if record.key else None,
+            json.dumps(payload),
+            int(position) if position else None,
+            record.partition,
+            record.offset,
+        )
+        return row, None
+
+    def _park(self, poison: list[tuple[Any, str]]) -> None:
+        futures = [
+            self.dead_letters.send(
+                dead_letter_topic(self.recipient),
+                key=record.key,
+                value=record.value if isinstance(record.value, bytes) else b"",
+                headers=[
+                    *(record.headers or []),
+                    ("dlq_reason", reason.encode()),
+                    (
+                        "dlq_source",
+                        f"{record.topic}/{record.partition}/{record.offset}".encode(),
+                    ),
+                ],
+            )
+            for record, reason in poison
+        ]
+        for future in futures:
+            future.get(timeout=30)
+        if poison:
+            self.stats.parked += len(poison)
+            log.warning("%s: parked %d poison message(s)", self.recipient, len(poison))
