@@ -64,9 +64,13 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if configured:
         yield configured
         return
+    from registry.publishing.topics import write_broker_schemas
     from registry.runtime.embedded_kafka import EmbeddedKafka
 
-    broker = EmbeddedKafka(tmp_path_factory.mktemp("kafka"))
+    # The broker validates every record of the registry's topics against their
+    # JSON Schemas (docs/topics), so a leaked field is refused by the broker too.
+    schemas = write_broker_schemas(tmp_path_factory.mktemp("topic-schemas"))
+    broker = EmbeddedKafka(tmp_path_factory.mktemp("kafka"), schema_dir=schemas)
     try:
         yield broker.start()
     finally:

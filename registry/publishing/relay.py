@@ -75,8 +75,6 @@ def producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
         "batch_size": 256 * 1024,
         "max_in_flight_requests_per_connection": 5,
         "retries": 10,
-        "key_serializer": str.encode,
-        "value_serializer": lambda v: json.dumps(v, ensure_ascii=False).encode(),
     }
     return KafkaProducer(**(settings | overrides))
 
@@ -166,7 +164,10 @@ class Relay:
                 refused.append((row, problem))
                 continue
             future = self.kafka.send(
-                row.topic, key=row.key, value=row.payload, headers=row.headers()
+                row.topic,
+                key=row.key.encode(),
+                value=json.dumps(row.payload, ensure_ascii=False).encode(),
+                headers=row.headers(),
             )
             futures.append((row, future))
         self.kafka.flush()

@@ -90,3 +90,16 @@ def ensure_topics(
         return len(missing)
     finally:
         admin.close()
+
+
+def write_broker_schemas(directory: Path, topics: list[str] | None = None) -> Path:
+    """The topics' schemas in the embedded broker's layout (`<topic>.json`, the
+    value's schema under `properties.value`), so the broker itself refuses a
+    record that breaks its topic's schema."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for topic in topics or all_topics():
+        source = SCHEMA_DIR / f"{schema_name(topic)}.json"
+        value = json.loads(source.read_text(encoding="utf-8"))
+        wrapper = {"type": "object", "properties": {"value": value}}
+        (directory / f"{topic}.json").write_text(json.dumps(wrapper), encoding="utf-8")
+    return directory

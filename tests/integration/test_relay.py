@@ -3,6 +3,7 @@ run, CloudEvents headers, schema refusals parked, republish with original ids.""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -117,3 +118,35 @@ class _SuffixSchemas(TopicSchemas):
 
     def problem(self, topic: str, payload: dict[str, Any]) -> str | None:
         return super().problem(topic.rsplit(".", 1)[0], payload)
+
+
+def test_the_broker_itself_refuses_a_leaked_field(kafka_bootstrap: str) -> None:
+    import os
+
+    import pytest
+    from kafka import KafkaProducer
+    from kafka.errors import InvalidRecordError
+
+    if os.environ.get("REGISTRY_KAFKA_BOOTSTRAP"):
+        pytest.skip("schema validation at the broker is the embedded broker's")
+    topic = "bron.vo.svb.kinderbijslag.v1"
+    ensure_topics(kafka_bootstrap, [topic])
+    good = {
+        "bsn": "300000108",
+        "gebeurtenis": "ingeschreven",
+        "datum": "2026-08-01",
+        "brin": "01OE",
+        "leeftijd": 16,
+    }
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    producer.send(topic, key=b"300000108", value=json.dumps(good).encode()).get(
+        timeout=30
+    )
+    leaked = producer.send(
+        topic,
+        key=b"300000108",
+        value=json.dumps({**good, "achternaam": "de Vries"}).encode(),
+    )
+    with pytest.raises(InvalidRecordError):
+        leaked.get(timeout=30)
+    producer.close()
