@@ -50,6 +50,7 @@ class Stats:
     stored: int = 0
     duplicates: int = 0
     parked: int = 0
+    assigned: bool = False  # the group gave this consumer its partitions
 
 
 class AgencyConsumer:
@@ -105,6 +106,7 @@ class AgencyConsumer:
                 batch = [
                     r for rs in self.kafka.poll(timeout_ms=poll_ms).values() for r in rs
                 ]
+                self.stats.assigned = bool(self.kafka.assignment())
                 if batch:
                     self._handle(batch)
                     self.kafka.commit()  # only after the store committed

@@ -16,6 +16,7 @@ import typer
 from registry.access.policy import Role
 from registry.cli_common import REFUSALS, AtOption, emit, refuse, refuse_file, runtime
 from registry.cli_intake import register as register_intake
+from registry.cli_publish import register as register_publish
 from registry.cli_readside import register as register_readside
 from registry.config import Settings
 from registry.domain.errors import DomainError
@@ -42,6 +43,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 register_intake(app)
 register_readside(app)
+register_publish(app)
 
 
 def year_view(year: SchoolYear) -> dict[str, Any]:

@@ -32,8 +32,10 @@ Known behaviour of this build (Tansu 0.6.0, commit 510f3e2):
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -116,7 +118,12 @@ def _terminate(process: subprocess.Popen[bytes]) -> None:
 class EmbeddedKafka:
     """A Tansu broker with memory storage on 127.0.0.1 and a free port."""
 
-    def __init__(self, state_dir: Path, schema_dir: Path | None = None) -> None:
+    def __init__(
+        self, state_dir: Path, schema_dir: Path | None = None, *, detached: bool = False
+    ) -> None:
+        self.detached = (
+            detached  # keeps running after this process (registry kafka start)
+        )
         self.state_dir = state_dir.resolve()
         self.schema_dir = schema_dir.resolve() if schema_dir is not None else None
         self.log_path = self.state_dir / "tansu.log"
@@ -158,8 +165,11 @@ class EmbeddedKafka:
                 stderr=subprocess.STDOUT,
                 cwd="/",  # file:// schema URLs are resolved against the cwd
                 env={**os.environ, "NO_COLOR": "1"},
+                start_new_session=self.detached,
             )
         self._process = process
+        if self.detached:
+            return
         # Runs on stop(), on garbage collection or at interpreter exit, whichever first.
         self._finalizer = weakref.finalize(self, _terminate, process)
 
@@ -203,5 +213,50 @@ class EmbeddedKafka:
         if self._finalizer is not None:
             self._finalizer()  # runs _terminate once, then detaches
             self._finalizer = None
+        elif self._process is not None and self.detached:
+            _terminate(self._process)
         self._process = None
         self.bootstrap = None
+
+
+STATE_FILE = "kafka.json"
+
+
+def running(state_dir: Path) -> str | None:
+    """The bootstrap of a broker started by `registry kafka start`, if it runs."""
+    path = state_dir / STATE_FILE
+    if not path.exists():
+        return None
+    state = json.loads(path.read_text())
+    try:
+        os.kill(state["pid"], 0)
+    except OSError:
+        return None
+    return str(state["bootstrap"]) if _answers_metadata(state["bootstrap"]) else None
+
+
+def start_detached(state_dir: Path, schema_dir: Path | None = None) -> str:
+    """Start a broker that outlives this process (memory storage: its topics live
+    as long as it runs); its pid and address go to STATE_DIR/kafka.json."""
+    bootstrap = running(state_dir)
+    if bootstrap is not None:
+        return bootstrap
+    broker = EmbeddedKafka(state_dir, schema_dir, detached=True)
+    bootstrap = broker.start()
+    (state_dir / STATE_FILE).write_text(
+        json.dumps({"pid": broker.pid, "bootstrap": bootstrap})
+    )
+    return bootstrap
+
+
+def stop_detached(state_dir: Path) -> bool:
+    path = state_dir / STATE_FILE
+    if not path.exists():
+        return False
+    pid = json.loads(path.read_text())["pid"]
+    path.unlink()
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        return False
+    return True
