@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS outbox_refused (
 """
 _SELECT = (
     "SELECT seq, message_id, recipient, topic, key, kind, payload, source_position, "
-    "recorded_at FROM outbox WHERE seq > %s AND (%s::text IS NULL OR recipient = %s) "
+    "recorded_at FROM outbox WHERE seq > %s AND (%s::text IS NULL OR recipient LIKE %s) "
     "ORDER BY seq LIMIT %s"
 )
 
@@ -88,7 +88,11 @@ class Relay:
         *,
         name: str = "relay",
         window: int = 2000,
+        recipients: str | None = None,
     ) -> None:
+        """`recipients`: a LIKE pattern ('cbs', 'gm%'), so several relays, one per
+        recipient group, each with its own position (`name`), share the work."""
+        self.recipients = recipients
         self.url = url
         self.kafka = kafka
         self.schemas = schemas
@@ -112,7 +116,9 @@ class Relay:
     def lag(self) -> int:
         with psycopg.connect(self.url) as conn:
             row = conn.execute(
-                "SELECT count(*) FROM outbox WHERE seq > %s", (self.position(),)
+                "SELECT count(*) FROM outbox WHERE seq > %s "
+                "AND (%s::text IS NULL OR recipient LIKE %s)",
+                (self.position(), self.recipients, self.recipients),
             ).fetchone()
         return int(row[0]) if row else 0
 
@@ -120,7 +126,7 @@ class Relay:
         """Relay everything in the outbox now; the number of messages sent."""
         sent = 0
         while True:
-            rows = self._read(self.position(), None, self.window)
+            rows = self._read(self.position(), self.recipients, self.window)
             if not rows:
                 return sent
             sent += self._send_window(rows)
