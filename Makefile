@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SCALE ?= tiny
+SCALE ?= small
+BENCH_SCALE ?= small
 
-.PHONY: demo test lint typecheck bench clean-state
+.PHONY: demo test test-slow lint typecheck bench clean-state
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,12 +15,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/registry demo
+	$(BIN)/registry demo --scale $(SCALE)
 
 test: $(STAMP)
 	$(BIN)/ruff check registry tests bench consumers
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+
+test-slow: $(STAMP)
+	$(BIN)/pytest -q -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check registry tests bench consumers
@@ -28,8 +32,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python bench/save_many.py
-	$(BIN)/python bench/intake.py 100000 1
+	$(BIN)/python bench/suite.py --scale $(BENCH_SCALE)
 
 clean-state:
 	rm -rf .registry

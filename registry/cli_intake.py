@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
     app.command("retry-waiting")(retry_waiting)
     app.command("generate")(generate)
     app.add_typer(population_app, name="population")
+    app.add_typer(year_app, name="year")
 
 
 def submit(
@@ -110,3 +111,40 @@ def generate(
     if scale not in ("tiny", "small", "national"):
         refuse(f"--scale {scale!r} is not tiny, small or national")
     emit(write_year(seed, scale, out))
+
+
+year_app = typer.Typer(help="Generated school years.", no_args_is_help=True)
+
+
+@year_app.command("play")
+def year_play(directory: Path) -> None:
+    """Play a generated year's schedule (REGISTRY_CLOCK=simulated) and compare the
+    outcome with its expected.json; exit 1 on any difference."""
+    import json
+
+    from rich.progress import Progress
+
+    from registry.year import play, schedule_length
+
+    if not (directory / "schedule.jsonl").exists():
+        refuse(f"{directory} holds no schedule.jsonl (see `registry generate`)")
+    with runtime() as rt:
+        if rt.settings.clock != "simulated":
+            refuse(
+                "a generated year carries its own times: set REGISTRY_CLOCK=simulated"
+            )
+        with Progress(transient=True) as bar:
+            task = bar.add_task("school year", total=schedule_length(directory))
+            report = play(rt, directory, on_op=lambda op: bar.advance(task))
+        outcome = report.outcome(rt)
+    expected = json.loads((directory / "expected.json").read_text())
+    differing = sorted(k for k in outcome if expected.get(k) != outcome[k])
+    emit(
+        {
+            "outcome": outcome,
+            "mismatches": report.mismatches,
+            "differs_from_expected": differing,
+        }
+    )
+    if differing or report.mismatches:
+        raise typer.Exit(1)

@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
     app.command("assurance")(assurance)
     app.command("replay")(replay)
     app.command("explain")(explain)
+    app.command("funding")(funding)
     app.add_typer(foto_app, name="foto")
     app.add_typer(projections_app, name="projections")
     app.add_typer(app_signals, name="signals")
@@ -343,4 +344,18 @@ def explain(
                 )
             )
         except LookupError as e:
+            refuse(str(e), code=1)
+
+
+def funding(brin: str, schooljaar: str) -> None:
+    """The school's funding statement from its definitief (else voorlopig) foto,
+    every amount as count × rate."""
+    from registry.projections.funding import FundingError
+    from registry.projections.funding_view import statement
+
+    brin, schooljaar = _key(brin, schooljaar)
+    with runtime() as rt:
+        try:
+            emit(statement(rt.projector, rt.database_url, brin, schooljaar))
+        except FundingError as e:
             refuse(str(e), code=1)

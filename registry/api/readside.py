@@ -255,6 +255,20 @@ def get_signals(
         return signal_list.current(curs, brin, schooljaar, _as_of(runtime, stand_per))
 
 
+@router.get(YEAR + "/funding", dependencies=[SCHOOL_SIDE])
+def get_funding(brin: str, schooljaar: str, runtime: RuntimeDep) -> dict[str, Any]:
+    """Funding from the definitief (else, provisionally, the voorlopig) foto,
+    each line count × rate (2022 amounts)."""
+    from registry.projections.funding import FundingError
+    from registry.projections.funding_view import statement
+
+    _year(schooljaar)
+    try:
+        return statement(runtime.projector, runtime.database_url, brin, schooljaar)
+    except FundingError as e:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
+
+
 @router.get("/projections", dependencies=[OPERATOR])
 def projection_status(runtime: RuntimeDep) -> list[dict[str, Any]]:
     """Position, head and lag of every projection (operators)."""

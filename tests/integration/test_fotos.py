@@ -102,3 +102,29 @@ def test_actueel_on_1_june_records_the_default_stop(rt: Runtime, fotos: Fotos) -
     assert foto.versie == 1
     year = rt.registry.school_year("01OE", SJ)
     assert year is not None and year.stopped_on == utc(2027, 6, 1).date()
+
+
+def test_funding_from_the_definitieve_foto(rt: Runtime, fotos: Fotos) -> None:
+    from registry.projections.funding import FundingError
+    from registry.projections.funding_view import statement
+
+    rt.intake.submit(
+        batch(rec(1, student(ANNA)), rec(2, student(PIET))), utc(2026, 8, 20)
+    )
+    with pytest.raises(FundingError):
+        statement(rt.projector, rt.database_url, "01OE", SJ)
+    rt.registry.declare_complete("01OE", SJ, utc(2026, 10, 3))
+    fotos.issue("voorlopig", "01OE", SJ, utc(2026, 11, 15))
+    provisional = statement(rt.projector, rt.database_url, "01OE", SJ)
+    assert provisional["soort"] == "voorlopig"
+    rt.registry.stop_mutations("01OE", SJ, utc(2027, 3, 1))
+    fotos.issue("actueel", "01OE", SJ, utc(2027, 3, 1, 20))
+    excluded = [{"leerling": {"bsn": PIET["bsn"]}, "reden": "indicatie"}]
+    rt.registry.report_assurance("01OE", SJ, [], excluded, utc(2027, 6, 25))
+    fotos.issue("definitief", "01OE", SJ, utc(2027, 7, 21))
+    final = statement(rt.projector, rt.database_url, "01OE", SJ)
+    assert final["soort"] == "definitief"
+    # one hoofd- and one nevenvestiging, Anna funded (onderbouw, rate A), Piet
+    # excluded for his indication (X151)
+    assert final["totaal"] == "348508.31"
+    assert final["perioden"]["niet_bekostigd_per_reden"] == {"X151": 1}

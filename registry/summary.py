@@ -1,0 +1,129 @@
+"""The end-of-year summary the demo prints and reports: students, fotos per
+school, signals by code, funded and not funded with reasons, the voorlopig →
+definitief diff, funding per school, messages per topic, lag."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import psycopg
+from psycopg.sql import SQL, Identifier
+
+from registry.domain.calendar import SchoolYearCalendar
+from registry.projections import signals as signal_list
+from registry.projections.diff import Side, diff
+from registry.projections.timeline import Timeline
+from registry.runtime.bootstrap import Runtime
+
+KINDS = ("voorlopig", "actueel", "definitief")
+
+
+def gather(
+    rt: Runtime, schooljaar: str, scale: str, relay_lag: int | None
+) -> dict[str, Any]:
+    schema = rt.projector.fresh(Timeline())
+    now = rt.now()
+    with psycopg.connect(rt.database_url) as conn:
+        conn.execute(SQL("SET search_path TO {}, public").format(Identifier(schema)))
+        curs = conn.cursor()
+        latest = _latest_fotos(curs, schooljaar)
+        schools = [r[0] for r in curs.execute("SELECT brin FROM schools ORDER BY brin")]
+        signals: Counter[str] = Counter()
+        for brin in schools:
+            signals.update(
+                s["code"] for s in signal_list.current(curs, brin, schooljaar, now)
+            )
+        (students,) = curs.execute("SELECT count(*) FROM students").fetchone() or (0,)
+        diffs = _diffs(curs, schooljaar, latest)
+        topics = dict(
+            curs.execute("SELECT topic, count(*) FROM outbox GROUP BY topic").fetchall()
+        )
+    final = {
+        b: f["definitief"]["document"] for b, f in latest.items() if "definitief" in f
+    }
+    unfunded = Counter(
+        r for doc in final.values() for e in doc["inschrijvingen"] for r in e["redenen"]
+    )
+    funded = sum(doc["bekostigd"] for doc in final.values())
+    counted = sum(doc["controletotaal"] for doc in final.values())
+    lag = {
+        f"projection {s.schema}": s.lag for s in rt.projector.status() if s.upto is None
+    }
+    if relay_lag is not None:
+        lag["relay"] = relay_lag
+    return {
+        "schooljaar": schooljaar,
+        "scale": scale,
+        "cards": {
+            "schools": len(schools),
+            "students": students,
+            "periods on 1 Oct (definitief)": counted,
+            "funded": funded,
+            "not funded": counted - funded,
+            "signals": sum(signals.values()),
+            "messages published": sum(topics.values()),
+        },
+        "fotos": {
+            b: {
+                k: (f[k]["document"]["controletotaal"], f[k]["document"]["bekostigd"])
+                for k in f
+            }
+            for b, f in latest.items()
+        },
+        "signals": dict(signals),
+        "unfunded": dict(unfunded),
+        "diff": diffs,
+        "funding": _funding(rt, final),
+        "topics": topics,
+        "lag": lag,
+    }
+
+
+def _latest_fotos(curs: Any, schooljaar: str) -> dict[str, dict[str, dict[str, Any]]]:
+    rows = curs.execute(
+        "SELECT DISTINCT ON (brin, soort) brin, soort, versie, position, stand_per, document "
+        "FROM fotos WHERE schooljaar = %s ORDER BY brin, soort, versie DESC",
+        (schooljaar,),
+    ).fetchall()
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for brin, soort, versie, position, stand_per, document in rows:
+        out.setdefault(brin, {})[soort] = {
+            "versie": versie,
+            "position": position,
+            "stand_per": stand_per,
+            "document": document,
+        }
+    return out
+
+
+def _diffs(
+    curs: Any, schooljaar: str, latest: dict[str, Any]
+) -> dict[str, dict[str, int]]:
+    peildatum = SchoolYearCalendar.of(schooljaar).count_date
+    out = {}
+    for brin, fotos in latest.items():
+        if "voorlopig" not in fotos or "definitief" not in fotos:
+            continue
+        a, b = fotos["voorlopig"], fotos["definitief"]
+        d = diff(
+            curs,
+            brin,
+            schooljaar,
+            peildatum,
+            Side("voorlopig", a["stand_per"], a["position"]),
+            Side("definitief", b["stand_per"], b["position"]),
+        )
+        out[brin] = {k: len(d[k]) for k in ("ingestroomd", "uitgestroomd", "gewijzigd")}
+    return out
+
+
+def _funding(rt: Runtime, final: dict[str, dict[str, Any]]) -> dict[str, float]:
+    from registry.projections.funding_view import statement
+
+    return {
+        brin: float(
+            statement(rt.projector, rt.database_url, brin, doc["schooljaar"])["totaal"]
+        )
+        for brin, doc in final.items()
+    }
