@@ -192,14 +192,23 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 
 @app.command("demo")
-def demo() -> None:
-    """Play a small cycle of what exists on a fresh demo database (simulated clock)."""
+def demo(
+    scale: Annotated[str, typer.Option(help="tiny, small or national")] = "small",
+    seed: Annotated[int, typer.Option(help="the generated year's seed")] = 1,
+) -> None:
+    """Play a whole school year on a fresh demo database (simulated clock), with
+    publication to the agencies beside it; prints a summary, writes a report."""
     from registry.demo import run_demo
 
+    if scale not in ("tiny", "small", "national"):
+        refuse(f"--scale {scale!r} is not tiny, small or national")
     try:
-        run_demo()
+        summary = run_demo(scale, seed)
     except REFUSALS as e:
         refuse(str(e))
+    keys = ("cards", "signals", "unfunded", "funding", "topics", "consumers", "lag")
+    keys += ("report", "database_url")
+    emit({k: summary[k] for k in keys})
 
 
 def main() -> None:

@@ -114,7 +114,10 @@ def _diffs(
             Side("voorlopig", a["stand_per"], a["position"]),
             Side("definitief", b["stand_per"], b["position"]),
         )
-        out[brin] = {k: len(d[k]) for k in ("ingestroomd", "uitgestroomd", "gewijzigd")}
+        out[brin] = {
+            k: len(d[k])
+            for k in ("ingestroomd", "uitgestroomd", "gewijzigd", "gegevens_gewijzigd")
+        }
     return out
 
 

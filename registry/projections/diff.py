@@ -1,5 +1,7 @@
 """What changed between two fotos (or a foto and now): who entered, who left,
-whose verdict changed, each with the events that caused it."""
+whose verdict changed (`gewijzigd`), and whose data changed under the same verdict
+(`gegevens_gewijzigd`, e.g. an einddatum after the peildatum), each with the
+events that caused it."""
 
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ def diff(
         "ingestroomd": [],
         "uitgestroomd": [],
         "gewijzigd": [],
+        "gegevens_gewijzigd": [],
     }
     for eid in sorted(
         set(before) | set(after), key=lambda e: _number(before, after, e)
@@ -71,7 +74,9 @@ def diff(
             if old is None
             else "uitgestroomd"
             if new is None
-            else "gewijzigd"
+            else "gewijzigd"  # the verdict changed
+            if _verdict(old) != _verdict(new)
+            else "gegevens_gewijzigd"  # the same verdict, other data (e.g. an einddatum)
         )
         out[kind].append(item)
     return {
@@ -80,6 +85,10 @@ def diff(
         "van": a.label,
         "naar": b.label,
     } | out
+
+
+def _verdict(row: dict[str, Any]) -> list[str]:
+    return reasons(row)
 
 
 def _number(before: dict[UUID, Any], after: dict[UUID, Any], eid: UUID) -> str:

@@ -1,0 +1,161 @@
+"""Run every benchmark and write docs/benchmarks.md: each figure with the raw
+reference measured in the same run, the ratio, the command and the machine.
+
+Usage: python bench/suite.py [--scale small|national] [--out docs/benchmarks.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+REGISTRY = str(Path(PY).parent / "registry")
+
+# (title, command per scale)
+BENCHES: list[tuple[str, dict[str, list[str]]]] = [
+    (
+        "Bulk save of aggregates vs COPY",
+        {
+            "small": [PY, "bench/save_many.py", "20000", "3"],
+            "national": [PY, "bench/save_many.py", "100000", "3"],
+        },
+    ),
+    (
+        "Intake of one delivery vs COPY",
+        {
+            "small": [PY, "bench/intake.py", "20000", "3"],
+            "national": [PY, "bench/intake.py", "100000", "3"],
+        },
+    ),
+    (
+        "Read side: rebuild, snapshot latency, national totals, tailing reader",
+        {
+            "small": [PY, "bench/readside.py", "--students", "60000", "--rounds", "1"],
+            "national": [
+                PY,
+                "bench/readside.py",
+                "--students",
+                "960000",
+                "--rounds",
+                "2",
+            ],
+        },
+    ),
+    (
+        "Publication: relay vs raw producer, scaling, end-to-end latency",
+        {
+            "small": [
+                PY,
+                "bench/publish.py",
+                "--messages",
+                "30000",
+                "--latency-seconds",
+                "15",
+            ],
+            "national": [
+                PY,
+                "bench/publish.py",
+                "--messages",
+                "200000",
+                "--latency-seconds",
+                "30",
+            ],
+        },
+    ),
+    (
+        "Generation of a school year",
+        {
+            "small": [
+                PY,
+                "-m",
+                "registry.cli",
+                "generate",
+                "--seed",
+                "1",
+                "--scale",
+                "small",
+                "--out",
+                ".registry/bench-year-small",
+            ],
+            "national": [
+                PY,
+                "-m",
+                "registry.cli",
+                "generate",
+                "--seed",
+                "1",
+                "--scale",
+                "national",
+                "--out",
+                ".registry/bench-year-national",
+            ],
+        },
+    ),
+]
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{platform.machine()}, {cpus} cores{mem}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def run(command: list[str]) -> tuple[str, float, int]:
+    start = time.perf_counter()
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    output = (done.stdout + ("\n" + done.stderr if done.returncode else "")).strip()
+    return output, time.perf_counter() - start, done.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", choices=("small", "national"), default="small")
+    parser.add_argument("--out", default="docs/benchmarks.md")
+    args = parser.parse_args()
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench SCALE={args.scale}` (`python bench/suite.py --scale {args.scale}`) "
+        f"on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        f"Machine: {machine()}. Shared and noisy: figures are medians; compare ratios.",
+        "Every figure comes with its raw reference measured in the same run on the same server.",
+        "",
+    ]
+    for title, commands in BENCHES:
+        command = commands[args.scale]
+        print(f"== {title}: {' '.join(command[1:])}", file=sys.stderr)
+        output, seconds, code = run(command)
+        shown = " ".join(["python", *command[1:]])
+        status = "" if code == 0 else f" (exit {code})"
+        lines += [
+            f"## {title}",
+            "",
+            f"`{shown}` took {seconds:,.0f} s{status}:",
+            "",
+            "```",
+            output,
+            "```",
+            "",
+        ]
+        print(output, file=sys.stderr)
+    (ROOT / args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
