@@ -19,6 +19,7 @@ from psycopg import Cursor
 from registry.projections.base import Handler, Projection
 from registry.projections.extracts import outbox
 from registry.projections.extracts.outbox import Message
+from registry.projections.extracts.state import PageState
 from registry.projections.log import Fact
 
 DDL = """
@@ -103,22 +104,29 @@ class ExtractProjection(Projection):
 
     def apply_page(self, curs: Cursor[Any], facts: list[Fact]) -> None:
         out: list[Message] = []
+        state = PageState(curs, facts)
         self.start_page(curs)
         for fact in facts:
-            out += self.on_time(curs, fact)
+            out += self.on_time(curs, fact, state)
             if fact.kind.startswith("Student."):
-                _student(curs, fact)
+                state.student_event(fact)
             elif fact.kind in MUTATIONS:
-                period = _period(curs, fact)
+                period = _period(state, fact)
                 if period is not None:
                     out += self.on_mutation(curs, fact, MUTATIONS[fact.kind], period)
             elif fact.kind in FOTOS:
+                state.write()  # a foto reads the students as the log has them now
                 out += self.on_foto(curs, fact, FOTOS[fact.kind])
+        state.write()
+        self.end_page(curs)
         outbox.write(curs, out)
 
     # What a recipient module overrides
     def start_page(self, curs: Cursor[Any]) -> None:
         """Called before each page (e.g. to load what `on_time` waits for)."""
+
+    def end_page(self, curs: Cursor[Any]) -> None:
+        """Called after each page, before the outbox is written."""
 
     def on_mutation(
         self, curs: Cursor[Any], fact: Fact, mutatie: str, period: Period
@@ -128,7 +136,7 @@ class ExtractProjection(Projection):
     def on_foto(self, curs: Cursor[Any], fact: Fact, soort: str) -> list[Message]:
         return []
 
-    def on_time(self, curs: Cursor[Any], fact: Fact) -> list[Message]:
+    def on_time(self, curs: Cursor[Any], fact: Fact, state: PageState) -> list[Message]:
         return []
 
     def message(
@@ -156,73 +164,28 @@ def _unused(curs: Cursor[Any], fact: Fact) -> None:
     """Extracts are applied per page (ExtractProjection.apply_page)."""
 
 
-def _student(curs: Cursor[Any], fact: Fact) -> None:
-    d = fact.data
-    if fact.kind == "Student.Registered":
-        key = d["key"]
-        curs.execute(
-            "INSERT INTO students VALUES (%s, %s, %s, %s, %s)",
-            (
-                fact.originator_id,
-                d["number"],
-                d["kind"],
-                key.get("geboortedatum"),
-                key.get("postcode"),
-            ),
-        )
-        return
-    new = d["new"]
-    if "geboortedatum" in new:
-        curs.execute(
-            "UPDATE students SET geboortedatum = %s WHERE student_id = %s",
-            (new["geboortedatum"], fact.originator_id),
-        )
-    if "postcode" in new or new.get("landcode") is not None:
-        curs.execute(
-            "UPDATE students SET postcode = %s WHERE student_id = %s",
-            (new.get("postcode"), fact.originator_id),
-        )
-
-
-_PERIOD = (
-    "SELECT p.enrolment_id, p.brin, p.ingangsdatum, p.vestiging, p.elementcode, "
-    "p.leerjaar, p.einddatum, p.deleted, s.student_id, s.number, s.kind, "
-    "s.geboortedatum, s.postcode FROM periods p JOIN students s USING (student_id) "
-    "WHERE p.enrolment_id = %s"
-)
-
-
-def _period(curs: Cursor[Any], fact: Fact) -> Period | None:
-    """Apply an enrolment event to the period row; the period after it."""
-    d, eid = fact.data, fact.originator_id
-    if fact.kind == "Enrolment.Registered":
-        curs.execute(
-            "INSERT INTO periods (enrolment_id, student_id, brin, ingangsdatum) "
-            "VALUES (%s, %s, %s, %s)",
-            (eid, d["student_id"], d["brin"], d["ingangsdatum"]),
-        )
-    if "terms" in d:
-        t = d["terms"]
-        curs.execute(
-            "UPDATE periods SET vestiging = %s, elementcode = %s, leerjaar = %s, "
-            "einddatum = %s, deleted = false WHERE enrolment_id = %s",
-            (t["vestiging"], t["elementcode"], t["leerjaar"], t.get("einddatum"), eid),
-        )
-    elif fact.kind == "Enrolment.Ended":
-        curs.execute(
-            "UPDATE periods SET einddatum = %s WHERE enrolment_id = %s",
-            (d["einddatum"], eid),
-        )
-    elif fact.kind == "Enrolment.Deleted":
-        curs.execute(
-            "UPDATE periods SET deleted = true WHERE enrolment_id = %s", (eid,)
-        )
-    row = curs.execute(_PERIOD, (eid,)).fetchone()
-    if row is None:
+def _period(state: PageState, fact: Fact) -> Period | None:
+    row = state.period_event(fact)
+    student = state.student(row.student_id) if row is not None else None
+    if row is None or student is None:
         return None
-    student = Student(row[8], row[9], row[10], row[11], row[12])
+    who = Student(
+        student.student_id,
+        student.number,
+        student.kind,
+        student.geboortedatum,
+        student.postcode,
+    )
     return Period(
-        row[0], student, row[1], row[2], row[3], row[4], row[5], row[6], row[7]
+        row.enrolment_id,
+        who,
+        row.brin,
+        row.ingangsdatum,
+        row.vestiging,
+        row.elementcode,
+        row.leerjaar,
+        row.einddatum,
+        row.deleted,
     )
 
 

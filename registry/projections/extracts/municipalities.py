@@ -7,15 +7,19 @@ and the birth date."""
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any, ClassVar
+from uuid import UUID
 
 from psycopg import Cursor
 
+from registry.projections.bulk import write_rows
 from registry.projections.extracts.base import ExtractProjection, Period, age
 from registry.projections.extracts.outbox import Message
+from registry.projections.extracts.state import PageState, StudentRow
 from registry.projections.log import Fact
 
 LEAVER_WINDOW = timedelta(weeks=4)
@@ -32,6 +36,15 @@ def municipality(postcode: str | None) -> str | None:
     return None if not postcode else municipality_of_pc4().get(postcode[:4])
 
 
+@dataclass
+class _Pending:
+    student_id: UUID
+    einddatum: date
+    due: date
+    ended_by: int
+    brin: str
+
+
 class Municipalities(ExtractProjection):
     name: ClassVar[str] = "extract_gemeenten"
     version: ClassVar[int] = 1
@@ -39,42 +52,61 @@ class Municipalities(ExtractProjection):
     extra_ddl: ClassVar[str] = """
 CREATE TABLE pending_leavers (
   enrolment_id uuid PRIMARY KEY, student_id uuid NOT NULL, einddatum date NOT NULL,
-  due date NOT NULL, ended_by bigint NOT NULL);
-CREATE INDEX pending_leavers_due ON pending_leavers (due);
+  due date NOT NULL, ended_by bigint NOT NULL, brin text NOT NULL);
 """
-
-    _next_due: date | None = None
+    # Ended periods waiting out their 4 weeks: few at any time, so the page holds
+    # them all in memory and writes back what changed.
+    _pending: dict[UUID, _Pending]
+    _loaded: set[UUID]
 
     def start_page(self, curs: Cursor[Any]) -> None:
-        row = curs.execute("SELECT min(due) FROM pending_leavers").fetchone()
-        self._next_due = row[0] if row else None
+        rows = curs.execute(
+            "SELECT enrolment_id, student_id, einddatum, due, ended_by, brin "
+            "FROM pending_leavers"
+        ).fetchall()
+        self._pending = {r[0]: _Pending(*r[1:]) for r in rows}
+        self._loaded = set(self._pending)
+
+    def end_page(self, curs: Cursor[Any]) -> None:
+        gone = list(self._loaded - set(self._pending))
+        if gone:
+            curs.execute(
+                "DELETE FROM pending_leavers WHERE enrolment_id = ANY(%s)", (gone,)
+            )
+        write_rows(
+            curs,
+            "INSERT INTO pending_leavers SELECT * FROM {rows} ON CONFLICT (enrolment_id) "
+            "DO UPDATE SET einddatum = excluded.einddatum, due = excluded.due, "
+            "ended_by = excluded.ended_by",
+            "enrolment_id uuid, student_id uuid, einddatum date, due date, "
+            "ended_by bigint, brin text",
+            [
+                (e, p.student_id, p.einddatum, p.due, p.ended_by, p.brin)
+                for e, p in self._pending.items()
+            ],
+        )
 
     def on_mutation(
         self, curs: Cursor[Any], fact: Fact, mutatie: str, period: Period
     ) -> list[Message]:
         s = period.student
-        if mutatie == "T":
-            curs.execute(
-                "DELETE FROM pending_leavers WHERE student_id = %s AND due >= %s",
-                (s.student_id, period.ingangsdatum),
-            )
+        if mutatie == "T":  # a new school within the 4 weeks: no leaver
+            for eid in [
+                e
+                for e, p in self._pending.items()
+                if p.student_id == s.student_id and p.due >= period.ingangsdatum
+            ]:
+                del self._pending[eid]
         elif mutatie == "U" and period.einddatum is not None:
             years = age(s.geboortedatum, period.einddatum)
             if years is not None and years < 23:
-                curs.execute(
-                    "INSERT INTO pending_leavers VALUES (%s, %s, %s, %s, %s) "
-                    "ON CONFLICT (enrolment_id) DO UPDATE SET einddatum = excluded.einddatum, "
-                    "due = excluded.due, ended_by = excluded.ended_by",
-                    (
-                        period.enrolment_id,
-                        s.student_id,
-                        period.einddatum,
-                        period.einddatum + LEAVER_WINDOW,
-                        fact.position,
-                    ),
+                self._pending[period.enrolment_id] = _Pending(
+                    s.student_id,
+                    period.einddatum,
+                    period.einddatum + LEAVER_WINDOW,
+                    fact.position,
+                    period.brin,
                 )
-                due = period.einddatum + LEAVER_WINDOW
-                self._next_due = min(self._next_due or due, due)
         gm = municipality(s.postcode)
         if gm is None or mutatie == "A":
             return []
@@ -94,53 +126,61 @@ CREATE INDEX pending_leavers_due ON pending_leavers (due);
             )
         ]
 
-    def on_time(self, curs: Cursor[Any], fact: Fact) -> list[Message]:
+    def on_time(self, curs: Cursor[Any], fact: Fact, state: PageState) -> list[Message]:
         """Leavers whose 4 weeks have passed by this fact's recorded time. Checked
         per fact, not per page, so a rebuild with other pages decides the same."""
         today = fact.recorded_at.date()
-        if self._next_due is None or self._next_due >= today:
-            return []
-        due = curs.execute(
-            "DELETE FROM pending_leavers WHERE due < %s RETURNING enrolment_id, "
-            "student_id, einddatum, ended_by",
-            (today,),
-        ).fetchall()
-        self.start_page(curs)
-        return [m for row in due if (m := self._leaver(curs, fact, *row)) is not None]
+        due = sorted(
+            (e for e, p in self._pending.items() if p.due < today),
+            key=lambda e: self._pending[e].ended_by,
+        )
+        out = []
+        for eid in due:
+            pending = self._pending.pop(eid)
+            message = self._leaver(curs, state, fact, eid, pending)
+            if message is not None:
+                out.append(message)
+        return out
 
     def _leaver(
         self,
         curs: Cursor[Any],
+        state: PageState,
         fact: Fact,
-        enrolment_id: Any,
-        student_id: Any,
-        einddatum: date,
-        ended_by: int,
+        enrolment_id: UUID,
+        pending: _Pending,
     ) -> Message | None:
-        row = curs.execute(
-            "SELECT s.number, s.kind, s.geboortedatum, s.postcode, p.brin FROM students s "
-            "JOIN periods p ON p.enrolment_id = %s WHERE s.student_id = %s",
-            (enrolment_id, student_id),
-        ).fetchone()
-        if row is None or (gm := municipality(row[3])) is None:
+        student = state.student(pending.student_id)
+        if student is None:
+            row = curs.execute(
+                "SELECT student_id, number, kind, geboortedatum, postcode FROM students "
+                "WHERE student_id = %s",
+                (pending.student_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            student = StudentRow(*row)
+        gm = municipality(student.postcode)
+        if gm is None:
             return None
-        number, kind, born, _, brin = row
         payload = {
-            "bsn": number if kind == "bsn" else None,
-            "onderwijsnummer": None if kind == "bsn" else number,
-            "geboortedatum": born.isoformat() if born else None,
-            "laatste_brin": brin,
-            "einddatum": einddatum.isoformat(),
+            "bsn": student.bsn,
+            "onderwijsnummer": None if student.bsn else student.number,
+            "geboortedatum": student.geboortedatum.isoformat()
+            if student.geboortedatum
+            else None,
+            "laatste_brin": pending.brin,
+            "einddatum": pending.einddatum.isoformat(),
         }
         # Keyed by the end that started the wait, so the id does not depend on
         # which later fact noticed the four weeks had passed.
         return Message(
             gm,
             self.topic("vsv", gm),
-            number,
+            student.number,
             "vsv",
             str(enrolment_id),
             payload,
-            ended_by,
+            pending.ended_by,
             fact.recorded_at,
         )
