@@ -63,6 +63,8 @@ class AgencyConsumer:
         schemas: TopicSchemas | None = None,
         topics: list[str] | None = None,
         group_timeouts: tuple[int, int] = (6000, 2000),
+        group: str | None = None,
+        offset_reset: str = "earliest",
     ) -> None:
         self.url = url
         self.recipient = recipient
@@ -76,9 +78,9 @@ class AgencyConsumer:
         self.kafka = KafkaConsumer(
             *self.topics,
             bootstrap_servers=bootstrap,
-            group_id=f"agency-{recipient}",
+            group_id=group or f"agency-{recipient}",
             enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            auto_offset_reset=offset_reset,
             session_timeout_ms=session,
             heartbeat_interval_ms=heartbeat,
         )

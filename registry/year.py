@@ -30,7 +30,7 @@ from registry.runtime.bootstrap import Runtime
 class PlayReport:
     ops: Counter[str] = field(default_factory=Counter)
     mismatches: list[str] = field(default_factory=list)
-    batches: list[BatchKey] = field(default_factory=list)
+    batches: dict[BatchKey, None] = field(default_factory=dict)  # ordered set
     refused_batches: int = 0
     redeliveries: int = 0
     fotos: list[dict[str, Any]] = field(default_factory=list)
@@ -72,7 +72,11 @@ def play(
     report = PlayReport()
     for op in schedule(year):
         at = datetime.fromisoformat(op["at"])
-        _OPS[op["op"]](rt, year, op, at, report)
+        action = _OPS.get(op["op"])
+        if action is None:
+            report.mismatches.append(f"unknown operation {op['op']!r} at {op['at']}")
+            continue
+        action(rt, year, op, at, report)
         report.ops[op["op"]] += 1
         if on_op:
             on_op(op)
@@ -131,8 +135,7 @@ def _submit(
             r.mismatches.append(f"{op['file']}: recorded nothing (a re-delivery?)")
     elif expect == "redelivery":
         r.mismatches.append(f"{op['file']}: expected a re-delivery, was recorded")
-    if key not in r.batches:
-        r.batches.append(key)
+    r.batches[key] = None
 
 
 def _declare(

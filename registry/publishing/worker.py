@@ -73,9 +73,23 @@ class Publisher:
 class Consumers:
     """One reference consumer thread per recipient."""
 
-    def __init__(self, url: str, bootstrap: str, recipients: list[str]) -> None:
+    def __init__(
+        self,
+        url: str,
+        bootstrap: str,
+        recipients: list[str],
+        group_suffix: str = "",
+        offset_reset: str = "earliest",
+    ) -> None:
         self.consumers = [
-            AgencyConsumer(url, bootstrap, r, group_timeouts=(2000, 500))
+            AgencyConsumer(
+                url,
+                bootstrap,
+                r,
+                group_timeouts=(2000, 500),
+                group=f"agency-{r}{group_suffix}",
+                offset_reset=offset_reset,
+            )
             for r in recipients
         ]
         self.threads = [
@@ -87,6 +101,15 @@ class Consumers:
         for t in self.threads:
             t.start()
         return self
+
+    def wait_assigned(self, limit_seconds: float = 60.0) -> bool:
+        """True once every consumer has its partitions (a group joins in ~1 s)."""
+        deadline = time.monotonic() + limit_seconds
+        while time.monotonic() < deadline:
+            if all(c.stats.assigned for c in self.consumers):
+                return True
+            time.sleep(0.1)
+        return False
 
     def stop(
         self, settle_seconds: float = 3.0, limit_seconds: float = 120.0
