@@ -133,6 +133,11 @@ def year_play(directory: Path) -> None:
             refuse(
                 "a generated year carries its own times: set REGISTRY_CLOCK=simulated"
             )
+        if rt.registry.recorder.last_recorded_at() is not None:  # type: ignore[attr-defined]
+            refuse(
+                "the database already holds a history; play a generated year on an "
+                "empty one (REGISTRY_DATABASE_URL or a fresh REGISTRY_STATE_DIR)"
+            )
         with Progress(transient=True) as bar:
             task = bar.add_task("school year", total=schedule_length(directory))
             report = play(rt, directory, on_op=lambda op: bar.advance(task))

@@ -25,7 +25,10 @@ def _play_and_compare(runtime: Runtime, year: Path) -> None:
 
     kinds = [(f["soort"], f["at"][:10]) for f in report.fotos]
     assert {d for k, d in kinds if k == "voorlopig"} <= {
-        "2026-11-15", "2026-11-29", "2026-12-13", "2027-01-04"
+        "2026-11-15",
+        "2026-11-29",
+        "2026-12-13",
+        "2027-01-04",
     }
     assert {d for k, d in kinds if k == "definitief"} == {"2027-07-21"}
     for brin in {f["brin"] for f in report.fotos if f["soort"] == "definitief"}:
@@ -33,12 +36,16 @@ def _play_and_compare(runtime: Runtime, year: Path) -> None:
         assert runtime.fotos.verify(foto), brin
 
 
-def test_the_tiny_year_gives_the_planted_outcome(runtime: Runtime, tmp_path: Path) -> None:
+def test_the_tiny_year_gives_the_planted_outcome(
+    runtime: Runtime, tmp_path: Path
+) -> None:
     generate(1, "tiny", tmp_path)
     _play_and_compare(runtime, tmp_path)
 
 
 @pytest.mark.slow
-def test_the_small_year_gives_the_planted_outcome(runtime: Runtime, tmp_path: Path) -> None:
+def test_the_small_year_gives_the_planted_outcome(
+    runtime: Runtime, tmp_path: Path
+) -> None:
     generate(1, "small", tmp_path)
     _play_and_compare(runtime, tmp_path)
