@@ -84,17 +84,19 @@ def _access(rt: Runtime) -> None:
     )
 
 
+MAX_MUNICIPAL_CONSUMERS = 12
+
+
 def _recipients(year: Path) -> list[str]:
-    """CBS, the Inspectorate, SVB and the municipalities the year's schools lie in."""
-    schools = [
-        json.loads(line)
-        for line in (year / "schools.jsonl").read_text().splitlines()
-        if line
-    ]
+    """CBS, the Inspectorate, SVB and the municipalities the year's schools lie
+    in (at most 12 of them: a consumer is a thread with its own connections; at
+    national scale the other municipalities' topics are filled but not read)."""
+    lines = (year / "schools.jsonl").read_text().splitlines()
+    schools = [json.loads(line) for line in lines if line]
     municipalities = sorted(
         {v["gemeente"].lower() for s in schools for v in s["vestigingen"]}
     )
-    return ["cbs", "inspectie", "svb", *municipalities]
+    return ["cbs", "inspectie", "svb", *municipalities[:MAX_MUNICIPAL_CONSUMERS]]
 
 
 def _play(rt: Runtime, year: Path) -> dict[str, Any]:
