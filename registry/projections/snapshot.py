@@ -53,12 +53,15 @@ WHERE %(brin)s::text IS NULL OR r.brin = %(brin)s
 def _known(alias: str, by_position: bool) -> SQL:
     """A row version known at recorded time T, or, exactly, at log position P
     (a foto is re-derived at the position it was issued at, so events recorded
-    later at the same instant cannot change it)."""
+    later at the same instant cannot change it). A version opened and closed at
+    one instant has an empty recorded range, but was known between the two
+    positions; the time condition only helps the index."""
     if not by_position:
         return SQL(alias + ".recorded @> %(t)s::timestamptz")
     return SQL(
         alias + ".opened_by <= %(p)s AND coalesce(" + alias + ".closed_by, "
-        "9223372036854775807) > %(p)s AND lower(" + alias + ".recorded) <= %(t)s"
+        "9223372036854775807) > %(p)s AND (isempty(" + alias + ".recorded) OR "
+        "lower(" + alias + ".recorded) <= %(t)s)"
     )
 
 
