@@ -123,3 +123,37 @@ def test_catch_up_is_exactly_once_across_runs(rt: Runtime) -> None:
         (ANNA["bsn"], "0300", None, True, [])
     ]
     assert peiling(rt, "01OE", utc(2026, 9, 2)) == []
+
+
+def test_national_totals_agree_with_each_schools_snapshot(rt: Runtime) -> None:
+    from registry.projections.snapshot import national_totals
+
+    rt.intake.submit(
+        batch(rec(1, student(ANNA)), rec(2, student(PIET))), utc(2026, 8, 20)
+    )
+    rt.intake.submit(
+        batch(
+            rec(1, student(ANNA), inschrijving=period(ingangsdatum="2026-09-01")),
+            rec(2, student(PIET), inschrijving=period(elementcode="0011")),
+            brin="02AB",
+        ),
+        utc(2026, 9, 2),
+    )
+    project(rt)
+    t = utc(2026, 10, 2)
+    with psycopg.connect(rt.database_url) as conn:
+        conn.execute(f"SET search_path TO {Timeline.schema()}, public")
+        totals = national_totals(conn.cursor(), SJ, OCT1, t)
+        each = {
+            brin: snapshot(conn.cursor(), brin, SJ, OCT1, t)
+            for brin in ("01OE", "02AB")
+        }
+    assert totals == {
+        b: {"controletotaal": d["controletotaal"], "bekostigd": d["bekostigd"]}
+        for b, d in each.items()
+    }
+    # Anna counts at 02AB (later start); Piet at 01OE (same start, registered first)
+    assert totals == {
+        "01OE": {"controletotaal": 2, "bekostigd": 1},
+        "02AB": {"controletotaal": 2, "bekostigd": 1},
+    }
