@@ -3,9 +3,10 @@
 - Idempotent producer, acks=all, linger for batching; the message id travels as
   the CloudEvents `ce_id` header, so consumers deduplicate what a retry or a
   republish sends again. Kafka transactions are not used.
-- Bounded in flight: up to `window` sends are outstanding; every future of a
-  window is checked before the window's last seq is recorded as acknowledged,
-  so a failed send is sent again after a restart rather than skipped.
+- Bounded in flight: up to `in_flight` sends are outstanding, their futures
+  settled oldest first; the recorded position never passes an unchecked send,
+  so a failed send is sent again after a restart rather than skipped. There is
+  no flush barrier per window (flush() returning would not prove delivery).
 - A message that breaks its topic's JSON Schema is not sent: it is parked in
   `outbox_refused` with the reason, and the relay goes on.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -89,10 +91,12 @@ class Relay:
         name: str = "relay",
         window: int = 2000,
         recipients: str | None = None,
+        in_flight: int = 5000,
     ) -> None:
         """`recipients`: a LIKE pattern ('cbs', 'gm%'), so several relays, one per
         recipient group, each with its own position (`name`), share the work."""
         self.recipients = recipients
+        self.in_flight = in_flight
         self.url = url
         self.kafka = kafka
         self.schemas = schemas
@@ -123,16 +127,49 @@ class Relay:
         return int(row[0]) if row else 0
 
     def run_once(self, on_window: Callable[[int], None] | None = None) -> int:
-        """Relay everything in the outbox now; the number of messages sent."""
-        sent = 0
+        """Relay everything in the outbox now; the number of messages sent.
+
+        Sends stream without a flush barrier: at most `in_flight` futures are
+        outstanding, settled oldest first, so every message up to the recorded
+        position has been checked as landed."""
+        sent, read_to = 0, self.position()
+        in_flight: deque[tuple[int, FutureRecordMetadata | None]] = deque()
+        acked = read_to
         while True:
-            rows = self._read(self.position(), self.recipients, self.window)
+            rows = self._read(read_to, self.recipients, self.window)
             if not rows:
-                return sent
-            sent += self._send_window(rows)
-            self._acknowledge(rows[-1].seq)
+                break
+            refused: list[tuple[Row, str]] = []
+            for row in rows:
+                future = self._send(row, refused)
+                sent += future is not None
+                in_flight.append((row.seq, future))
+                while len(in_flight) > self.in_flight:
+                    acked = _settle(in_flight.popleft())
+            if refused:
+                self._park(refused)
+            read_to = rows[-1].seq
+            self._acknowledge(acked)
             if on_window:
                 on_window(sent)
+        while in_flight:
+            acked = _settle(in_flight.popleft())
+        self._acknowledge(acked)
+        return sent
+
+    def _send(
+        self, row: Row, refused: list[tuple[Row, str]]
+    ) -> FutureRecordMetadata | None:
+        problem = self.schemas.problem(row.topic, row.payload)
+        if problem is not None:
+            refused.append((row, problem))
+            return None
+        return self.kafka.send(
+            row.topic,
+            key=row.key.encode(),
+            value=json.dumps(row.payload, ensure_ascii=False).encode(),
+            headers=row.headers(),
+        )
 
     def republish(
         self,
@@ -201,3 +238,11 @@ class Relay:
                 "UPDATE relay_positions SET seq = %s, updated_at = now() WHERE name = %s",
                 (seq, self.name),
             )
+
+
+def _settle(entry: tuple[int, FutureRecordMetadata | None]) -> int:
+    """Wait for one send to land (a failure raises: nothing past it is recorded)."""
+    seq, future = entry
+    if future is not None:
+        future.get(timeout=60)
+    return seq
