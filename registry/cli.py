@@ -14,14 +14,20 @@ from typing import Annotated, Any
 import typer
 
 from registry.access.policy import Role
-from registry.cli_common import REFUSALS, AtOption, emit, refuse, refuse_file, runtime
+from registry.cli_common import (
+    REFUSALS,
+    AtOption,
+    emit,
+    refuse,
+    refuse_file,
+    runtime,
+    school_year_key,
+)
 from registry.cli_intake import register as register_intake
 from registry.cli_publish import register as register_publish
 from registry.cli_readside import register as register_readside
 from registry.config import Settings
-from registry.domain.errors import DomainError
 from registry.domain.school_year import SchoolYear
-from registry.domain.values import Brin, Schooljaar
 from registry.reference import FileRefused, parse_schools
 from registry.runtime.bootstrap import Runtime
 
@@ -57,14 +63,6 @@ def year_view(year: SchoolYear) -> dict[str, Any]:
     }
 
 
-def _key(brin: str, schooljaar: str) -> tuple[str, str]:
-    try:
-        return str(Brin(brin)), str(Schooljaar(schooljaar))
-    except DomainError as e:
-        refuse(str(e))
-        raise
-
-
 @schools_app.command("load")
 def schools_load(file: Path, at: AtOption = None) -> None:
     """Register schools, vestigingen and licences from a JSON Lines file."""
@@ -88,7 +86,7 @@ def _year_command(
     schooljaar: str,
     at: str | None,
 ) -> None:
-    brin, schooljaar = _key(brin, schooljaar)
+    brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         emit(year_view(rt.record(lambda t: action(rt, brin, schooljaar, t), at)))
 
@@ -115,7 +113,7 @@ def mutation_stop(brin: str, schooljaar: str, at: AtOption = None) -> None:
 @app.command("school-year")
 def school_year(brin: str, schooljaar: str) -> None:
     """Print the stage of a school's registration for a school year (exit 1: none)."""
-    brin, schooljaar = _key(brin, schooljaar)
+    brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         year = rt.registry.school_year(brin, schooljaar)
         if year is None:
@@ -138,7 +136,7 @@ def users_add(
 ) -> None:
     """Add a user; prints the initial password (to be replaced) and the TOTP secret."""
     if brin is not None:
-        brin = _key(brin, "2000-2001")[0]
+        brin = school_year_key(brin, "2000-2001")[0]
     with runtime() as rt:
         creds = rt.access.add_user(
             login, role, rt.at(at), brin=brin, recipient=recipient

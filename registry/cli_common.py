@@ -13,6 +13,7 @@ from registry.access.policy import AccessError
 from registry.application.errors import ApplicationError
 from registry.config import Settings
 from registry.domain.errors import DomainError
+from registry.domain.values import Brin, Schooljaar
 from registry.intake.schema import BatchRefused
 from registry.intake.service import DeliveryRefused
 from registry.reference import FileRefused
@@ -52,6 +53,14 @@ def runtime() -> Iterator[Runtime]:
         with bootstrap(Settings()) as rt:
             yield rt
     except REFUSALS as e:
+        refuse(str(e))
+
+
+def school_year_key(brin: str, schooljaar: str) -> tuple[str, str]:
+    """BRIN and school year checked as the domain checks them, or a refusal."""
+    try:
+        return str(Brin(brin)), str(Schooljaar(schooljaar))
+    except DomainError as e:
         refuse(str(e))
 
 

@@ -13,10 +13,15 @@ import typer
 from psycopg.sql import SQL, Identifier
 from rich.progress import BarColumn, Progress, TextColumn
 
-from registry.cli_common import AtOption, emit, refuse, refuse_file, runtime
+from registry.cli_common import (
+    AtOption,
+    emit,
+    refuse,
+    refuse_file,
+    runtime,
+    school_year_key,
+)
 from registry.domain.calendar import SchoolYearCalendar
-from registry.domain.errors import DomainError
-from registry.domain.values import Brin, Schooljaar
 from registry.projections import audit, signals
 from registry.projections.catalog import by_name, projections
 from registry.projections.daemon import Daemon
@@ -42,13 +47,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(foto_app, name="foto")
     app.add_typer(projections_app, name="projections")
     app.add_typer(app_signals, name="signals")
-
-
-def _key(brin: str, schooljaar: str) -> tuple[str, str]:
-    try:
-        return str(Brin(brin)), str(Schooljaar(schooljaar))
-    except DomainError as e:
-        refuse(str(e))
 
 
 def _time(text: str | None, name: str) -> datetime | None:
@@ -85,7 +83,7 @@ def snapshot(
     ] = None,
 ) -> None:
     """Who was enrolled on PEILDATUM as known at STAND_PER, with funding verdicts."""
-    brin, schooljaar = _key(brin, schooljaar)
+    brin, schooljaar = school_year_key(brin, schooljaar)
     try:
         d = (
             date.fromisoformat(peildatum)
@@ -105,7 +103,7 @@ def foto_issue(soort: str, brin: str, schooljaar: str, at: AtOption = None) -> N
     """Issue a voorlopig / actueel / definitief foto (printed as the document)."""
     if soort not in KINDS:
         refuse(f"soort {soort!r} is not one of {', '.join(KINDS)}")
-    brin, schooljaar = _key(brin, schooljaar)
+    brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         foto = rt.record(lambda t: rt.fotos.issue(soort, brin, schooljaar, t), at)
         emit(_shown(rt, foto))
@@ -122,7 +120,7 @@ def _stored(rt: Runtime, brin: str, schooljaar: str, which: str) -> IssuedFoto:
 @foto_app.command("show")
 def foto_show(brin: str, schooljaar: str, soort: str) -> None:
     """Print an issued foto (SOORT or SOORT:VERSIE; the latest version by default)."""
-    brin, schooljaar = _key(brin, schooljaar)
+    brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         foto = _stored(rt, brin, schooljaar, soort)
         emit(_shown(rt, foto))
@@ -150,7 +148,7 @@ def signals_list(
     ] = None,
 ) -> None:
     """The school's current attention signals (X121, X130, X131, X132, X150)."""
-    brin, schooljaar = _key(brin, schooljaar)
+    brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         t = _time(stand_per, "--stand-per") or rt.now()
         with _timeline(rt) as conn:
@@ -160,7 +158,7 @@ def signals_list(
 @foto_app.command("verify")
 def foto_verify(brin: str, schooljaar: str, soort: str) -> None:
     """Derive an issued foto again from the log; exit 1 if the hash differs."""
-    brin, schooljaar = _key(brin, schooljaar)
+    brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         foto = _stored(rt, brin, schooljaar, soort)
         ok = rt.fotos.verify(foto)
@@ -179,7 +177,7 @@ def foto_verify(brin: str, schooljaar: str, soort: str) -> None:
 @foto_app.command("diff")
 def foto_diff(brin: str, schooljaar: str, van: str, naar: str) -> None:
     """Who entered, left or changed verdict between two fotos (SOORT[:VERSIE] or now)."""
-    brin, schooljaar = _key(brin, schooljaar)
+    brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         sides = [_side(rt, brin, schooljaar, which) for which in (van, naar)]
         with _timeline(rt) as conn:
@@ -206,7 +204,7 @@ def assurance(
     at: AtOption = None,
 ) -> None:
     """Record the assurance report (accountant's statement) with its exclusions."""
-    brin, schooljaar = _key(brin, schooljaar)
+    brin, schooljaar = school_year_key(brin, schooljaar)
     try:
         numbers = [int(n) for n in batches.split(",") if n.strip()]
     except ValueError:
@@ -306,7 +304,7 @@ def replay(
         issued = None
         if foto is not None:
             brin, schooljaar, which = ([*foto.split("/"), "", ""])[:3]
-            brin, schooljaar = _key(brin, schooljaar)
+            brin, schooljaar = school_year_key(brin, schooljaar)
             issued = _stored(rt, brin, schooljaar, which)
         with _progress(f"replay {projection}") as bar:
             task = bar.add_task(projection, total=None)
@@ -332,7 +330,7 @@ def explain(
     ] = None,
 ) -> None:
     """The events that decided one student's verdict on the count date."""
-    brin, schooljaar = _key(brin, schooljaar)
+    brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         t = _time(stand_per, "--stand-per") or rt.now()
         schema = rt.projector.fresh(Timeline())
@@ -353,7 +351,7 @@ def funding(brin: str, schooljaar: str) -> None:
     from registry.projections.funding import FundingError
     from registry.projections.funding_view import statement
 
-    brin, schooljaar = _key(brin, schooljaar)
+    brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         try:
             emit(statement(rt.projector, rt.database_url, brin, schooljaar))
