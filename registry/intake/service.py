@@ -211,10 +211,9 @@ class Intake:
             (DELETE_WAITING, resolved),
         ]
         self.registry.save_at(*state.changed.values(), at=at, side_writes=writes)
+        retried = {r.meldingnummer for r in records}
         return Counter(
-            e["status"]
-            for e in entries.values()
-            if e["meldingnummer"] in {r.meldingnummer for r in records}
+            e["status"] for e in entries.values() if e["meldingnummer"] in retried
         )
 
 
