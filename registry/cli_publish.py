@@ -68,6 +68,7 @@ def publish_relay(
     """Catch the extract projections up and produce the outbox to Kafka."""
     from registry.projections.catalog import projections
     from registry.projections.extracts.base import ExtractProjection
+    from registry.projections.together import fresh_together
     from registry.publishing.relay import Relay, producer
     from registry.publishing.topics import TopicSchemas
 
@@ -81,8 +82,7 @@ def publish_relay(
         schemas = TopicSchemas()
         sent = 0
         while not stop["now"]:
-            for e in extracts:
-                rt.projector.fresh(e)
+            fresh_together(rt.projector, extracts)
             kafka = producer(
                 address
             )  # a new producer a round: a refusal is fatal to one

@@ -10,6 +10,7 @@ from typing import Any
 
 from consumers.agency import AgencyConsumer
 from registry.projections.extracts.base import ExtractProjection
+from registry.projections.together import fresh_together
 from registry.publishing.relay import Relay, producer
 from registry.publishing.topics import TopicSchemas
 from registry.runtime.bootstrap import Runtime
@@ -49,8 +50,7 @@ class Publisher:
             self._stop.wait(self.poll_seconds)
 
     def round(self) -> int:
-        for e in self.extracts:
-            self.rt.projector.fresh(e)
+        fresh_together(self.rt.projector, self.extracts)
         kafka = producer(self.bootstrap)
         try:
             self._relay = Relay(self.rt.database_url, kafka, self.schemas)

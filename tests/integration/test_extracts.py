@@ -15,6 +15,7 @@ from registry.projections.extracts.cbs import Cbs
 from registry.projections.extracts.inspectorate import Inspectorate
 from registry.projections.extracts.municipalities import Municipalities
 from registry.projections.extracts.svb import Svb
+from registry.projections.together import catch_up_together
 from registry.runtime.bootstrap import Runtime
 from tests.conftest import utc
 from tests.factories import SJ
@@ -165,3 +166,85 @@ def test_fotos_reach_cbs_and_the_inspectorate_per_school(rt: Runtime) -> None:
     ]
     ages = sorted(e["leeftijd"] for e in fotos[1]["payload"]["inschrijvingen"])
     assert ages == [13, 16]
+
+
+def _year_of_mutations(rt: Runtime) -> None:
+    rt.intake.submit(
+        batch(rec(1, student(ANNA)), rec(2, student(TEEN))), utc(2026, 8, 20)
+    )
+    rt.intake.submit(
+        batch(
+            rec(1, student(TEEN), "U", inschrijving=period(einddatum="2026-09-30")),
+            number=2,
+        ),
+        utc(2026, 10, 2),
+    )
+    rt.registry.declare_complete("01OE", SJ, utc(2026, 10, 3))
+    rt.fotos.issue("voorlopig", "01OE", SJ, utc(2026, 11, 15))
+    rt.intake.submit(
+        batch(rec(1, student(ANNA), "A", inschrijving=period(leerjaar=2)), number=3),
+        utc(2026, 12, 5),
+    )
+
+
+def _forget_extracts(rt: Runtime) -> None:
+    with psycopg.connect(rt.database_url, autocommit=True) as conn:
+        for (schema,) in conn.execute(
+            "SELECT schema_name FROM projection_tracking WHERE name LIKE 'extract_%'"
+        ).fetchall():
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        conn.execute("DELETE FROM projection_tracking WHERE name LIKE 'extract_%'")
+        conn.execute("DELETE FROM outbox")
+
+
+def test_one_pass_for_all_extracts_publishes_what_separate_passes_do(
+    rt: Runtime,
+) -> None:
+    _year_of_mutations(rt)
+    run(rt)
+    separate = sorted(outbox(rt), key=lambda m: str(m["id"]))
+    _forget_extracts(rt)
+    # One extract ahead of the others, and pages smaller than the log, so the
+    # shared pass must hand each projection only what it has not seen.
+    first, *_ = extracts()
+    schema = rt.projector.ensure(first)
+    with pytest.raises(_Stop):
+        rt.projector.catch_up(first, schema, page_size=2, on_page=_one_page())
+    (ahead,) = [s.position for s in rt.projector.status() if s.schema == schema]
+    assert ahead > 0
+    seen: dict[str, list[int]] = {}
+    pairs = [(_spy(e, seen), rt.projector.target(e)) for e in extracts()]
+    assert catch_up_together(rt.projector, pairs, page_size=3) > 0
+    assert seen[first.name][0] > ahead  # nothing applied twice
+    assert all(p == sorted(set(p)) for p in seen.values())
+    together = sorted(outbox(rt), key=lambda m: str(m["id"]))
+    strip = [{k: v for k, v in m.items() if k != "position"} for m in separate]
+    assert [{k: v for k, v in m.items() if k != "position"} for m in together] == strip
+    assert len({m["recipient"] for m in together}) == 4
+    assert catch_up_together(rt.projector, pairs) == 0
+
+
+def _spy(extract: ExtractProjection, seen: dict[str, list[int]]) -> ExtractProjection:
+    """The extract, noting the positions it is given."""
+    apply_page = extract.apply_page
+
+    def noting(curs: Any, facts: list[Any]) -> None:
+        seen.setdefault(extract.name, []).extend(f.position for f in facts)
+        apply_page(curs, facts)
+
+    extract.apply_page = noting  # type: ignore[method-assign]
+    return extract
+
+
+class _Stop(Exception):
+    pass
+
+
+def _one_page() -> Any:
+    pages = iter([None])
+
+    def on_page(position: int, head: int) -> None:
+        if next(pages, _Stop) is _Stop:
+            raise _Stop
+
+    return on_page
