@@ -4,7 +4,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= small
-BENCH_SCALE ?= small
 
 .PHONY: demo test test-slow lint typecheck bench clean-state
 
@@ -32,7 +31,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python bench/suite.py --scale $(BENCH_SCALE)
+	$(BIN)/python bench/suite.py --scale $(SCALE)
 
 clean-state:
 	rm -rf .registry

@@ -205,8 +205,10 @@ def demo(
     except REFUSALS as e:
         refuse(str(e))
     keys = ("cards", "signals", "unfunded", "funding", "topics", "consumers", "lag")
-    keys += ("report", "database_url")
-    emit({k: summary[k] for k in keys})
+    keys += ("stages", "report", "database_url")
+    emit(
+        {k: summary[k] for k in keys} | {"mismatches": summary["played"]["mismatches"]}
+    )
 
 
 def main() -> None:

@@ -11,6 +11,8 @@ agencies' consumers running beside it; then a summary and an HTML report.
 from __future__ import annotations
 
 import json
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +33,14 @@ from rich.table import Table
 from registry.access.policy import Role
 from registry.config import Settings
 from registry.generator import generate
-from registry.projections.catalog import projections
-from registry.projections.extracts.base import ExtractProjection
+from registry.publishing.processes import Beside, relay_lag
 from registry.publishing.topics import all_topics, ensure_topics, write_broker_schemas
-from registry.publishing.worker import Consumers, Publisher
 from registry.report import write_report
 from registry.runtime.bootstrap import Runtime, bootstrap
 from registry.runtime.embedded_kafka import EmbeddedKafka
 from registry.runtime.embedded_pg import EmbeddedPostgres
 from registry.summary import gather
+from registry.timing import Stopwatch
 
 SJ = "2026-2027"
 DEMO_DB = "registry_demo"
@@ -112,11 +113,14 @@ def _play(rt: Runtime, year: Path) -> dict[str, Any]:
 
 
 def run_demo(scale: str = "small", seed: int = 1) -> dict[str, Any]:
+    # A terminated demo stops its broker and database like an interrupted one.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     base = Settings()
     settings = _fresh_database(base)
     state = base.state_dir.resolve()
     year = state / f"demo-year-{scale}"
-    with console.status("generating the school year"):
+    clock = Stopwatch()
+    with console.status("generating the school year"), clock("generate"):
         generate(seed, scale, year)
     broker = None
     address = base.kafka_bootstrap
@@ -129,28 +133,33 @@ def run_demo(scale: str = "small", seed: int = 1) -> dict[str, Any]:
         with console.status("creating topics"):
             ensure_topics(address, all_topics())
         with bootstrap(settings) as rt:
-            summary = _year(rt, address, year, scale)
+            summary = _year(rt, address, year, scale, clock)
     finally:
         if broker is not None:
             broker.stop()
     return summary
 
 
-def _year(rt: Runtime, address: str, year: Path, scale: str) -> dict[str, Any]:
-    extracts = [p for p in projections(rt.settings) if isinstance(p, ExtractProjection)]
-    publisher = Publisher(rt, address, extracts)
-    consumers = Consumers(rt.database_url, address, _recipients(year))
-    played = None
-    publisher.start()
-    consumers.start()
+def _year(
+    rt: Runtime, address: str, year: Path, scale: str, clock: Stopwatch
+) -> dict[str, Any]:
+    beside = Beside(rt.settings, address, _recipients(year)).start()
     try:
-        played = _play(rt, year)
-        _access(rt)
+        with clock("play the year"):
+            played = _play(rt, year)
+            _access(rt)
+        with console.status("projections catching up"), clock("projections catch-up"):
+            beside.stop_projections()
+        with console.status("relaying what is left"), clock("relay catch-up"):
+            beside.stop_relay()
+        with console.status("consumers storing the rest"), clock("consumers settle"):
+            stored = beside.stop_consumers()
     finally:
-        publisher.stop()
-        stored = consumers.stop()
-    summary = gather(rt, SJ, scale, publisher.lag())
+        beside.terminate()
+    with console.status("summary"), clock("summary"):
+        summary = gather(rt, SJ, scale, relay_lag(rt.database_url))
     summary["played"] = played
+    summary["stages"] = clock.stages
     summary["consumers"] = {
         r: {k: v for k, v in c.items() if k != "assigned"} for r, c in stored.items()
     }
@@ -176,14 +185,29 @@ def _print(summary: dict[str, Any]) -> None:
         ("Messages per topic", ("topic", "messages"), summary["topics"]),
         ("Stored by the agencies' consumers", ("recipient", "messages"), stored),
         ("Lag", ("component", "behind"), summary["lag"]),
+        ("Wall-clock seconds per stage", ("stage", "seconds"), summary["stages"]),
     ):
-        t = Table(title=title, title_justify="left")
-        t.add_column(columns[0])
-        t.add_column(columns[1], justify="right")
-        for k, v in sorted(data.items()):
-            t.add_row(str(k), f"{v:,.2f}" if isinstance(v, float) else f"{v:,}")
-        console.print(t)
+        console.print(_table(title, columns, data))
     console.print(f"report: {summary['report']}")
     console.print(
         f"database: {summary['database_url']} (REGISTRY_DATABASE_URL for `registry serve`)"
     )
+
+
+SHOWN_ROWS = 25
+
+
+def _table(title: str, columns: tuple[str, str], data: dict[str, Any]) -> Table:
+    """At most SHOWN_ROWS rows (the largest values when there are more: at
+    national scale there are hundreds of schools and topics; the report and
+    the API have them all)."""
+    rows = list(data.items()) if title.startswith("Wall") else sorted(data.items())
+    if len(rows) > SHOWN_ROWS:
+        rows = sorted(rows, key=lambda kv: -kv[1])[:SHOWN_ROWS]
+        title += f" (largest {SHOWN_ROWS} of {len(data):,})"
+    t = Table(title=title, title_justify="left")
+    t.add_column(columns[0])
+    t.add_column(columns[1], justify="right")
+    for k, v in rows:
+        t.add_row(str(k), f"{v:,.2f}" if isinstance(v, float) else f"{v:,}")
+    return t

@@ -1,0 +1,149 @@
+"""Publication beside the registry, each part in a process of its own (the demo):
+the projections kept up in one pass over the log, the relay producing the
+outbox, and the agencies' consumers storing what arrives.
+
+Processes, not threads: every part is CPU-bound Python, and threads of one
+process share one core (the GIL). At national scale the play, the projections
+and the relay in one process took more than an hour; side by side they use
+both cores. The parts stop in order: the projections take a last pass, then
+the relay a last round, then the consumers store what is still arriving.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+from multiprocessing.synchronize import Event
+from typing import Any
+
+import psycopg
+
+from registry.config import Settings
+from registry.projections.catalog import projections
+from registry.projections.runner import Projector
+from registry.projections.together import fresh_together
+from registry.publishing.relay import Relay, producer
+from registry.publishing.topics import TopicSchemas
+from registry.publishing.worker import Consumers
+
+log = logging.getLogger(__name__)
+_MP = mp.get_context("spawn")  # no forked copies of open connections
+
+
+def _until(last: Event, poll: float, work: Any) -> None:
+    """Do `work` every `poll` seconds; once `last` is set, once more and return."""
+    while True:
+        final = last.is_set()
+        try:
+            work()
+        except Exception:  # a failed round is tried again; nothing was half-applied
+            if final:
+                raise
+            log.exception("round failed; trying again")
+        if final:
+            return
+        last.wait(poll)
+
+
+def keep_projections(settings: Settings, last: Event, poll: float) -> None:
+    url = settings.database_url
+    assert url is not None
+    projector = Projector(url.get_secret_value())
+    every = projections(settings)
+    _until(last, poll, lambda: fresh_together(projector, every))
+
+
+def keep_relaying(url: str, bootstrap: str, last: Event, poll: float) -> None:
+    schemas = TopicSchemas()
+
+    def round_() -> None:
+        kafka = producer(bootstrap)  # a new producer a round: a refusal is fatal to one
+        try:
+            Relay(url, kafka, schemas).run_once()
+        finally:
+            kafka.close()
+
+    _until(last, poll, round_)
+
+
+def keep_consuming(
+    url: str, bootstrap: str, recipients: list[str], last: Event, out: Any
+) -> None:
+    consumers = Consumers(url, bootstrap, recipients).start()
+    last.wait()
+    out.put(consumers.stop())
+
+
+def relay_lag(url: str, name: str = "relay") -> int:
+    """Messages in the outbox the relay has not yet produced."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM outbox WHERE seq > "
+            "coalesce((SELECT seq FROM relay_positions WHERE name = %s), 0)",
+            (name,),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+class Beside:
+    def __init__(
+        self,
+        settings: Settings,
+        bootstrap: str,
+        recipients: list[str],
+        poll_seconds: float = 0.5,
+    ) -> None:
+        assert settings.database_url is not None
+        url = settings.database_url.get_secret_value()
+        self._done = [_MP.Event() for _ in range(3)]
+        self._stats = _MP.Queue()
+        self._parts = [
+            _MP.Process(
+                target=keep_projections,
+                args=(settings, self._done[0], poll_seconds),
+                name="projections",
+            ),
+            _MP.Process(
+                target=keep_relaying,
+                args=(url, bootstrap, self._done[1], poll_seconds),
+                name="relay",
+            ),
+            _MP.Process(
+                target=keep_consuming,
+                args=(url, bootstrap, recipients, self._done[2], self._stats),
+                name="consumers",
+            ),
+        ]
+
+    def start(self) -> Beside:
+        for p in self._parts:
+            p.start()
+        return self
+
+    def stop_projections(self) -> None:
+        self._stop(0)
+
+    def stop_relay(self) -> None:
+        self._stop(1)
+
+    def stop_consumers(self) -> dict[str, Any]:
+        self._done[2].set()
+        stats: dict[str, Any] = self._stats.get(timeout=600)
+        self._parts[2].join(timeout=60)
+        return stats
+
+    def _stop(self, i: int) -> None:
+        self._done[i].set()
+        self._parts[i].join()
+        if self._parts[i].exitcode != 0:
+            raise RuntimeError(
+                f"the {self._parts[i].name} process failed "
+                f"(exit {self._parts[i].exitcode}); see its log above"
+            )
+
+    def terminate(self) -> None:
+        """On an interrupted demo: stop whatever still runs."""
+        for p in self._parts:
+            if p.is_alive():
+                p.terminate()
+                p.join(timeout=10)
