@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from registry.access.policy import (
     PasswordExpired,
     Role,
 )
+from registry.runtime.connections import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS access_users (
@@ -81,8 +83,8 @@ class AccessService:
         with self._conn() as conn:
             conn.execute(SCHEMA)
 
-    def _conn(self) -> psycopg.Connection[dict[str, Any]]:
-        return psycopg.connect(self.url, row_factory=dict_row)
+    def _conn(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:
+        return connect(self.url, dict_row)
 
     def _audit(
         self, conn: psycopg.Connection[Any], login: str, action: str, at: datetime

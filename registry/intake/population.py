@@ -4,6 +4,7 @@ PostgreSQL loaded by `registry population load` (contract.md, reference data).""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from registry.domain.errors import InvalidLandcode
 from registry.domain.values import Bsn, Landcode, Postcode, mask
 from registry.reference import parse_json_lines
+from registry.runtime.connections import connect
 
 NameKey = tuple[str, str, str, date, str]  # surname, prefix, first names, birth, sex
 
@@ -138,8 +140,8 @@ class PostgresPopulationRegister:
         with psycopg.connect(url) as conn:
             conn.execute(SCHEMA)
 
-    def _conn(self) -> psycopg.Connection[dict[str, Any]]:
-        return psycopg.connect(self.url, row_factory=dict_row)
+    def _conn(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:
+        return connect(self.url, dict_row)
 
     def set_available(self, available: bool, at: datetime) -> None:
         with self._conn() as conn:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +17,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from registry.intake.population import NameKey
+from registry.runtime.connections import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS intake_batches (
@@ -108,8 +110,8 @@ class IntakeStore:
         with psycopg.connect(url) as conn:
             conn.execute(SCHEMA)
 
-    def _conn(self) -> psycopg.Connection[dict[str, Any]]:
-        return psycopg.connect(self.url, row_factory=dict_row)
+    def _conn(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:
+        return connect(self.url, dict_row)
 
     def batch(self, key: BatchKey) -> StoredBatch | None:
         with self._conn() as conn:

@@ -11,6 +11,7 @@ replay up to a chosen position.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from psycopg.sql import SQL, Identifier
 from registry.projections.base import Projection
 from registry.projections.extracts import outbox
 from registry.projections.log import head, read_page
+from registry.runtime.connections import connect
 
 PAGE_SIZE = 2000
 
@@ -59,8 +61,8 @@ class Projector:
             conn.execute(TRACKING_DDL)
             conn.execute(outbox.DDL)
 
-    def _connect(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(self.conninfo)
+    def _connect(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        return connect(self.conninfo)
 
     def ensure(
         self,

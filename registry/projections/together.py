@@ -20,6 +20,7 @@ from psycopg.sql import SQL, Identifier
 from registry.projections.base import Projection
 from registry.projections.log import head, read_page
 from registry.projections.runner import PAGE_SIZE, Projector
+from registry.runtime.connections import connect
 
 Pairs = Sequence[tuple[Projection, str]]
 
@@ -47,7 +48,7 @@ def catch_up_together(
     """Apply the log up to its head to every (projection, schema); the number
     of events read."""
     read = 0
-    with psycopg.connect(projector.conninfo) as conn:
+    with connect(projector.conninfo) as conn:
         while True:
             with conn.transaction():
                 n = _page(conn, pairs, page_size, on_page)

@@ -25,6 +25,7 @@ from registry.projections.together import fresh_together
 from registry.publishing.relay import Relay, producer
 from registry.publishing.topics import TopicSchemas
 from registry.publishing.worker import Consumers
+from registry.runtime.connections import pooled
 
 log = logging.getLogger(__name__)
 _MP = mp.get_context("spawn")  # no forked copies of open connections
@@ -50,7 +51,8 @@ def keep_projections(settings: Settings, last: Event, poll: float) -> None:
     assert url is not None
     projector = Projector(url.get_secret_value())
     every = projections(settings)
-    _until(last, poll, lambda: fresh_together(projector, every))
+    with pooled(url.get_secret_value()):
+        _until(last, poll, lambda: fresh_together(projector, every))
 
 
 def keep_relaying(url: str, bootstrap: str, last: Event, poll: float) -> None:

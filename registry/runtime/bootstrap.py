@@ -20,6 +20,7 @@ from registry.intake.store import IntakeStore
 from registry.projections.fotos import Fotos
 from registry.projections.runner import Projector
 from registry.runtime.clock import Clock, SystemClock, make_clock, parse_at
+from registry.runtime.connections import pooled
 from registry.runtime.embedded_pg import EmbeddedPostgres
 from registry.runtime.store import RegistryRecorder
 
@@ -96,24 +97,25 @@ def bootstrap(settings: Settings | None = None) -> Iterator[Runtime]:
         url = settings.database_url.get_secret_value()
     registry = Registry(env=event_store_env(url, settings))
     try:
-        access = AccessService(
-            url,
-            max_age_days=settings.password_max_age_days,
-            session_hours=settings.session_hours,
-        )
-        population = PostgresPopulationRegister(url)
-        intake = Intake(registry, IntakeStore(url), population)
-        projector = Projector(url)
-        yield Runtime(
-            settings,
-            url,
-            make_clock(settings.clock),
-            registry,
-            access,
-            population,
-            intake,
-            projector,
-            Fotos(registry, projector, url),
-        )
+        with pooled(url, settings.pool_size + settings.pool_max_overflow):
+            access = AccessService(
+                url,
+                max_age_days=settings.password_max_age_days,
+                session_hours=settings.session_hours,
+            )
+            population = PostgresPopulationRegister(url)
+            intake = Intake(registry, IntakeStore(url), population)
+            projector = Projector(url)
+            yield Runtime(
+                settings,
+                url,
+                make_clock(settings.clock),
+                registry,
+                access,
+                population,
+                intake,
+                projector,
+                Fotos(registry, projector, url),
+            )
     finally:
         registry.close()
