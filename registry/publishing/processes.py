@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 from multiprocessing.synchronize import Event
 from typing import Any
 
@@ -55,7 +56,14 @@ def keep_projections(settings: Settings, last: Event, poll: float) -> None:
         _until(last, poll, lambda: fresh_together(projector, every))
 
 
+def _yield_to_the_play() -> None:
+    """The play is the critical path; the relay and the consumers may fall
+    behind during it and catch up at the end, so they give way to it."""
+    os.nice(5)
+
+
 def keep_relaying(url: str, bootstrap: str, last: Event, poll: float) -> None:
+    _yield_to_the_play()
     schemas = TopicSchemas()
 
     def round_() -> None:
@@ -71,6 +79,7 @@ def keep_relaying(url: str, bootstrap: str, last: Event, poll: float) -> None:
 def keep_consuming(
     url: str, bootstrap: str, recipients: list[str], last: Event, out: Any
 ) -> None:
+    _yield_to_the_play()
     consumers = Consumers(url, bootstrap, recipients).start()
     last.wait()
     out.put(consumers.stop())
