@@ -1,6 +1,6 @@
 """Publication beside the registry, each part in a process of its own (the demo):
-the projections kept up in one pass over the log, the relay producing the
-outbox, and the agencies' consumers storing what arrives.
+the timeline kept up, the extracts kept up in one pass over the log, the relay
+producing the outbox, and the agencies' consumers storing what arrives.
 
 Processes, not threads: every part is CPU-bound Python, and threads of one
 process share one core (the GIL). At national scale the play, the projections
@@ -47,18 +47,26 @@ def _until(last: Event, poll: float, work: Any) -> None:
         last.wait(poll)
 
 
-def keep_projections(settings: Settings, last: Event, poll: float) -> None:
+def keep_projections(
+    settings: Settings, extracts: bool, last: Event, poll: float
+) -> None:
+    """The timeline alone, or the extracts together. Apart, because a foto
+    catches the timeline up first and waits for the page in hand: a page of
+    the timeline alone is short, one of all five projections is not."""
+    if extracts:
+        _yield_to_the_play()
     url = settings.database_url
     assert url is not None
     projector = Projector(url.get_secret_value())
-    every = projections(settings)
+    chosen = [p for p in projections(settings) if (p.name != "timeline") == extracts]
     with pooled(url.get_secret_value()):
-        _until(last, poll, lambda: fresh_together(projector, every))
+        _until(last, poll, lambda: fresh_together(projector, chosen))
 
 
 def _yield_to_the_play() -> None:
-    """The play is the critical path; the relay and the consumers may fall
-    behind during it and catch up at the end, so they give way to it."""
+    """The play is the critical path; the extracts, the relay and the consumers
+    may fall behind during it and catch up at the end, so they give way to it
+    (the timeline does not: a foto waits for it)."""
     os.nice(5)
 
 
@@ -106,22 +114,27 @@ class Beside:
     ) -> None:
         assert settings.database_url is not None
         url = settings.database_url.get_secret_value()
-        self._done = [_MP.Event() for _ in range(3)]
+        self._done = [_MP.Event() for _ in range(4)]
         self._stats = _MP.Queue()
         self._parts = [
             _MP.Process(
                 target=keep_projections,
-                args=(settings, self._done[0], poll_seconds),
-                name="projections",
+                args=(settings, False, self._done[0], poll_seconds),
+                name="timeline",
+            ),
+            _MP.Process(
+                target=keep_projections,
+                args=(settings, True, self._done[1], poll_seconds),
+                name="extracts",
             ),
             _MP.Process(
                 target=keep_relaying,
-                args=(url, bootstrap, self._done[1], poll_seconds),
+                args=(url, bootstrap, self._done[2], poll_seconds),
                 name="relay",
             ),
             _MP.Process(
                 target=keep_consuming,
-                args=(url, bootstrap, recipients, self._done[2], self._stats),
+                args=(url, bootstrap, recipients, self._done[3], self._stats),
                 name="consumers",
             ),
         ]
@@ -133,14 +146,15 @@ class Beside:
 
     def stop_projections(self) -> None:
         self._stop(0)
-
-    def stop_relay(self) -> None:
         self._stop(1)
 
+    def stop_relay(self) -> None:
+        self._stop(2)
+
     def stop_consumers(self) -> dict[str, Any]:
-        self._done[2].set()
+        self._done[3].set()
         stats: dict[str, Any] = self._stats.get(timeout=600)
-        self._parts[2].join(timeout=60)
+        self._parts[3].join(timeout=60)
         return stats
 
     def _stop(self, i: int) -> None:
