@@ -114,6 +114,9 @@ def main() -> None:
         "Every figure comes with its raw reference measured in the same run on the same server.",
         "",
     ]
+    notes = ROOT / "docs" / "benchmarks-notes.md"
+    if notes.exists():  # the hand-kept reading of the figures: what limits each
+        lines += [notes.read_text(encoding="utf-8").rstrip(), "", "# Full output", ""]
     for title, commands in BENCHES:
         command = commands[args.scale]
         print(f"== {title}: {' '.join(command[1:])}", file=sys.stderr)

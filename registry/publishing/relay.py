@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 from kafka import KafkaProducer
+from kafka.errors import MessageSizeTooLargeError
 from kafka.producer.future import FutureRecordMetadata
 
 from registry.projections.extracts.outbox import SCHEMA_VERSION
@@ -68,6 +69,9 @@ class Row:
         ]
 
 
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
 def producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
     settings: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
@@ -77,6 +81,10 @@ def producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
         "batch_size": 256 * 1024,
         "max_in_flight_requests_per_connection": 5,
         "retries": 10,
+        # A foto of one school goes as one message: the largest schools' run to
+        # ~2 MB, above Kafka's 1 MB default (a configured broker needs
+        # max.message.bytes raised to match on the fotos topics).
+        "max_request_size": MAX_MESSAGE_BYTES,
     }
     return KafkaProducer(**(settings | overrides))
 
@@ -164,12 +172,18 @@ class Relay:
         if problem is not None:
             refused.append((row, problem))
             return None
-        return self.kafka.send(
-            row.topic,
-            key=row.key.encode(),
-            value=json.dumps(row.payload, ensure_ascii=False).encode(),
-            headers=row.headers(),
-        )
+        try:
+            return self.kafka.send(
+                row.topic,
+                key=row.key.encode(),
+                value=json.dumps(row.payload, ensure_ascii=False).encode(),
+                headers=row.headers(),
+            )
+        except MessageSizeTooLargeError as e:
+            # It can never be sent: park it, like a schema refusal, rather than
+            # stop every message behind it.
+            refused.append((row, f"too large for the producer: {e}"))
+            return None
 
     def republish(
         self,

@@ -150,3 +150,31 @@ def test_the_broker_itself_refuses_a_leaked_field(kafka_bootstrap: str) -> None:
     with pytest.raises(InvalidRecordError):
         leaked.get(timeout=30)
     producer.close()
+
+
+def test_a_message_too_large_to_send_is_parked_not_a_stall(
+    runtime: Runtime, kafka_bootstrap: str
+) -> None:
+    rt = runtime
+    prepare(rt)
+    rt.intake.submit(
+        batch(rec(1, student(ANNA)), rec(2, student(PIET))), utc(2026, 8, 20)
+    )
+    rt.projector.fresh(Cbs(b"c"))
+    suffix = f"t{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(rt.database_url) as conn:
+        conn.execute("UPDATE outbox SET topic = topic || %s", ("." + suffix,))
+        topics = sorted(r[0] for r in conn.execute("SELECT DISTINCT topic FROM outbox"))
+        (waiting,) = conn.execute("SELECT count(*) FROM outbox").fetchone()  # type: ignore[misc]
+    ensure_topics(kafka_bootstrap, topics)
+    # Every message is larger than this producer may send (as a national
+    # school's foto was above Kafka's 1 MB default).
+    kafka = producer(kafka_bootstrap, max_request_size=200)
+    relay = Relay(rt.database_url, kafka, _SuffixSchemas(), window=1)
+    assert relay.run_once() == 0
+    assert relay.lag() == 0  # nothing behind it waits
+    with psycopg.connect(rt.database_url) as conn:
+        reasons = [r[0] for r in conn.execute("SELECT reason FROM outbox_refused")]
+    assert len(reasons) == waiting > 0
+    assert all("too large" in r for r in reasons)
+    kafka.close()
