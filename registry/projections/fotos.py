@@ -10,6 +10,8 @@ can be re-derived exactly at any later time and must give the same hash.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +25,7 @@ from registry.domain.calendar import SchoolYearCalendar
 from registry.projections.runner import Projector
 from registry.projections.snapshot import content_hash, snapshot
 from registry.projections.timeline import Timeline
+from registry.runtime.connections import connect
 
 KINDS = ("voorlopig", "actueel", "definitief")
 SCHEMA = """
@@ -61,12 +64,15 @@ class Fotos:
         with psycopg.connect(url) as conn:
             conn.execute(SCHEMA)
 
-    def _timeline(self) -> psycopg.Connection[Any]:
-        conn = psycopg.connect(self.url)
-        conn.execute(
-            SQL("SET search_path TO {}, public").format(Identifier(self._schema))
-        )
-        return conn
+    @contextmanager
+    def _timeline(self) -> Iterator[psycopg.Connection[Any]]:
+        with connect(self.url) as conn:  # one transaction: SET LOCAL holds in it
+            conn.execute(
+                SQL("SET LOCAL search_path TO {}, public").format(
+                    Identifier(self._schema)
+                )
+            )
+            yield conn
 
     def catch_up(self) -> int:
         """Bring the timeline up to the head; return the position it reached."""
