@@ -7,6 +7,7 @@ and the birth date."""
 from __future__ import annotations
 
 import csv
+import heapq
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -54,18 +55,42 @@ CREATE TABLE pending_leavers (
   enrolment_id uuid PRIMARY KEY, student_id uuid NOT NULL, einddatum date NOT NULL,
   due date NOT NULL, ended_by bigint NOT NULL, brin text NOT NULL);
 """
-    # Ended periods waiting out their 4 weeks: few at any time, so the page holds
-    # them all in memory and writes back what changed.
+    # Ended periods waiting out their 4 weeks. After the year-end deregistrations
+    # that is hundreds of thousands at national scale, so the page keeps them in
+    # memory with a heap by due date (a fact pops what has come due, instead of
+    # scanning them all) and an index by student, and writes back only what it
+    # added; removals are deleted.
     _pending: dict[UUID, _Pending]
     _loaded: set[UUID]
+    _added: set[UUID]
+    _due: list[tuple[date, int, UUID]]
+    _by_student: dict[UUID, set[UUID]]
 
     def start_page(self, curs: Cursor[Any]) -> None:
         rows = curs.execute(
             "SELECT enrolment_id, student_id, einddatum, due, ended_by, brin "
             "FROM pending_leavers"
         ).fetchall()
-        self._pending = {r[0]: _Pending(*r[1:]) for r in rows}
+        self._pending = {}
+        self._due = []
+        self._by_student = {}
+        for r in rows:
+            self._add(r[0], _Pending(*r[1:]))
         self._loaded = set(self._pending)
+        self._added = set()
+
+    def _add(self, eid: UUID, pending: _Pending) -> None:
+        self._drop(eid)
+        self._pending[eid] = pending
+        heapq.heappush(self._due, (pending.due, pending.ended_by, eid))
+        self._by_student.setdefault(pending.student_id, set()).add(eid)
+
+    def _drop(self, eid: UUID) -> _Pending | None:
+        """Forget a pending leaver (its heap entry is skipped when popped)."""
+        pending = self._pending.pop(eid, None)
+        if pending is not None:
+            self._by_student[pending.student_id].discard(eid)
+        return pending
 
     def end_page(self, curs: Cursor[Any]) -> None:
         gone = list(self._loaded - set(self._pending))
@@ -82,7 +107,8 @@ CREATE TABLE pending_leavers (
             "ended_by bigint, brin text",
             [
                 (e, p.student_id, p.einddatum, p.due, p.ended_by, p.brin)
-                for e, p in self._pending.items()
+                for e in self._added
+                if (p := self._pending.get(e)) is not None
             ],
         )
 
@@ -93,20 +119,24 @@ CREATE TABLE pending_leavers (
         if mutatie == "T":  # a new school within the 4 weeks: no leaver
             for eid in [
                 e
-                for e, p in self._pending.items()
-                if p.student_id == s.student_id and p.due >= period.ingangsdatum
+                for e in self._by_student.get(s.student_id, ())
+                if self._pending[e].due >= period.ingangsdatum
             ]:
-                del self._pending[eid]
+                self._drop(eid)
         elif mutatie == "U" and period.einddatum is not None:
             years = age(s.geboortedatum, period.einddatum)
             if years is not None and years < 23:
-                self._pending[period.enrolment_id] = _Pending(
-                    s.student_id,
-                    period.einddatum,
-                    period.einddatum + LEAVER_WINDOW,
-                    fact.position,
-                    period.brin,
+                self._add(
+                    period.enrolment_id,
+                    _Pending(
+                        s.student_id,
+                        period.einddatum,
+                        period.einddatum + LEAVER_WINDOW,
+                        fact.position,
+                        period.brin,
+                    ),
                 )
+                self._added.add(period.enrolment_id)
         gm = municipality(s.postcode)
         if gm is None or mutatie == "A":
             return []
@@ -130,13 +160,15 @@ CREATE TABLE pending_leavers (
         """Leavers whose 4 weeks have passed by this fact's recorded time. Checked
         per fact, not per page, so a rebuild with other pages decides the same."""
         today = fact.recorded_at.date()
-        due = sorted(
-            (e for e, p in self._pending.items() if p.due < today),
-            key=lambda e: self._pending[e].ended_by,
-        )
+        due: list[tuple[int, UUID, _Pending]] = []
+        while self._due and self._due[0][0] < today:
+            when, ended_by, eid = heapq.heappop(self._due)
+            p = self._pending.get(eid)
+            if p is not None and (p.due, p.ended_by) == (when, ended_by):
+                due.append((ended_by, eid, p))
+                self._drop(eid)  # a second heap entry for it finds nothing
         out = []
-        for eid in due:
-            pending = self._pending.pop(eid)
+        for _, eid, pending in sorted(due, key=lambda d: d[0]):
             message = self._leaver(curs, state, fact, eid, pending)
             if message is not None:
                 out.append(message)
