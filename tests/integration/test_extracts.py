@@ -58,7 +58,7 @@ def run(rt: Runtime) -> None:
         rt.projector.fresh(e)
 
 
-def test_each_recipient_gets_its_own_minimum(rt: Runtime) -> None:
+def _enrol_both_and_end_teen(rt: Runtime) -> None:
     rt.intake.submit(
         batch(rec(1, student(ANNA)), rec(2, student(TEEN))), utc(2026, 8, 20)
     )
@@ -69,6 +69,10 @@ def test_each_recipient_gets_its_own_minimum(rt: Runtime) -> None:
         ),
         utc(2026, 10, 2),
     )
+
+
+def test_each_recipient_gets_its_own_minimum(rt: Runtime) -> None:
+    _enrol_both_and_end_teen(rt)
     rt.intake.submit(
         batch(rec(1, student(ANNA), "A", inschrijving=period(leerjaar=2)), number=3),
         utc(2026, 11, 5),
@@ -169,16 +173,7 @@ def test_fotos_reach_cbs_and_the_inspectorate_per_school(rt: Runtime) -> None:
 
 
 def _year_of_mutations(rt: Runtime) -> None:
-    rt.intake.submit(
-        batch(rec(1, student(ANNA)), rec(2, student(TEEN))), utc(2026, 8, 20)
-    )
-    rt.intake.submit(
-        batch(
-            rec(1, student(TEEN), "U", inschrijving=period(einddatum="2026-09-30")),
-            number=2,
-        ),
-        utc(2026, 10, 2),
-    )
+    _enrol_both_and_end_teen(rt)
     rt.registry.declare_complete("01OE", SJ, utc(2026, 10, 3))
     rt.fotos.issue("voorlopig", "01OE", SJ, utc(2026, 11, 15))
     rt.intake.submit(
