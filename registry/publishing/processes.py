@@ -116,27 +116,18 @@ class Beside:
         url = settings.database_url.get_secret_value()
         self._done = [_MP.Event() for _ in range(4)]
         self._stats = _MP.Queue()
+        poll = (poll_seconds,)
+        parts = (  # name, target, the arguments before and after its stop event
+            ("timeline", keep_projections, (settings, False), poll),
+            ("extracts", keep_projections, (settings, True), poll),
+            ("relay", keep_relaying, (url, bootstrap), poll),
+            ("consumers", keep_consuming, (url, bootstrap, recipients), (self._stats,)),
+        )
         self._parts = [
-            _MP.Process(
-                target=keep_projections,
-                args=(settings, False, self._done[0], poll_seconds),
-                name="timeline",
-            ),
-            _MP.Process(
-                target=keep_projections,
-                args=(settings, True, self._done[1], poll_seconds),
-                name="extracts",
-            ),
-            _MP.Process(
-                target=keep_relaying,
-                args=(url, bootstrap, self._done[2], poll_seconds),
-                name="relay",
-            ),
-            _MP.Process(
-                target=keep_consuming,
-                args=(url, bootstrap, recipients, self._done[3], self._stats),
-                name="consumers",
-            ),
+            _MP.Process(target=target, args=(*before, done, *after), name=name)
+            for (name, target, before, after), done in zip(
+                parts, self._done, strict=True
+            )
         ]
 
     def start(self) -> Beside:
