@@ -114,16 +114,14 @@ def main() -> None:
         "Every figure comes with its raw reference measured in the same run on the same server.",
         "",
     ]
-    notes = ROOT / "docs" / "benchmarks-notes.md"
-    if notes.exists():  # the hand-kept reading of the figures: what limits each
-        lines += [notes.read_text(encoding="utf-8").rstrip(), "", "# Full output", ""]
+    body: list[str] = []
     for title, commands in BENCHES:
         command = commands[args.scale]
         print(f"== {title}: {' '.join(command[1:])}", file=sys.stderr)
         output, seconds, code = run(command)
         shown = " ".join(["python", *command[1:]])
         status = "" if code == 0 else f" (exit {code})"
-        lines += [
+        body += [
             f"## {title}",
             "",
             f"`{shown}` took {seconds:,.0f} s{status}:",
@@ -134,7 +132,11 @@ def main() -> None:
             "",
         ]
         print(output, file=sys.stderr)
-    (ROOT / args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Read last, so the notes can be edited while a long national run goes on.
+    notes = ROOT / "docs" / "benchmarks-notes.md"
+    if notes.exists():  # the hand-kept reading of the figures: what limits each
+        lines += [notes.read_text(encoding="utf-8").rstrip(), "", "# Full output", ""]
+    (ROOT / args.out).write_text("\n".join(lines + body) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
 
 
