@@ -243,3 +243,36 @@ def _one_page() -> Any:
             raise _Stop
 
     return on_page
+
+
+def test_a_failed_page_loses_no_leaver(rt: Runtime) -> None:
+    """The pending leavers stay in memory between pages; a page that fails after
+    taking a leaver off them must not leave the next page without it."""
+    rt.intake.submit(batch(rec(1, student(TEEN))), utc(2026, 8, 20))
+    rt.intake.submit(
+        batch(
+            rec(1, student(TEEN), "U", inschrijving=period(einddatum="2026-09-30")),
+            number=2,
+        ),
+        utc(2026, 10, 2),
+    )
+    rt.intake.submit(batch(rec(1, student(ANNA)), number=3), utc(2026, 12, 1))
+    gm = Municipalities()
+    pairs = [(gm, rt.projector.target(gm))]
+    leaver = gm._leaver
+    failures = iter([RuntimeError("connection lost mid-page")])
+
+    def failing_once(*args: Any) -> Any:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return leaver(*args)
+
+    gm._leaver = failing_once  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        catch_up_together(rt.projector, pairs, page_size=1)
+    catch_up_together(rt.projector, pairs, page_size=1)
+    leavers = [m for m in outbox(rt) if m["kind"] == "vsv"]
+    assert [m["payload"]["bsn"] for m in leavers] == [TEEN["bsn"]]
+    catch_up_together(rt.projector, pairs, page_size=1)
+    assert len([m for m in outbox(rt) if m["kind"] == "vsv"]) == 1
