@@ -36,9 +36,50 @@ def _state(row: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
+KINDS = ("ingestroomd", "uitgestroomd", "gewijzigd", "gegevens_gewijzigd")
+Change = tuple[str, dict[str, Any] | None, dict[str, Any] | None]
+
+
 def diff(
     curs: Cursor[Any], brin: str, schooljaar: str, peildatum: date, a: Side, b: Side
 ) -> dict[str, Any]:
+    low, high = sorted((a.position, b.position))
+    out: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
+    for kind, old, new in changes(curs, brin, schooljaar, peildatum, a, b):
+        row = new or old
+        assert row is not None
+        out[kind].append(
+            {
+                "leerling": row["number"],
+                "ingangsdatum": row["ingangsdatum"].isoformat(),
+                "voor": _state(old) if old else None,
+                "na": _state(new) if new else None,
+                "oorzaak": _causes(curs, row, low, high),
+            }
+        )
+    return {
+        "brin": brin,
+        "schooljaar": schooljaar,
+        "van": a.label,
+        "naar": b.label,
+    } | out
+
+
+def counts(
+    curs: Cursor[Any], brin: str, schooljaar: str, peildatum: date, a: Side, b: Side
+) -> dict[str, int]:
+    """How many of each kind of change, without looking up their causes (two
+    queries per change: a national summary would ask a million)."""
+    out = dict.fromkeys(KINDS, 0)
+    for kind, _, _ in changes(curs, brin, schooljaar, peildatum, a, b):
+        out[kind] += 1
+    return out
+
+
+def changes(
+    curs: Cursor[Any], brin: str, schooljaar: str, peildatum: date, a: Side, b: Side
+) -> list[Change]:
+    """(kind, before, after) per period that changed, by student number."""
     before = {
         r["enrolment_id"]: r
         for r in periods(curs, brin, schooljaar, peildatum, a.stand_per, a.position)
@@ -47,28 +88,13 @@ def diff(
         r["enrolment_id"]: r
         for r in periods(curs, brin, schooljaar, peildatum, b.stand_per, b.position)
     }
-    low, high = sorted((a.position, b.position))
-    out: dict[str, list[dict[str, Any]]] = {
-        "ingestroomd": [],
-        "uitgestroomd": [],
-        "gewijzigd": [],
-        "gegevens_gewijzigd": [],
-    }
+    out: list[Change] = []
     for eid in sorted(
         set(before) | set(after), key=lambda e: _number(before, after, e)
     ):
         old, new = before.get(eid), after.get(eid)
         if old is not None and new is not None and _state(old) == _state(new):
             continue
-        row = new or old
-        assert row is not None
-        item = {
-            "leerling": row["number"],
-            "ingangsdatum": row["ingangsdatum"].isoformat(),
-            "voor": _state(old) if old else None,
-            "na": _state(new) if new else None,
-            "oorzaak": _causes(curs, row, low, high),
-        }
         kind = (
             "ingestroomd"
             if old is None
@@ -78,13 +104,8 @@ def diff(
             if _verdict(old) != _verdict(new)
             else "gegevens_gewijzigd"  # the same verdict, other data (e.g. an einddatum)
         )
-        out[kind].append(item)
-    return {
-        "brin": brin,
-        "schooljaar": schooljaar,
-        "van": a.label,
-        "naar": b.label,
-    } | out
+        out.append((kind, old, new))
+    return out
 
 
 def _verdict(row: dict[str, Any]) -> list[str]:

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from registry.domain.errors import IllegalTransition
-from registry.projections.diff import Side, diff
+from registry.projections.diff import KINDS, Side, counts, diff
 from registry.projections.fotos import Fotos
 from registry.projections.runner import Projector
 from registry.projections.timeline import Timeline
@@ -73,14 +73,13 @@ def test_a_year_of_fotos(rt: Runtime, fotos: Fotos) -> None:
 
     with psycopg.connect(rt.database_url) as conn:
         conn.execute(f"SET search_path TO {Timeline.schema()}, public")
-        d = diff(
-            conn.cursor(),
-            "01OE",
-            SJ,
-            utc(2026, 10, 1).date(),
+        sides = (
             Side("voorlopig", voorlopig.stand_per, voorlopig.position),
             Side("definitief", definitief.stand_per, definitief.position),
         )
+        d = diff(conn.cursor(), "01OE", SJ, utc(2026, 10, 1).date(), *sides)
+        n = counts(conn.cursor(), "01OE", SJ, utc(2026, 10, 1).date(), *sides)
+    assert n == {k: len(d[k]) for k in KINDS} and n["ingestroomd"] == 1
     assert [i["leerling"] for i in d["ingestroomd"]] == [OLD["bsn"]]
     assert [i["leerling"] for i in d["uitgestroomd"]] == [PIET["bsn"]]
     assert d["gewijzigd"] == []
