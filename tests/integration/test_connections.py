@@ -3,11 +3,14 @@ commit/rollback behaviour as a connection of one's own."""
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
 from registry.runtime.connections import connect, pooled
+from registry.runtime.embedded_pg import TUNING, _amount
 
 
 def _pid(url: str) -> int:
@@ -41,3 +44,17 @@ def test_a_failed_block_rolls_back_and_a_good_one_commits(database_url: str) -> 
             conn.execute("INSERT INTO t VALUES (2)")
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT n FROM t").fetchall() == [(2,)]
+
+
+def test_the_embedded_server_checkpoints_by_time_not_every_gigabyte(
+    server_url: str,
+) -> None:
+    if os.environ.get("REGISTRY_DATABASE_URL"):
+        pytest.skip("a given server is its operator's to tune")
+    with connect(server_url) as conn:
+        for name, value in TUNING.items():
+            row = conn.execute(
+                "SELECT setting || coalesce(unit, '') FROM pg_settings WHERE name = %s",
+                (name,),
+            ).fetchone()
+            assert row is not None and _amount(row[0]) == _amount(value)
