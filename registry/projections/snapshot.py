@@ -178,12 +178,16 @@ def snapshot(
     }
 
 
-def content_hash(document: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON (sorted keys, no spaces, UTF-8)."""
-    canonical = json.dumps(
+def canonical(document: dict[str, Any]) -> str:
+    """The canonical JSON: sorted keys, no spaces."""
+    return json.dumps(
         document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def content_hash(document: dict[str, Any], text: str | None = None) -> str:
+    """sha256 of the canonical JSON (UTF-8); `text` if it is already encoded."""
+    return hashlib.sha256((text or canonical(document)).encode()).hexdigest()
 
 
 def national_totals(
