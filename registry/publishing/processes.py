@@ -59,15 +59,33 @@ def keep_projections(
     assert url is not None
     projector = Projector(url.get_secret_value())
     chosen = [p for p in projections(settings) if (p.name != "timeline") == extracts]
-    with pooled(url.get_secret_value()):
+    configure = _backend_gives_way if extracts else None
+    with pooled(url.get_secret_value(), configure=configure):
         _until(last, poll, lambda: fresh_together(projector, chosen))
+
+
+NICE = 5
 
 
 def _yield_to_the_play() -> None:
     """The play is the critical path; the extracts, the relay and the consumers
     may fall behind during it and catch up at the end, so they give way to it
     (the timeline does not: a foto waits for it)."""
-    os.nice(5)
+    os.nice(NICE)
+
+
+def _backend_gives_way(conn: psycopg.Connection[Any]) -> None:
+    """The server process of a connection gives way too: the extracts' writes
+    are most of the work their process asks of the server. Only on a server on
+    this machine (a Unix socket, so the pid is one here), and only where allowed."""
+    if conn.info.host.startswith("/"):
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        try:
+            if row is not None:
+                os.setpriority(os.PRIO_PROCESS, int(row[0]), NICE)
+        except OSError:
+            pass  # not ours to renice: it keeps its priority
+    conn.commit()
 
 
 def keep_relaying(url: str, bootstrap: str, last: Event, poll: float) -> None:

@@ -15,7 +15,7 @@ changed on one (use SET LOCAL inside the block's transaction).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,14 +44,24 @@ def connect(url: str, row_factory: Any = None) -> Iterator[psycopg.Connection[An
 
 
 @contextmanager
-def pooled(url: str, max_size: int = 8) -> Iterator[None]:
+def pooled(
+    url: str,
+    max_size: int = 8,
+    configure: Callable[[psycopg.Connection[Any]], None] | None = None,
+) -> Iterator[None]:
     """Pool the connections to `url` made through `connect` in this process
-    while the block runs (blocks may nest; the outermost pool is kept)."""
+    while the block runs (blocks may nest; the outermost pool is kept).
+    `configure` sees each new connection and must leave it idle."""
     with _LOCK:
         pool, users = _POOLS.get(url, (None, 0))
         if pool is None:
             pool = ConnectionPool(
-                url, min_size=1, max_size=max_size, open=True, name="registry"
+                url,
+                min_size=1,
+                max_size=max_size,
+                open=True,
+                name="registry",
+                configure=configure,
             )
         _POOLS[url] = (pool, users + 1)
     try:

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from registry.publishing.processes import NICE, _backend_gives_way
 from registry.runtime.connections import connect, pooled
 from registry.runtime.embedded_pg import TUNING, _amount
 
@@ -58,3 +59,16 @@ def test_the_embedded_server_checkpoints_by_time_not_every_gigabyte(
                 (name,),
             ).fetchone()
             assert row is not None and _amount(row[0]) == _amount(value)
+
+
+def test_an_extract_connection_makes_its_server_process_give_way(
+    server_url: str,
+) -> None:
+    if os.environ.get("REGISTRY_DATABASE_URL"):
+        pytest.skip("the server process of a given server may not be ours")
+    with psycopg.connect(server_url) as conn:
+        _backend_gives_way(conn)
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert row is not None
+        assert os.getpriority(os.PRIO_PROCESS, int(row[0])) == NICE
