@@ -73,6 +73,7 @@ class AgencyConsumer:
         self.topics = topics or topics_of(recipient)
         self.stats = Stats()
         self._stop = threading.Event()
+        self._conn: psycopg.Connection[Any] | None = None
         session, heartbeat = group_timeouts
         ensure_topics(bootstrap, [*self.topics, dead_letter_topic(recipient)])
         self.kafka = KafkaConsumer(
@@ -117,6 +118,8 @@ class AgencyConsumer:
         finally:
             self.kafka.close()
             self.dead_letters.close()
+            if self._conn is not None:
+                self._conn.close()
         return self.stats
 
     def _handle(self, batch: list[Any]) -> None:
@@ -128,19 +131,34 @@ class AgencyConsumer:
             else:
                 poison.append((record, problem))
         self._park(poison)
-        with psycopg.connect(self.url) as conn:
-            cur = conn.cursor()
-            cur.executemany(
-                SQL(
-                    "INSERT INTO {}.messages (message_id, topic, kind, key, payload, "
-                    "source_position, kafka_partition, kafka_offset) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
-                ).format(Identifier(self.schema)),
-                good,
-            )
-            stored = cur.rowcount if good else 0
+        conn = self._connection()
+        try:
+            with conn.transaction():
+                stored = self._insert(conn, good)
+        except psycopg.OperationalError:
+            conn.close()  # not committed to Kafka: read again after a restart
+            raise
         self.stats.stored += max(stored, 0)
         self.stats.duplicates += len(good) - max(stored, 0)
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        """One connection kept for the consumer's life: a new one per polled
+        batch cost the server a process each, thousands at national scale."""
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.url, autocommit=True)
+        return self._conn
+
+    def _insert(self, conn: psycopg.Connection[Any], good: list[Any]) -> int:
+        cur = conn.cursor()
+        cur.executemany(
+            SQL(
+                "INSERT INTO {}.messages (message_id, topic, kind, key, payload, "
+                "source_position, kafka_partition, kafka_offset) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+            ).format(Identifier(self.schema)),
+            good,
+        )
+        return cur.rowcount if good else 0
 
     def _decode(self, record: Any) -> tuple[tuple[Any, ...], str | None]:
         headers = {k: v for k, v in (record.headers or [])}

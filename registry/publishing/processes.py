@@ -99,7 +99,8 @@ def keep_relaying(url: str, bootstrap: str, last: Event, poll: float) -> None:
         finally:
             kafka.close()
 
-    _until(last, poll, round_)
+    with pooled(url, max_size=2):  # not a connection per window read
+        _until(last, poll, round_)
 
 
 def keep_consuming(

@@ -27,6 +27,7 @@ from kafka.producer.future import FutureRecordMetadata
 
 from registry.projections.extracts.outbox import SCHEMA_VERSION
 from registry.publishing.topics import TopicSchemas
+from registry.runtime.connections import connect
 
 log = logging.getLogger(__name__)
 SOURCE = "urn:nl:bron-vo:registry"
@@ -119,14 +120,14 @@ class Relay:
             )
 
     def position(self) -> int:
-        with psycopg.connect(self.url) as conn:
+        with connect(self.url) as conn:
             row = conn.execute(
                 "SELECT seq FROM relay_positions WHERE name = %s", (self.name,)
             ).fetchone()
         return int(row[0]) if row else 0
 
     def lag(self) -> int:
-        with psycopg.connect(self.url) as conn:
+        with connect(self.url) as conn:
             row = conn.execute(
                 "SELECT count(*) FROM outbox WHERE seq > %s "
                 "AND (%s::text IS NULL OR recipient LIKE %s)",
@@ -206,7 +207,7 @@ class Relay:
                 on_window(sent)
 
     def _read(self, after: int, recipient: str | None, limit: int) -> list[Row]:
-        with psycopg.connect(self.url) as conn:
+        with connect(self.url) as conn:
             rows = conn.execute(
                 _SELECT, (after, recipient, recipient, limit)
             ).fetchall()
@@ -239,7 +240,7 @@ class Relay:
     def _park(self, refused: list[tuple[Row, str]]) -> None:
         for row, reason in refused:
             log.error("outbox seq %d refused for %s: %s", row.seq, row.topic, reason)
-        with psycopg.connect(self.url) as conn:
+        with connect(self.url) as conn:
             conn.cursor().executemany(
                 "INSERT INTO outbox_refused (seq, message_id, topic, reason) "
                 "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
@@ -247,7 +248,7 @@ class Relay:
             )
 
     def _acknowledge(self, seq: int) -> None:
-        with psycopg.connect(self.url) as conn:
+        with connect(self.url) as conn:
             conn.execute(
                 "UPDATE relay_positions SET seq = %s, updated_at = now() WHERE name = %s",
                 (seq, self.name),
