@@ -179,7 +179,7 @@ class AgencyConsumer:
             record.topic,
             kind,
             record.key.decode() if record.key else None,
-            json.dumps(payload),
+            _text(record.value),  # checked JSON: stored as it came
             int(position) if position else None,
             record.partition,
             record.offset,
@@ -208,3 +208,7 @@ class AgencyConsumer:
         if poison:
             self.stats.parked += len(poison)
             log.warning("%s: parked %d poison message(s)", self.recipient, len(poison))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
