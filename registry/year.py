@@ -125,8 +125,8 @@ def _submit(
         if expect != "refused":
             r.mismatches.append(f"{op['file']}: refused unexpectedly: {str(e)[:200]}")
         return
-    head = json.loads(raw)
-    key = (head["brin"], head["aanleverpunt"], head["schooljaar"], head["batchnummer"])
+    fb = result.feedback  # names the batch: no second parse of the delivery
+    key = (fb["brin"], fb["aanleverpunt"], fb["schooljaar"], fb["batchnummer"])
     if expect == "refused":
         r.mismatches.append(f"{op['file']}: expected a refusal, got feedback")
     if not result.recorded:

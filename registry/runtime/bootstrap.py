@@ -19,6 +19,7 @@ from registry.intake.service import Intake
 from registry.intake.store import IntakeStore
 from registry.projections.fotos import Fotos
 from registry.projections.runner import Projector
+from registry.runtime import collector
 from registry.runtime.clock import Clock, SystemClock, make_clock, parse_at
 from registry.runtime.connections import pooled
 from registry.runtime.embedded_pg import EmbeddedPostgres
@@ -89,6 +90,7 @@ class Runtime:
 @contextmanager
 def bootstrap(settings: Settings | None = None) -> Iterator[Runtime]:
     settings = settings or Settings()
+    collector.tune()
     embedded: EmbeddedPostgres | None = None
     if settings.database_url is None:
         embedded = EmbeddedPostgres(settings.state_dir)
