@@ -119,7 +119,7 @@ def test_each_recipient_gets_its_own_minimum(rt: Runtime) -> None:
     ]
 
 
-def test_a_new_school_within_four_weeks_is_no_leaver(rt: Runtime) -> None:
+def _enrol_and_end_teen(rt: Runtime) -> None:
     rt.intake.submit(batch(rec(1, student(TEEN))), utc(2026, 8, 20))
     rt.intake.submit(
         batch(
@@ -128,6 +128,10 @@ def test_a_new_school_within_four_weeks_is_no_leaver(rt: Runtime) -> None:
         ),
         utc(2026, 10, 2),
     )
+
+
+def test_a_new_school_within_four_weeks_is_no_leaver(rt: Runtime) -> None:
+    _enrol_and_end_teen(rt)
     rt.intake.submit(
         batch(
             rec(1, student(TEEN), inschrijving=period(ingangsdatum="2026-10-15")),
@@ -248,14 +252,7 @@ def _one_page() -> Any:
 def test_a_failed_page_loses_no_leaver(rt: Runtime) -> None:
     """The pending leavers stay in memory between pages; a page that fails after
     taking a leaver off them must not leave the next page without it."""
-    rt.intake.submit(batch(rec(1, student(TEEN))), utc(2026, 8, 20))
-    rt.intake.submit(
-        batch(
-            rec(1, student(TEEN), "U", inschrijving=period(einddatum="2026-09-30")),
-            number=2,
-        ),
-        utc(2026, 10, 2),
-    )
+    _enrol_and_end_teen(rt)
     rt.intake.submit(batch(rec(1, student(ANNA)), number=3), utc(2026, 12, 1))
     gm = Municipalities()
     pairs = [(gm, rt.projector.target(gm))]
