@@ -10,9 +10,7 @@ agencies' consumers running beside it; then a summary and an HTML report.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import signal
 import sys
 from pathlib import Path
@@ -35,7 +33,7 @@ from rich.table import Table
 from registry.access.policy import Role
 from registry.config import Settings
 from registry.generator import generate
-from registry.publishing.processes import NICE, Beside, relay_lag
+from registry.publishing.processes import Beside, give_way, relay_lag
 from registry.publishing.topics import all_topics, ensure_topics, write_broker_schemas
 from registry.report import write_report
 from registry.runtime.bootstrap import Runtime, bootstrap
@@ -132,8 +130,7 @@ def run_demo(scale: str = "small", seed: int = 1) -> dict[str, Any]:
         )
         address = broker.start()
         if broker.pid is not None:  # only the publication uses it: it gives way too
-            with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, broker.pid, NICE)
+            give_way(broker.pid)
     try:
         with console.status("creating topics"):
             ensure_topics(address, all_topics())

@@ -11,6 +11,7 @@ the relay a last round, then the consumers store what is still arriving.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -80,12 +81,16 @@ def _backend_gives_way(conn: psycopg.Connection[Any]) -> None:
     this machine (a Unix socket, so the pid is one here), and only where allowed."""
     if conn.info.host.startswith("/"):
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-        try:
-            if row is not None:
-                os.setpriority(os.PRIO_PROCESS, int(row[0]), NICE)
-        except OSError:
-            pass  # not ours to renice: it keeps its priority
+        if row is not None:
+            give_way(int(row[0]))
     conn.commit()
+
+
+def give_way(pid: int) -> None:
+    """Another process of the publication (the broker, a server process) gives
+    way to the play, where the OS allows it."""
+    with contextlib.suppress(OSError):  # not ours to renice: it keeps its priority
+        os.setpriority(os.PRIO_PROCESS, pid, NICE)
 
 
 def keep_relaying(url: str, bootstrap: str, last: Event, poll: float) -> None:

@@ -67,7 +67,6 @@ INSERT INTO pending_written VALUES (0);
     # back, another process, another schema) loads them again.
     _memo: tuple[str, int] | None = None
     _pending: dict[UUID, _Pending]
-    _stored: set[UUID]
     _added: set[UUID]
     _gone: set[UUID]
     _due: list[tuple[date, int, UUID]]
@@ -92,7 +91,6 @@ INSERT INTO pending_written VALUES (0);
         self._gone = set()
         for r in rows:
             self._add(r[0], _Pending(*r[1:]))
-        self._stored = set(self._pending)
 
     def _add(self, eid: UUID, pending: _Pending) -> None:
         self._drop(eid)
@@ -109,7 +107,9 @@ INSERT INTO pending_written VALUES (0);
         return pending
 
     def end_page(self, curs: Cursor[Any]) -> None:
-        gone = [e for e in self._gone if e in self._stored and e not in self._pending]
+        gone = [
+            e for e in self._gone if e not in self._pending
+        ]  # a few unstored: no-ops
         if gone:
             curs.execute(
                 "DELETE FROM pending_leavers WHERE enrolment_id = ANY(%s)", (gone,)
@@ -127,8 +127,6 @@ INSERT INTO pending_written VALUES (0);
                 for e, p in added.items()
             ],
         )
-        self._stored.difference_update(gone)
-        self._stored.update(added)
         row = curs.execute(
             "UPDATE pending_written SET txid = txid_current() "
             "RETURNING current_schema(), txid"
