@@ -204,11 +204,10 @@ def demo(
         summary = run_demo(scale, seed)
     except REFUSALS as e:
         refuse(str(e))
-    keys = ("cards", "signals", "unfunded", "funding", "topics", "consumers", "lag")
-    keys += ("stages", "report", "database_url")
-    emit(
-        {k: summary[k] for k in keys} | {"mismatches": summary["played"]["mismatches"]}
-    )
+    keys = ("schooljaar", "at", "cards", "signals", "unfunded", "diff", "funding")
+    keys += ("topics", "consumers", "lag", "stages", "report", "database_url")
+    played = {k: summary["played"][k] for k in ("seconds", "mismatches")}
+    emit({k: summary[k] for k in keys} | played)
 
 
 def main() -> None:

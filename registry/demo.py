@@ -109,7 +109,9 @@ def _play(rt: Runtime, year: Path) -> dict[str, Any]:
         def on_op(op: dict[str, Any]) -> None:
             bar.update(task, advance=1, description=f"{op['at'][:10]} {op['op']}")
 
-        return play(rt, year, on_op=on_op).__dict__
+        played = play(rt, year, on_op=on_op).__dict__
+    played["seconds"] = {k: round(v, 1) for k, v in played["seconds"].items()}
+    return played
 
 
 def run_demo(scale: str = "small", seed: int = 1) -> dict[str, Any]:
@@ -180,6 +182,7 @@ def _print(summary: dict[str, Any]) -> None:
         cards.add_row(k, f"{v:,}")
     console.print(cards)
     stored = {r: c["stored"] for r, c in summary["consumers"].items()}
+    played_seconds = summary["played"]["seconds"]
     for title, columns, data in (
         ("Signals by code", ("code", "signals"), summary["signals"]),
         ("Not funded, by reason", ("reason", "periods"), summary["unfunded"]),
@@ -187,6 +190,7 @@ def _print(summary: dict[str, Any]) -> None:
         ("Messages per topic", ("topic", "messages"), summary["topics"]),
         ("Stored by the agencies' consumers", ("recipient", "messages"), stored),
         ("Lag", ("component", "behind"), summary["lag"]),
+        ("Play: seconds per operation", ("operation", "seconds"), played_seconds),
         ("Wall-clock seconds per stage", ("stage", "seconds"), summary["stages"]),
     ):
         console.print(_table(title, columns, data))

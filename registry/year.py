@@ -11,6 +11,7 @@ something) is a mismatch in the report, not a silent pass.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from registry.runtime.bootstrap import Runtime
 @dataclass
 class PlayReport:
     ops: Counter[str] = field(default_factory=Counter)
+    seconds: Counter[str] = field(default_factory=Counter)  # wall-clock, per kind
     mismatches: list[str] = field(default_factory=list)
     batches: dict[BatchKey, None] = field(default_factory=dict)  # ordered set
     refused_batches: int = 0
@@ -76,7 +78,9 @@ def play(
         if action is None:
             report.mismatches.append(f"unknown operation {op['op']!r} at {op['at']}")
             continue
+        start = time.perf_counter()
         action(rt, year, op, at, report)
+        report.seconds[op["op"]] += time.perf_counter() - start
         report.ops[op["op"]] += 1
         if on_op:
             on_op(op)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 
 from registry.projections.funding import FundingError, funding_for_year
@@ -32,12 +33,15 @@ def statement(
     schema = projector.fresh(Timeline())
     with psycopg.connect(url) as conn:
         conn.execute(SQL("SET search_path TO {}, public").format(Identifier(schema)))
-        fotos = {s: (p, d) for s, p, d in conn.execute(_LATEST, (brin, schooljaar))}
-        chosen = "definitief" if "definitief" in fotos else "voorlopig"
-        if chosen not in fotos:
-            raise FundingError(
-                f"{brin} {schooljaar}: no definitief or voorlopig foto yet"
-            )
-        position = fotos[chosen][0]
-        vestigingen = conn.execute(_VESTIGINGEN, (brin, position, position)).fetchall()
+        return statement_on(conn.cursor(), brin, schooljaar)
+
+
+def statement_on(curs: Cursor[Any], brin: str, schooljaar: str) -> dict[str, Any]:
+    """`statement` on a cursor whose search path holds a fresh timeline."""
+    fotos = {s: (p, d) for s, p, d in curs.execute(_LATEST, (brin, schooljaar))}
+    chosen = "definitief" if "definitief" in fotos else "voorlopig"
+    if chosen not in fotos:
+        raise FundingError(f"{brin} {schooljaar}: no definitief or voorlopig foto yet")
+    position = fotos[chosen][0]
+    vestigingen = curs.execute(_VESTIGINGEN, (brin, position, position)).fetchall()
     return funding_for_year({s: d for s, (_, d) in fotos.items()}, vestigingen)

@@ -7,7 +7,19 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from registry.domain.calendar import SchoolYearCalendar
+from registry.projections import signals
+from registry.projections.diff import Side, counts
+from registry.projections.funding_view import statement
+from registry.projections.runner import Projector
+from registry.projections.timeline import Timeline
 
 REGISTRY = str(Path(sys.executable).parent / "registry")
 
@@ -41,3 +53,37 @@ def test_the_demo_plays_a_year_and_publishes_all_of_it(
     assert set(summary["stages"]) >= {"play the year", "relay catch-up"}
     report = Path(summary["report"]).read_text(encoding="utf-8")
     assert report.count("<svg") >= 4
+    assert_the_schools_add_up(summary)
+
+
+def assert_the_schools_add_up(summary: dict[str, Any]) -> None:
+    """The summary's national figures (counted in SQL, or over several
+    connections at once) are what each school's read side says."""
+    url, sj = summary["database_url"], summary["schooljaar"]
+    projector = Projector(url)
+    schema = projector.fresh(Timeline())
+    now = datetime.fromisoformat(summary["at"])
+    peildatum = SchoolYearCalendar.of(sj).count_date
+    with psycopg.connect(url) as conn:
+        conn.execute(f"SET search_path TO {schema}, public")
+        curs = conn.cursor()
+        codes: Counter[str] = Counter()
+        for (brin,) in curs.execute("SELECT brin FROM schools").fetchall():
+            codes.update(s["code"] for s in signals.current(curs, brin, sj, now))
+        fotos = {
+            (b, soort): Side(soort, t, p)
+            for b, soort, t, p in curs.execute(
+                "SELECT DISTINCT ON (brin, soort) brin, soort, stand_per, position "
+                "FROM fotos ORDER BY brin, soort, versie DESC"
+            )
+        }
+        diffs = {
+            b: counts(curs, b, sj, peildatum, fotos[b, "voorlopig"], fotos[b, sd])
+            for b, sd in fotos
+            if sd == "definitief" and (b, "voorlopig") in fotos
+        }
+    assert summary["signals"] == dict(codes)
+    assert summary["diff"] == diffs
+    assert summary["funding"] == {
+        b: float(statement(projector, url, b, sj)["totaal"]) for b in summary["funding"]
+    }

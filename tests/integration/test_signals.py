@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 
 from registry.projections.runner import Projector
-from registry.projections.signals import current
+from registry.projections.signals import counts, current
 from registry.projections.timeline import Timeline
 from registry.runtime.bootstrap import Runtime
 from tests.conftest import utc
@@ -21,6 +21,13 @@ def signals(rt: Runtime, brin: str, at) -> list[tuple[str, str]]:  # type: ignor
         return [
             (s["code"], s["leerling"]) for s in current(conn.cursor(), brin, SJ, at)
         ]
+
+
+def national(rt: Runtime, at) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    schema = Projector(rt.database_url).fresh(Timeline())
+    with psycopg.connect(rt.database_url) as conn:
+        conn.execute(f"SET search_path TO {schema}, public")
+        return counts(conn.cursor(), SJ, at)
 
 
 def test_signals_follow_their_causes(runtime: Runtime) -> None:
@@ -57,6 +64,8 @@ def test_signals_follow_their_causes(runtime: Runtime) -> None:
         ("X150", OLD["bsn"]),
     ]
     assert signals(rt, "02AB", t) == [("X130", ANNA["bsn"])]
+    # The country's counts are the schools' lists added up (X130 at both).
+    assert national(rt, t) == {"X121": 1, "X130": 2, "X131": 1, "X150": 1}
 
     # The double enrolment is resolved: 02AB deletes its period.
     rt.intake.submit(
@@ -69,6 +78,7 @@ def test_signals_follow_their_causes(runtime: Runtime) -> None:
     )
     assert ("X130", ANNA["bsn"]) not in signals(rt, "01OE", utc(2026, 11, 4))
     assert signals(rt, "02AB", utc(2026, 11, 4)) == []
+    assert "X130" not in national(rt, utc(2026, 11, 4))
     # As known before the deletion, it was there.
     assert ("X130", ANNA["bsn"]) in signals(rt, "01OE", t)
 
@@ -80,6 +90,8 @@ def test_a_long_wait_on_the_register_is_x132(runtime: Runtime) -> None:
     fb = rt.intake.submit(batch(rec(1, student(ANNA))), utc(2026, 8, 20)).feedback
     assert fb["wachtend"] == 1
     assert signals(rt, "01OE", utc(2026, 9, 10)) == [("X132", ANNA["bsn"])]
+    assert national(rt, utc(2026, 9, 10)) == {"X132": 1}  # still waiting
     rt.population.set_available(True, utc(2026, 9, 10))
     rt.intake.retry_waiting(utc(2026, 9, 10))
     assert signals(rt, "01OE", utc(2026, 9, 11)) == [("X132", ANNA["bsn"])]
+    assert national(rt, utc(2026, 9, 11)) == {"X132": 1}  # waited, then judged
