@@ -240,7 +240,7 @@ def fill_outbox(url: str, n: int) -> dict[str, int]:
 def outbox_rows(url: str) -> list[Row]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(_SELECT, (0, None, None, 10**9)).fetchall()
-    return [Row(*r) for r in rows]
+    return [Row.of(r) for r in rows]
 
 
 class Brokers:

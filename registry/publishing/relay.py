@@ -26,6 +26,7 @@ from kafka.errors import MessageSizeTooLargeError
 from kafka.producer.future import FutureRecordMetadata
 
 from registry.projections.extracts.outbox import SCHEMA_VERSION
+from registry.publishing.partitioner import KeyPartitioner
 from registry.publishing.topics import TopicSchemas
 from registry.runtime.connections import connect
 
@@ -39,7 +40,7 @@ CREATE TABLE IF NOT EXISTS outbox_refused (
   reason text NOT NULL, refused_at timestamptz NOT NULL DEFAULT now());
 """
 _SELECT = (
-    "SELECT seq, message_id, recipient, topic, key, kind, payload, source_position, "
+    "SELECT seq, message_id, recipient, topic, key, kind, payload::text, source_position, "
     "recorded_at FROM outbox WHERE seq > %s AND (%s::text IS NULL OR recipient LIKE %s) "
     "ORDER BY seq LIMIT %s"
 )
@@ -56,6 +57,25 @@ class Row:
     payload: dict[str, Any]
     source_position: int
     recorded_at: Any
+    value: bytes  # the payload's JSON as stored: sent as it is, not encoded again
+
+    @classmethod
+    def of(cls, record: tuple[Any, ...]) -> Row:
+        """A row of _SELECT."""
+        seq, message_id, recipient, topic, key, kind, text, position, at = record
+        payload = json.loads(text)  # parsed for the schema check only
+        return cls(
+            seq,
+            message_id,
+            recipient,
+            topic,
+            key,
+            kind,
+            payload,
+            position,
+            at,
+            text.encode(),
+        )
 
     def headers(self) -> list[tuple[str, bytes]]:
         return [
@@ -86,6 +106,7 @@ def producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
         # ~2 MB, above Kafka's 1 MB default (a configured broker needs
         # max.message.bytes raised to match on the fotos topics).
         "max_request_size": MAX_MESSAGE_BYTES,
+        "partitioner": KeyPartitioner(),
     }
     return KafkaProducer(**(settings | overrides))
 
@@ -177,7 +198,7 @@ class Relay:
             return self.kafka.send(
                 row.topic,
                 key=row.key.encode(),
-                value=json.dumps(row.payload, ensure_ascii=False).encode(),
+                value=row.value,
                 headers=row.headers(),
             )
         except MessageSizeTooLargeError as e:
@@ -211,7 +232,7 @@ class Relay:
             rows = conn.execute(
                 _SELECT, (after, recipient, recipient, limit)
             ).fetchall()
-        return [Row(*r) for r in rows]
+        return [Row.of(r) for r in rows]
 
     def _send_window(self, rows: Sequence[Row]) -> int:
         futures: list[tuple[Row, FutureRecordMetadata]] = []
@@ -224,7 +245,7 @@ class Relay:
             future = self.kafka.send(
                 row.topic,
                 key=row.key.encode(),
-                value=json.dumps(row.payload, ensure_ascii=False).encode(),
+                value=row.value,
                 headers=row.headers(),
             )
             futures.append((row, future))
