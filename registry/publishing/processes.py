@@ -6,7 +6,9 @@ Processes, not threads: every part is CPU-bound Python, and threads of one
 process share one core (the GIL). At national scale the play, the projections
 and the relay in one process took more than an hour; side by side they use
 both cores. The parts stop in order: the projections take a last pass, then
-the relay a last round, then the consumers store what is still arriving.
+the relay a last round, then the consumers store what is still arriving. Each
+sets the garbage collector as a runtime does (runtime/collector.py): the
+extracts hold a large, slowly changing heap of their own.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from registry.projections.together import fresh_together
 from registry.publishing.relay import Relay, producer
 from registry.publishing.topics import TopicSchemas
 from registry.publishing.worker import Consumers
+from registry.runtime import collector
 from registry.runtime.connections import pooled
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,7 @@ def keep_projections(
     """The timeline alone, or the extracts together. Apart, because a foto
     catches the timeline up first and waits for the page in hand: a page of
     the timeline alone is short, one of all five projections is not."""
+    collector.tune()
     if extracts:
         _yield_to_the_play()
     url = settings.database_url
@@ -94,6 +98,7 @@ def give_way(pid: int) -> None:
 
 
 def keep_relaying(url: str, bootstrap: str, last: Event, poll: float) -> None:
+    collector.tune()
     _yield_to_the_play()
     schemas = TopicSchemas()
 
@@ -111,6 +116,7 @@ def keep_relaying(url: str, bootstrap: str, last: Event, poll: float) -> None:
 def keep_consuming(
     url: str, bootstrap: str, recipients: list[str], last: Event, out: Any
 ) -> None:
+    collector.tune()
     _yield_to_the_play()
     consumers = Consumers(url, bootstrap, recipients).start()
     last.wait()
