@@ -43,9 +43,12 @@ def gather(
         )
         unfunded = _unfunded(curs, schooljaar)
     final = {b: f["definitief"] for b, f in latest.items() if "definitief" in f}
-    each = _EachSchool(rt.database_url, timeline)
-    diffs = each(_diffs(schooljaar, latest), [b for b in latest if _both(latest[b])])
-    funding = each(
+    url = rt.database_url
+    both = [b for b in latest if _both(latest[b])]
+    diffs = _each_school(url, timeline, _diffs(schooljaar, latest), both)
+    funding = _each_school(
+        url,
+        timeline,
         lambda curs, brin: float(statement_on(curs, brin, schooljaar)["totaal"]),
         sorted(final),
     )
@@ -143,37 +146,32 @@ def _diffs(
     return one
 
 
-class _EachSchool:
-    """One question per school, asked over several connections at once: each
-    is the database's work (a snapshot query), and one connection keeps one
-    server process busy while the others wait (at national scale the diffs
-    were 68 s on one). Results in the order of the schools given."""
+WORKERS = min(4, (os.cpu_count() or 1) + 1)
 
-    WORKERS = min(4, (os.cpu_count() or 1) + 1)
 
-    def __init__(self, url: str, setup: Composable) -> None:
-        self.url = url
-        self.setup = setup
+def _each_school(
+    url: str, setup: Composable, work: Callable[[Cursor[Any], str], T], brins: list[str]
+) -> dict[str, T]:
+    """`work` for every school, over several connections at once: each call is
+    the database's work (a snapshot query), and one connection keeps one server
+    process busy while the others wait (at national scale the diffs were 68 s on
+    one). Results in the order of the schools given."""
+    todo = iter(brins)
+    lock = threading.Lock()
 
-    def __call__(
-        self, work: Callable[[Cursor[Any], str], T], brins: list[str]
-    ) -> dict[str, T]:
-        todo = iter(brins)
-        lock = threading.Lock()
+    def worker() -> dict[str, T]:
+        done: dict[str, T] = {}
+        with psycopg.connect(url) as conn:
+            conn.execute(setup)
+            curs = conn.cursor()
+            while True:
+                with lock:
+                    brin = next(todo, None)
+                if brin is None:
+                    return done
+                done[brin] = work(curs, brin)
 
-        def worker() -> dict[str, T]:
-            done: dict[str, T] = {}
-            with psycopg.connect(self.url) as conn:
-                conn.execute(self.setup)
-                curs = conn.cursor()
-                while True:
-                    with lock:
-                        brin = next(todo, None)
-                    if brin is None:
-                        return done
-                    done[brin] = work(curs, brin)
-
-        with ThreadPoolExecutor(self.WORKERS) as pool:
-            parts = [pool.submit(worker) for _ in range(self.WORKERS)]
-            done = {k: v for part in parts for k, v in part.result().items()}
-        return {brin: done[brin] for brin in brins}
+    with ThreadPoolExecutor(WORKERS) as pool:
+        parts = [pool.submit(worker) for _ in range(WORKERS)]
+        done = {k: v for part in parts for k, v in part.result().items()}
+    return {brin: done[brin] for brin in brins}
