@@ -4,10 +4,11 @@ topic's partitions, so a student's messages keep their order in one partition
 whichever client produced them.
 
 The default partitioner first checks that the topic is known by building a set
-of every topic in the producer's metadata, for every record. With the ~690
-topics of a national year (two per municipality) that set was a sixth of the
-relay's CPU. The producer makes the same check itself just before asking, so
-this one asks only for the topic's partitions.
+of every topic in the producer's metadata, for every record, and the producer
+has just built the same set for the same check. With the ~690 topics of a
+national year (two per municipality) the two were a sixth of the relay's CPU
+(py-spy). This one asks only for the topic's partitions: relay CPU per message
+430 → 349 µs on the same outbox.
 """
 
 from __future__ import annotations
