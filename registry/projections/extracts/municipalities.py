@@ -107,9 +107,8 @@ INSERT INTO pending_written VALUES (0);
         return pending
 
     def end_page(self, curs: Cursor[Any]) -> None:
-        gone = [
-            e for e in self._gone if e not in self._pending
-        ]  # a few unstored: no-ops
+        # Some were never written (added and gone within the page): no-ops.
+        gone = [e for e in self._gone if e not in self._pending]
         if gone:
             curs.execute(
                 "DELETE FROM pending_leavers WHERE enrolment_id = ANY(%s)", (gone,)
