@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from registry.generator import generate
+from registry.simulation.generator import generate
 
 
 def raw_write(files: dict[Path, bytes], out: Path) -> float:

@@ -16,11 +16,11 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr
 
+from registry.bootstrap import bootstrap
 from registry.config import Settings
 from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
+from registry.infrastructure.embedded_postgres import EmbeddedPostgres
 from registry.intake.population import PersonIn
-from registry.runtime.bootstrap import bootstrap
-from registry.runtime.embedded_pg import EmbeddedPostgres
 
 AT = datetime(2026, 8, 20, tzinfo=UTC)
 WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)

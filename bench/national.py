@@ -40,6 +40,7 @@ from eventsourcing.domain import Aggregate
 from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr
 
+from registry.bootstrap import bootstrap
 from registry.config import Settings
 from registry.domain.enrolment import Enrolment, PeriodTerms, Source
 from registry.domain.ids import student_id
@@ -47,13 +48,17 @@ from registry.domain.school import Licence, SchoolRegistration, VestigingRegistr
 from registry.domain.school_year import SchoolYear
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn
-from registry.generator.cohort import capacities
-from registry.generator.config import SCALES
-from registry.generator.curriculum import YEARS, Curriculum, birth_date, jaren_pro
-from registry.generator.people import PersonMaker
-from registry.generator.reference import SchoolRef, Site, select
-from registry.runtime.bootstrap import bootstrap
-from registry.runtime.embedded_pg import EmbeddedPostgres
+from registry.infrastructure.embedded_postgres import EmbeddedPostgres
+from registry.simulation.generator.cohort import capacities
+from registry.simulation.generator.config import SCALES
+from registry.simulation.generator.curriculum import (
+    YEARS,
+    Curriculum,
+    birth_date,
+    jaren_pro,
+)
+from registry.simulation.generator.people import PersonMaker
+from registry.simulation.generator.reference import SchoolRef, Site, select
 
 DBNAME = "bench_national"
 DEFAULT_STUDENTS = 960_000

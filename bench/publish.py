@@ -46,17 +46,13 @@ from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr
 
 from registry.config import Settings
+from registry.infrastructure.embedded_kafka import EmbeddedKafka
 from registry.projections.extracts import outbox
 from registry.projections.extracts.base import pseudonym
 from registry.projections.extracts.municipalities import municipality_of_pc4
+from registry.publishing.admin import ensure_topics, write_broker_schemas
+from registry.publishing.contract import TopicSchemas, all_topics
 from registry.publishing.relay import _SELECT, Relay, Row, producer
-from registry.publishing.topics import (
-    TopicSchemas,
-    all_topics,
-    ensure_topics,
-    write_broker_schemas,
-)
-from registry.runtime.embedded_kafka import EmbeddedKafka
 
 AT = datetime(2026, 8, 20, 9, tzinfo=UTC)
 WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
@@ -644,9 +640,9 @@ def _publisher(
     """A round: catch the extract projections up (`fresh`), run each relay of
     `groups` once, sleep `poll`; what `registry publish relay` does with one
     group (all recipients), except that it keeps its producer between rounds."""
-    from registry.projections.catalog import projections
+    from registry.bootstrap import projections
+    from registry.projections.engine.runner import Projector
     from registry.projections.extracts.base import ExtractProjection
-    from registry.projections.runner import Projector
 
     ready, stop, results = control
     projector = Projector(url)
@@ -763,8 +759,8 @@ def latency(
     poll: float,
     per_group: bool,
 ) -> None:
-    from registry.runtime.bootstrap import bootstrap as boot
-    from registry.runtime.secrets import pseudonym_key
+    from registry.bootstrap import bootstrap as boot
+    from registry.infrastructure.secrets import pseudonym_key
 
     ctx = mp.get_context("spawn")
     state_dir = tempfile.mkdtemp(prefix="bench-publish-")
@@ -887,7 +883,7 @@ def main() -> None:
     parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args()
 
-    from registry.runtime.embedded_pg import EmbeddedPostgres
+    from registry.infrastructure.embedded_postgres import EmbeddedPostgres
 
     settings = Settings()
     embedded = None if settings.database_url else EmbeddedPostgres(settings.state_dir)

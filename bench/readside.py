@@ -47,11 +47,11 @@ from registry.config import Settings
 from registry.domain.enrolment import Enrolment, PeriodTerms, Source
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn
-from registry.generator.people import BsnCounter
-from registry.projections.log import EVENTS_TABLE, head, read_page
-from registry.projections.runner import PAGE_SIZE, Projector
-from registry.projections.snapshot import national_totals, snapshot
+from registry.projections.engine.event_log import EVENTS_TABLE, head, read_page
+from registry.projections.engine.runner import PAGE_SIZE, Projector
+from registry.projections.queries.peiling import national_totals, snapshot
 from registry.projections.timeline import Timeline
+from registry.simulation.generator.people import BsnCounter
 
 SJ = "2026-2027"
 PEILDATUM = date(2026, 10, 1)
@@ -312,7 +312,7 @@ def tailing(server_url: str, saves: int) -> TailResult:
 
 
 def _tailing(url: str, saves: int) -> TailResult:
-    from registry.runtime.bootstrap import event_store_env
+    from registry.bootstrap import event_store_env
 
     settings = Settings(
         database_url=SecretStr(url), pool_size=WRITERS, pool_max_overflow=2

@@ -17,11 +17,11 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr
 
+from registry.bootstrap import bootstrap
 from registry.config import Settings
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Onderwijsnummer
-from registry.runtime.bootstrap import bootstrap
-from registry.runtime.embedded_pg import EmbeddedPostgres
+from registry.infrastructure.embedded_postgres import EmbeddedPostgres
 
 AT = datetime(2026, 8, 1, tzinfo=UTC)
 KEY = KeyData(date(2013, 5, 17), "M", postcode="9711AB")

@@ -24,7 +24,12 @@ import psycopg
 from kafka import KafkaConsumer, KafkaProducer
 from psycopg.sql import SQL, Identifier
 
-from registry.publishing.topics import KINDS, TopicSchemas, ensure_topics
+from registry.publishing.contract import (
+    TopicSchemas,
+    dead_letter_topic,
+    parse_topic,
+    topics_of,
+)
 
 log = logging.getLogger(__name__)
 TABLE_DDL = """
@@ -34,15 +39,6 @@ CREATE TABLE IF NOT EXISTS {schema}.messages (
   kafka_partition int NOT NULL, kafka_offset bigint NOT NULL,
   received_at timestamptz NOT NULL DEFAULT now());
 """
-
-
-def topics_of(recipient: str) -> list[str]:
-    group = "gemeente" if recipient.startswith("gm") else recipient
-    return [f"bron.vo.{recipient}.{kind}.v1" for kind in KINDS[group]]
-
-
-def dead_letter_topic(recipient: str) -> str:
-    return f"bron.vo.{recipient}.dlq.v1"
 
 
 @dataclass
@@ -75,7 +71,7 @@ class AgencyConsumer:
         self._stop = threading.Event()
         self._conn: psycopg.Connection[Any] | None = None
         session, heartbeat = group_timeouts
-        ensure_topics(bootstrap, [*self.topics, dead_letter_topic(recipient)])
+        self.schemas.require(self.topics)
         self.kafka = KafkaConsumer(
             *self.topics,
             bootstrap_servers=bootstrap,
@@ -172,7 +168,7 @@ class AgencyConsumer:
         problem = self.schemas.problem(record.topic, payload)
         if problem is not None:
             return (), problem
-        kind = record.topic.split(".")[3]
+        kind = parse_topic(record.topic)[1]
         position = headers.get("source_position")
         row = (
             message_id.decode(),

@@ -14,9 +14,9 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr
 
+from registry.bootstrap import Runtime, bootstrap
 from registry.config import Settings
-from registry.runtime.bootstrap import Runtime, bootstrap
-from registry.runtime.embedded_pg import EmbeddedPostgres
+from registry.infrastructure.embedded_postgres import EmbeddedPostgres
 
 
 def utc(*args: int) -> datetime:
@@ -64,8 +64,8 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if configured:
         yield configured
         return
-    from registry.publishing.topics import write_broker_schemas
-    from registry.runtime.embedded_kafka import EmbeddedKafka
+    from registry.infrastructure.embedded_kafka import EmbeddedKafka
+    from registry.publishing.admin import write_broker_schemas
 
     # The broker validates every record of the registry's topics against their
     # JSON Schemas (docs/topics), so a leaked field is refused by the broker too.

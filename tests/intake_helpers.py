@@ -6,9 +6,9 @@ import json
 from datetime import date
 from typing import Any
 
+from registry.bootstrap import Runtime
 from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
 from registry.intake.population import PersonIn
-from registry.runtime.bootstrap import Runtime
 from tests.conftest import utc
 from tests.factories import SJ
 

@@ -14,7 +14,7 @@ from registry.access.policy import (
     InvalidSecondFactor,
     Role,
 )
-from registry.access.store import Principal
+from registry.access.users import Principal
 from registry.api import batches, readside
 from registry.api.deps import PrincipalDep, RuntimeDep, authorise, now
 from registry.api.schemas import (
@@ -24,7 +24,7 @@ from registry.api.schemas import (
     SchoolYearOut,
     TokenOut,
 )
-from registry.runtime.bootstrap import Runtime
+from registry.bootstrap import Runtime
 
 SCHOOL_SIDE = (Role.SCHOOL, Role.ACCOUNTANT, Role.OPERATOR)
 

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from registry.access.policy import Role
-from registry.access.store import Principal
+from registry.access.users import Principal
 from registry.api.deps import PrincipalDep, RuntimeDep, now
 from registry.application.errors import ConcurrentChange
-from registry.intake.schema import BatchRefused
 from registry.intake.service import DeliveryRefused
+from registry.intake.wire import BatchRefused
 
 router = APIRouter(prefix="/v1/batches", tags=["deliveries"])
 DELIVERERS = {Role.SCHOOL: "INSCHRIJVING", Role.ACCOUNTANT: "ACCOUNTANTSMUTATIE"}

@@ -10,8 +10,8 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from registry.access.policy import AccessError, Role
-from registry.access.store import Principal
-from registry.runtime.bootstrap import Runtime
+from registry.access.users import Principal
+from registry.bootstrap import Runtime
 
 bearer = HTTPBearer(auto_error=False)
 

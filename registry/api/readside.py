@@ -21,15 +21,15 @@ from psycopg.sql import SQL, Identifier
 
 from registry.access.policy import Role
 from registry.api.deps import RuntimeDep, authorise
+from registry.application.fotos import IssuedFoto, UnknownFoto
+from registry.bootstrap import Runtime
 from registry.domain.calendar import SchoolYearCalendar
 from registry.domain.errors import DomainError
 from registry.domain.values import Schooljaar
-from registry.projections import signals as signal_list
-from registry.projections.diff import Side, diff
-from registry.projections.fotos import IssuedFoto, UnknownFoto
-from registry.projections.snapshot import periods, snapshot
+from registry.projections.queries import signals as signal_list
+from registry.projections.queries.diff import Side, diff
+from registry.projections.queries.peiling import periods, snapshot
 from registry.projections.timeline import Timeline
-from registry.runtime.bootstrap import Runtime
 
 router = APIRouter(prefix="/v1", tags=["read side"])
 SCHOOL_SIDE = Depends(authorise(Role.SCHOOL, Role.ACCOUNTANT, Role.OPERATOR))
@@ -259,8 +259,8 @@ def get_signals(
 def get_funding(brin: str, schooljaar: str, runtime: RuntimeDep) -> dict[str, Any]:
     """Funding from the definitief (else, provisionally, the voorlopig) foto,
     each line count × rate (2022 amounts)."""
-    from registry.projections.funding import FundingError
-    from registry.projections.funding_view import statement
+    from registry.domain.funding import FundingError
+    from registry.projections.queries.funding import statement
 
     _year(schooljaar)
     try:

@@ -35,7 +35,7 @@ from registry.domain.school import School, SchoolRegistration
 from registry.domain.school_year import SchoolYear
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn, Onderwijsnummer
-from registry.runtime.store import RegistryRecorder, SideWrite
+from registry.infrastructure.event_store import RegistryRecorder, SideWrite
 
 A = TypeVar("A", bound=Aggregate)
 

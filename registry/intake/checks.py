@@ -8,7 +8,7 @@ from registry.domain import elementcodes
 from registry.domain.errors import DomainError
 from registry.domain.signals import Signal
 from registry.domain.values import Bsn, Landcode, Onderwijsnummer, Postcode, mask
-from registry.intake.schema import Extended, KeyChange, Period, Record, Student
+from registry.intake.wire import Extended, KeyChange, Period, Record, Student
 
 KEY_FIELDS = {"geboortedatum", "geslacht", "postcode", "landcode"}
 

@@ -21,7 +21,7 @@ from registry.domain.signals import Signal
 from registry.domain.student import Student
 from registry.domain.values import mask
 from registry.intake.population import NameKey, Person, name_key
-from registry.intake.schema import Student as Wire
+from registry.intake.wire import Student as Wire
 
 
 @dataclass

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict
 
 from registry.domain.errors import InvalidLandcode
 from registry.domain.values import Bsn, Landcode, Postcode, mask
-from registry.reference import parse_json_lines
-from registry.runtime.connections import connect
+from registry.infrastructure.pools import connect
+from registry.intake.reference_files import parse_json_lines
 
 NameKey = tuple[str, str, str, date, str]  # surname, prefix, first names, birth, sex
 

@@ -21,11 +21,11 @@ from registry.domain.school_year import SchoolYear
 from registry.domain.signals import Signal
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn, Onderwijsnummer
+from registry.intake.batch_state import BatchState, Context
 from registry.intake.checks import static_signals
 from registry.intake.identity import Identity, resolve
 from registry.intake.population import name_key
-from registry.intake.schema import Record
-from registry.intake.state import BatchState, Context
+from registry.intake.wire import Record
 
 IDENTITY_CODES = {"742", "X102", "X103", "790", "X110", "X104"}
 

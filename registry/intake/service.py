@@ -16,11 +16,11 @@ from registry.application.registry import Registry
 from registry.domain import ids
 from registry.domain.school import School
 from registry.domain.signals import Signal
+from registry.infrastructure.event_store import SideWrite
+from registry.intake.batch_state import BatchState, Context, load_state
 from registry.intake.population import PopulationRegister
 from registry.intake.processor import Outcome, process
-from registry.intake.schema import Batch, BatchRefused, Record, parse_batch
-from registry.intake.state import BatchState, Context, load_state
-from registry.intake.store import (
+from registry.intake.tables import (
     DELETE_WAITING,
     INSERT_ISSUED,
     INSERT_NEW_BATCH,
@@ -31,7 +31,7 @@ from registry.intake.store import (
     IntakeStore,
     batch_row,
 )
-from registry.runtime.store import SideWrite
+from registry.intake.wire import Batch, BatchRefused, Record, parse_batch
 
 FEEDBACK_FORMAT = "bron-vo-terugkoppeling/1"
 MAX_ATTEMPTS = 5

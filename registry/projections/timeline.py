@@ -24,9 +24,9 @@ from uuid import UUID
 from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 
-from registry.projections.base import Handler, Projection
-from registry.projections.bulk import write_rows
-from registry.projections.log import Fact
+from registry.projections.engine.event_log import Fact
+from registry.projections.engine.projection import Handler, Projection
+from registry.projections.engine.sql import write_rows
 
 DDL = """
 CREATE TABLE students (

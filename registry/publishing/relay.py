@@ -27,13 +27,16 @@ from kafka import KafkaProducer
 from kafka.errors import MessageSizeTooLargeError
 from kafka.producer.future import FutureRecordMetadata
 
-from registry.projections.extracts.outbox import SCHEMA_VERSION
+from registry.infrastructure.pools import connect
+from registry.publishing.contract import (
+    CE_SOURCE,
+    SCHEMA_VERSION,
+    TopicSchemas,
+    ce_type,
+)
 from registry.publishing.partitioner import KeyPartitioner
-from registry.publishing.topics import TopicSchemas
-from registry.runtime.connections import connect
 
 log = logging.getLogger(__name__)
-SOURCE = "urn:nl:bron-vo:registry"
 DDL = """
 CREATE TABLE IF NOT EXISTS relay_positions (
   name text PRIMARY KEY, seq bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
@@ -83,8 +86,8 @@ class Row:
         return [
             ("ce_specversion", b"1.0"),
             ("ce_id", str(self.message_id).encode()),
-            ("ce_type", f"nl.bron.vo.{self.kind}".encode()),
-            ("ce_source", SOURCE.encode()),
+            ("ce_type", ce_type(self.kind).encode()),
+            ("ce_source", CE_SOURCE.encode()),
             ("ce_time", self.recorded_at.isoformat().encode()),
             ("content-type", b"application/json"),
             ("ce_dataschema", f"{self.topic}#v{SCHEMA_VERSION}".encode()),

@@ -16,7 +16,7 @@ from registry.access.policy import (
     Role,
 )
 from registry.api.app import create_app
-from registry.runtime.bootstrap import Runtime
+from registry.bootstrap import Runtime
 from tests.conftest import utc
 from tests.factories import SJ, school
 

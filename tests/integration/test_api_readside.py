@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from registry.access.policy import Role
 from registry.api.app import create_app
-from registry.runtime.bootstrap import Runtime
+from registry.bootstrap import Runtime
 from tests.conftest import utc
 from tests.factories import SJ
 from tests.intake_helpers import ANNA, OLD, PIET, batch, prepare, rec, student

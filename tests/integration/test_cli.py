@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from registry.cli import app
+from registry.cli.main import app
 from registry.config import Settings
 
 SCHOOL = {

@@ -10,9 +10,9 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from registry.cli import app
+from registry.bootstrap import bootstrap
+from registry.cli.main import app
 from registry.config import Settings
-from registry.runtime.bootstrap import bootstrap
 from tests.conftest import utc
 from tests.intake_helpers import ANNA, PIET, batch, prepare, rec, student
 

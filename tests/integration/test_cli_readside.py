@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from registry.cli import app
+from registry.bootstrap import bootstrap
+from registry.cli.main import app
 from registry.config import Settings
-from registry.runtime.bootstrap import bootstrap
 from tests.factories import SJ
 from tests.intake_helpers import ANNA, PIET, batch, prepare, rec, student
 

@@ -9,9 +9,9 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from registry.publishing.processes import NICE, _backend_gives_way
-from registry.runtime.connections import connect, pooled
-from registry.runtime.embedded_pg import TUNING, _amount
+from registry.infrastructure.embedded_postgres import TUNING, _amount
+from registry.infrastructure.pools import connect, pooled
+from registry.simulation.processes import NICE, _backend_gives_way
 
 
 def _pid(url: str) -> int:

@@ -12,8 +12,9 @@ import psycopg
 from kafka import KafkaProducer
 
 from consumers.agency import AgencyConsumer, Stats, dead_letter_topic
-from registry.publishing.topics import TopicSchemas, ensure_topics
-from registry.runtime.bootstrap import Runtime
+from registry.bootstrap import Runtime
+from registry.publishing.admin import ensure_topics
+from registry.publishing.contract import TopicSchemas
 from tests.integration.test_relay import read_all
 
 FAST_GROUP = (2000, 500)  # the embedded broker only (Apache Kafka's floor is 6000)
@@ -22,6 +23,9 @@ FAST_GROUP = (2000, 500)  # the embedded broker only (Apache Kafka's floor is 60
 class _SuffixSchemas(TopicSchemas):
     def problem(self, topic: str, payload: dict[str, Any]) -> str | None:
         return super().problem(topic.rsplit(".", 1)[0], payload)
+
+    def require(self, topics: list[str]) -> None:
+        super().require([t.rsplit(".", 1)[0] for t in topics])
 
 
 def payload(n: int) -> dict[str, Any]:
@@ -52,7 +56,7 @@ def test_consumer_dedupes_parks_poison_and_resumes(
 ) -> None:
     recipient = f"cbs{uuid.uuid4().hex[:6]}"
     topic = f"bron.vo.cbs.inschrijvingen.v1.{recipient}"
-    ensure_topics(kafka_bootstrap, [topic])
+    ensure_topics(kafka_bootstrap, [topic, dead_letter_topic(recipient)])
     ids = [str(uuid.uuid4()) for _ in range(20)]
     good = [(i, json.dumps(payload(n)).encode()) for n, i in enumerate(ids)]
     poison = [

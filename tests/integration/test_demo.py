@@ -15,10 +15,10 @@ from typing import Any
 import psycopg
 
 from registry.domain.calendar import SchoolYearCalendar
-from registry.projections import signals
-from registry.projections.diff import Side, counts
-from registry.projections.funding_view import statement
-from registry.projections.runner import Projector
+from registry.projections.engine.runner import Projector
+from registry.projections.queries import signals
+from registry.projections.queries.diff import Side, counts
+from registry.projections.queries.funding import statement
 from registry.projections.timeline import Timeline
 
 REGISTRY = str(Path(sys.executable).parent / "registry")

@@ -17,7 +17,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import InvalidRecordError
 
-from registry.runtime.embedded_kafka import BrokerStartError, EmbeddedKafka
+from registry.infrastructure.embedded_kafka import BrokerStartError, EmbeddedKafka
 
 PARTITIONS = 4
 MESSAGES = 1000

@@ -9,14 +9,15 @@ from typing import Any
 import psycopg
 import pytest
 
+from registry.bootstrap import Runtime
 from registry.intake.population import PersonIn
+from registry.projections.engine.multi import catch_up_together
 from registry.projections.extracts.base import ExtractProjection, pseudonym
 from registry.projections.extracts.cbs import Cbs
 from registry.projections.extracts.inspectorate import Inspectorate
 from registry.projections.extracts.municipalities import Municipalities
 from registry.projections.extracts.svb import Svb
-from registry.projections.together import catch_up_together
-from registry.runtime.bootstrap import Runtime
+from registry.publishing.contract import topic as topic_name
 from tests.conftest import utc
 from tests.factories import SJ
 from tests.intake_helpers import ANNA, batch, period, prepare, rec, student
@@ -33,7 +34,12 @@ KEYS = {"cbs": b"k-cbs", "inspectie": b"k-insp", "gemeenten": b"", "svb": b""}
 
 
 def extracts() -> list[ExtractProjection]:
-    return [Cbs(KEYS["cbs"]), Inspectorate(KEYS["inspectie"]), Municipalities(), Svb()]
+    return [
+        Cbs(KEYS["cbs"], topic_name),
+        Inspectorate(KEYS["inspectie"], topic_name),
+        Municipalities(b"", topic_name),
+        Svb(b"", topic_name),
+    ]
 
 
 def outbox(rt: Runtime) -> list[dict[str, Any]]:
@@ -254,7 +260,7 @@ def test_a_failed_page_loses_no_leaver(rt: Runtime) -> None:
     taking a leaver off them must not leave the next page without it."""
     _enrol_and_end_teen(rt)
     rt.intake.submit(batch(rec(1, student(ANNA)), number=3), utc(2026, 12, 1))
-    gm = Municipalities()
+    gm = Municipalities(b"", topic_name)
     pairs = [(gm, rt.projector.target(gm))]
     leaver = gm._leaver
     failures = iter([RuntimeError("connection lost mid-page")])

@@ -5,12 +5,12 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from registry.application.fotos import Fotos
+from registry.bootstrap import Runtime
 from registry.domain.errors import IllegalTransition
-from registry.projections.diff import KINDS, Side, counts, diff
-from registry.projections.fotos import Fotos
-from registry.projections.runner import Projector
+from registry.projections.engine.runner import Projector
+from registry.projections.queries.diff import KINDS, Side, counts, diff
 from registry.projections.timeline import Timeline
-from registry.runtime.bootstrap import Runtime
 from tests.conftest import utc
 from tests.factories import SJ
 from tests.intake_helpers import ANNA, OLD, PIET, batch, period, prepare, rec, student
@@ -104,8 +104,8 @@ def test_actueel_on_1_june_records_the_default_stop(rt: Runtime, fotos: Fotos) -
 
 
 def test_funding_from_the_definitieve_foto(rt: Runtime, fotos: Fotos) -> None:
-    from registry.projections.funding import FundingError
-    from registry.projections.funding_view import statement
+    from registry.domain.funding import FundingError
+    from registry.projections.queries.funding import statement
 
     rt.intake.submit(
         batch(rec(1, student(ANNA)), rec(2, student(PIET))), utc(2026, 8, 20)

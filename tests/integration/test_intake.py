@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from registry.intake.schema import BatchRefused
+from registry.bootstrap import Runtime
 from registry.intake.service import DeliveryRefused
-from registry.runtime.bootstrap import Runtime
+from registry.intake.wire import BatchRefused
 from tests.conftest import utc
 from tests.factories import SJ
 from tests.intake_helpers import (

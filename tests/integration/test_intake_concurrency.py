@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from registry.bootstrap import Runtime
 from registry.domain import ids
 from registry.domain.student import Student
-from registry.runtime.bootstrap import Runtime
 from tests.conftest import utc
 from tests.intake_helpers import ANNA, batch, prepare, rec, student, verdicts
 

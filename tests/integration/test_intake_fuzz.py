@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from registry.application.errors import NotFound
-from registry.intake.schema import BatchRefused
-from registry.runtime.bootstrap import Runtime
+from registry.bootstrap import Runtime
+from registry.intake.wire import BatchRefused
 from tests.conftest import utc
 from tests.intake_helpers import ANNA, HANS, PIET, TWIN, extended, prepare
 from tests.unit.test_intake_fuzz import inschrijving, leerling

@@ -7,10 +7,10 @@ import time
 
 import psycopg
 
-from registry.projections.daemon import Daemon
-from registry.projections.runner import Projector
+from registry.bootstrap import Runtime
+from registry.projections.engine.daemon import Daemon
+from registry.projections.engine.runner import Projector
 from registry.projections.timeline import Timeline
-from registry.runtime.bootstrap import Runtime
 from tests.conftest import utc
 from tests.intake_helpers import ANNA, PIET, batch, prepare, rec, student
 

@@ -25,11 +25,11 @@ from typing import Any
 import psycopg
 from psycopg.sql import SQL, Identifier
 
+from registry.bootstrap import Runtime
 from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
 from registry.intake.population import PersonIn
-from registry.projections.runner import Projector
+from registry.projections.engine.runner import Projector
 from registry.projections.timeline import Timeline
-from registry.runtime.bootstrap import Runtime
 from tests.conftest import utc
 from tests.factories import SJ
 from tests.intake_helpers import batch, prepare, rec
@@ -44,7 +44,7 @@ EIND = ("2026-09-30", "2026-10-01", "2026-12-31", "2027-07-31")
 # page's transaction for the kill.
 CHILD = """
 import sys, time
-from registry.projections.runner import Projector
+from registry.projections.engine.runner import Projector
 from registry.projections.timeline import Timeline
 url, schema, size, stop_at = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 pages = 0

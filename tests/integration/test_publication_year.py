@@ -12,16 +12,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from registry.generator import generate
-from registry.projections.catalog import projections
+from registry.bootstrap import Runtime, projections
+from registry.infrastructure.embedded_kafka import EmbeddedKafka
 from registry.projections.extracts.base import ExtractProjection
 from registry.projections.extracts.municipalities import municipality
 from registry.projections.timeline import Timeline
-from registry.publishing.topics import all_topics, ensure_topics, write_broker_schemas
-from registry.publishing.worker import Consumers, Publisher
-from registry.runtime.bootstrap import Runtime
-from registry.runtime.embedded_kafka import EmbeddedKafka
-from registry.year import play
+from registry.publishing.admin import ensure_topics, write_broker_schemas
+from registry.publishing.contract import all_topics
+from registry.simulation.generator import generate
+from registry.simulation.publication import Consumers, Publisher
+from registry.simulation.year import play
 
 
 def _publish_year(runtime: Runtime, kafka_bootstrap: str, year: Path) -> None:

@@ -11,13 +11,15 @@ from typing import Any
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
+from registry.bootstrap import Runtime
 from registry.projections.extracts.cbs import Cbs
 from registry.projections.extracts.inspectorate import Inspectorate
 from registry.projections.extracts.municipalities import Municipalities
 from registry.projections.extracts.svb import Svb
+from registry.publishing.admin import ensure_topics
+from registry.publishing.contract import TopicSchemas
+from registry.publishing.contract import topic as topic_name
 from registry.publishing.relay import Relay, producer
-from registry.publishing.topics import TopicSchemas, ensure_topics
-from registry.runtime.bootstrap import Runtime
 from tests.conftest import utc
 from tests.intake_helpers import ANNA, OLD, PIET, batch, period, prepare, rec, student
 
@@ -55,7 +57,12 @@ def test_relay_publishes_the_outbox(runtime: Runtime, kafka_bootstrap: str) -> N
         batch(rec(1, student(ANNA), "A", inschrijving=period(leerjaar=2)), number=2),
         utc(2026, 9, 1),
     )
-    for e in (Cbs(b"c"), Inspectorate(b"i"), Municipalities(), Svb()):
+    for e in (
+        Cbs(b"c", topic_name),
+        Inspectorate(b"i", topic_name),
+        Municipalities(b"", topic_name),
+        Svb(b"", topic_name),
+    ):
         rt.projector.fresh(e)
     topic = f"bron.vo.cbs.inschrijvingen.t{uuid.uuid4().hex[:6]}"
     with psycopg.connect(rt.database_url) as conn:
@@ -160,7 +167,7 @@ def test_a_message_too_large_to_send_is_parked_not_a_stall(
     rt.intake.submit(
         batch(rec(1, student(ANNA)), rec(2, student(PIET))), utc(2026, 8, 20)
     )
-    rt.projector.fresh(Cbs(b"c"))
+    rt.projector.fresh(Cbs(b"c", topic_name))
     suffix = f"t{uuid.uuid4().hex[:6]}"
     with psycopg.connect(rt.database_url) as conn:
         conn.execute("UPDATE outbox SET topic = topic || %s", ("." + suffix,))

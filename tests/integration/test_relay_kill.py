@@ -27,10 +27,11 @@ from typing import Any
 import psycopg
 
 from consumers.agency import AgencyConsumer, Stats
+from registry.bootstrap import Runtime
 from registry.projections.extracts import outbox
+from registry.publishing.admin import ensure_topics
+from registry.publishing.contract import TopicSchemas
 from registry.publishing.relay import Relay, producer
-from registry.publishing.topics import TopicSchemas, ensure_topics
-from registry.runtime.bootstrap import Runtime
 from tests.integration.test_relay import read_all
 
 KILLS = 20
@@ -44,7 +45,7 @@ FAST_GROUP = (2000, 500)  # the embedded broker only (Apache Kafka's floor is 60
 RELAY = """
 import os
 from registry.publishing.relay import Relay, producer
-from registry.publishing.topics import TopicSchemas
+from registry.publishing.contract import TopicSchemas
 
 class SuffixSchemas(TopicSchemas):
     def problem(self, topic, payload):

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from registry.generator import generate
-from registry.runtime.bootstrap import Runtime
-from registry.year import play
+from registry.bootstrap import Runtime
+from registry.simulation.generator import generate
+from registry.simulation.year import play
 
 COMPARED = ("records", "refused_batches", "redeliveries", "final_status", "signals")
 

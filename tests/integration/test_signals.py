@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import psycopg
 
-from registry.projections.runner import Projector
-from registry.projections.signals import counts, current
+from registry.bootstrap import Runtime
+from registry.projections.engine.runner import Projector
+from registry.projections.queries.signals import counts, current
 from registry.projections.timeline import Timeline
-from registry.runtime.bootstrap import Runtime
 from tests.conftest import utc
 from tests.factories import SJ
 from tests.intake_helpers import ANNA, OLD, PIET, batch, period, prepare, rec, student

@@ -8,10 +8,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from registry.projections.runner import Projector
-from registry.projections.snapshot import snapshot
+from registry.bootstrap import Runtime
+from registry.projections.engine.runner import Projector
+from registry.projections.queries.peiling import snapshot
 from registry.projections.timeline import Timeline
-from registry.runtime.bootstrap import Runtime
 from tests.conftest import utc
 from tests.factories import SJ
 from tests.intake_helpers import ANNA, PIET, batch, period, prepare, rec, student
@@ -126,7 +126,7 @@ def test_catch_up_is_exactly_once_across_runs(rt: Runtime) -> None:
 
 
 def test_national_totals_agree_with_each_schools_snapshot(rt: Runtime) -> None:
-    from registry.projections.snapshot import national_totals
+    from registry.projections.queries.peiling import national_totals
 
     rt.intake.submit(
         batch(rec(1, student(ANNA)), rec(2, student(PIET))), utc(2026, 8, 20)

@@ -31,12 +31,12 @@ from hypothesis import strategies as st
 from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr
 
+from registry.bootstrap import Runtime, bootstrap
 from registry.config import Settings
-from registry.projections.runner import Projector
-from registry.projections.snapshot import periods as snapshot_periods
-from registry.projections.snapshot import snapshot
+from registry.projections.engine.runner import Projector
+from registry.projections.queries.peiling import periods as snapshot_periods
+from registry.projections.queries.peiling import snapshot
 from registry.projections.timeline import Timeline
-from registry.runtime.bootstrap import Runtime, bootstrap
 from tests.conftest import utc
 from tests.factories import SJ
 from tests.intake_helpers import (

@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
+from registry.bootstrap import Runtime
 from registry.domain.errors import MutationRejected
 from registry.domain.student import KeyData
 from registry.domain.values import Bsn
-from registry.runtime.bootstrap import Runtime
 from tests.conftest import utc
 from tests.factories import SJ, mutation, school, terms
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from registry.domain.elementcodes import table
 from registry.domain.errors import UnknownElementcode
-from registry.projections.funding import (
+from registry.domain.funding import (
     FundingError,
     Post,
     funding_for_year,

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from registry.domain.values import Bsn, Postcode
-from registry.generator import generate
-from registry.generator.batches import chunks
-from registry.generator.people import BsnCounter
-from registry.intake.schema import BatchRefused, parse_batch
-from registry.reference import parse_schools
+from registry.intake.reference_files import parse_schools
+from registry.intake.wire import BatchRefused, parse_batch
+from registry.simulation.generator import generate
+from registry.simulation.generator.batches import chunks
+from registry.simulation.generator.people import BsnCounter
 
 BRIN = re.compile(r"[0-9]{2}[A-Z0-9]{2}")
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from registry.domain.signals import CODES
 from registry.intake.checks import static_signals
-from registry.intake.schema import BatchRefused, parse_batch
+from registry.intake.wire import BatchRefused, parse_batch
 
 json_values = st.recursive(
     st.none()

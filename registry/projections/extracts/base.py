@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
 
 from psycopg import Cursor
 
-from registry.projections.base import Handler, Projection
+from registry.projections.engine.event_log import Fact
+from registry.projections.engine.projection import Handler, Projection
 from registry.projections.extracts import outbox
 from registry.projections.extracts.outbox import Message
-from registry.projections.extracts.state import PageState
-from registry.projections.log import Fact
+from registry.projections.extracts.page_state import PageState
 
 DDL = """
 CREATE TABLE students (
@@ -40,6 +41,7 @@ MUTATIONS = {
     "Enrolment.Ended": "U",
     "Enrolment.Deleted": "V",
 }
+TopicName = Callable[[str, str], str]
 FOTOS = {
     "SchoolYear.ProvisionalSnapshotIssued": "voorlopig",
     "SchoolYear.CurrentSnapshotIssued": "actueel",
@@ -88,8 +90,11 @@ class ExtractProjection(Projection):
     recipient: ClassVar[str]
     extra_ddl: ClassVar[str] = ""
 
-    def __init__(self, key: bytes = b"") -> None:
+    def __init__(self, key: bytes, topic: TopicName) -> None:
+        """`topic(recipient, kind)` names a topic as the published contract does
+        (the composition root passes it in: the contract is a layer above)."""
         self.key = key
+        self.topic_name = topic
 
     @property
     def ddl(self) -> str:  # type: ignore[override]
@@ -100,7 +105,7 @@ class ExtractProjection(Projection):
         return dict.fromkeys(kinds, _unused)
 
     def topic(self, kind: str, recipient: str | None = None) -> str:
-        return f"bron.vo.{recipient or self.recipient}.{kind}.v1"
+        return self.topic_name(recipient or self.recipient, kind)
 
     def apply_page(self, curs: Cursor[Any], facts: list[Fact]) -> None:
         out: list[Message] = []

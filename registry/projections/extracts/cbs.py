@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from psycopg import Cursor
 
+from registry.projections.engine.event_log import Fact
 from registry.projections.extracts.base import (
     ExtractProjection,
     Period,
@@ -14,7 +15,6 @@ from registry.projections.extracts.base import (
     pseudonym,
 )
 from registry.projections.extracts.outbox import Message
-from registry.projections.log import Fact
 
 
 class Cbs(ExtractProjection):

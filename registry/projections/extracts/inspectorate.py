@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from psycopg import Cursor
 
+from registry.projections.engine.event_log import Fact
 from registry.projections.extracts.base import (
     ExtractProjection,
     Period,
@@ -19,7 +20,6 @@ from registry.projections.extracts.base import (
     quarter_start,
 )
 from registry.projections.extracts.outbox import Message
-from registry.projections.log import Fact
 
 
 class Inspectorate(ExtractProjection):

@@ -17,11 +17,11 @@ from uuid import UUID
 
 from psycopg import Cursor
 
-from registry.projections.bulk import write_rows
+from registry.projections.engine.event_log import Fact
+from registry.projections.engine.sql import write_rows
 from registry.projections.extracts.base import ExtractProjection, Period, age
 from registry.projections.extracts.outbox import Message
-from registry.projections.extracts.state import PageState, StudentRow
-from registry.projections.log import Fact
+from registry.projections.extracts.page_state import PageState, StudentRow
 
 LEAVER_WINDOW = timedelta(weeks=4)
 

@@ -17,10 +17,9 @@ from typing import Any
 
 from psycopg import Cursor
 
-from registry.projections.bulk import write_rows
+from registry.projections.engine.sql import write_rows
 
 NAMESPACE = uuid.UUID("3b0d9f5e-8a41-4f0c-9d7e-5c2a61e0b7a4")
-SCHEMA_VERSION = "1"
 DDL = """
 CREATE TABLE IF NOT EXISTS outbox (
   seq bigserial PRIMARY KEY, message_id uuid NOT NULL UNIQUE, recipient text NOT NULL,
@@ -47,10 +46,6 @@ class Message:
             NAMESPACE,
             f"{self.recipient}/{self.source_position}/{self.kind}/{self.subject}",
         )
-
-    @property
-    def ce_type(self) -> str:
-        return f"nl.bron.vo.{self.kind}"
 
 
 def write(curs: Cursor[Any], messages: list[Message]) -> None:

@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 
 from psycopg import Cursor
 
+from registry.projections.engine.event_log import Fact
 from registry.projections.extracts.base import ExtractProjection, Period, age
 from registry.projections.extracts.outbox import Message
-from registry.projections.log import Fact
 
 
 class Svb(ExtractProjection):

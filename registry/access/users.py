@@ -1,0 +1,223 @@
+"""Users and sessions in PostgreSQL, beside (not in) the event log.
+
+Password hashes and second-factor secrets are credentials, not facts of the
+register: they must be replaceable and erasable, which an immutable log is not.
+Every change is written to an audit table instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from registry.access import policy
+from registry.access.policy import (
+    AccessError,
+    InvalidCredentials,
+    InvalidSecondFactor,
+    PasswordChangeRequired,
+    PasswordExpired,
+    Role,
+)
+from registry.infrastructure.pools import connect
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS access_users (
+  login text PRIMARY KEY,
+  role text NOT NULL,
+  brin text,
+  recipient text,
+  password_hash text NOT NULL,
+  must_change boolean NOT NULL,
+  password_set_at timestamptz NOT NULL,
+  totp_secret text NOT NULL,
+  CHECK ((role IN ('school', 'accountant')) = (brin IS NOT NULL)),
+  CHECK ((role = 'agency') = (recipient IS NOT NULL))
+);
+CREATE TABLE IF NOT EXISTS access_sessions (
+  token_hash text PRIMARY KEY,
+  login text NOT NULL REFERENCES access_users ON DELETE CASCADE,
+  expires_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS access_audit (
+  id bigserial PRIMARY KEY,
+  at timestamptz NOT NULL,
+  login text NOT NULL,
+  action text NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Principal:
+    login: str
+    role: Role
+    brin: str | None
+    recipient: str | None
+
+
+@dataclass(frozen=True)
+class NewCredentials:
+    login: str
+    initial_password: str
+    totp_secret: str
+    totp_uri: str
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AccessService:
+    def __init__(self, url: str, *, max_age_days: int = 42, session_hours: int = 8):
+        self.url = url
+        self.max_age_days = max_age_days
+        self.session_hours = session_hours
+        with self._conn() as conn:
+            conn.execute(SCHEMA)
+
+    def _conn(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:
+        return connect(self.url, dict_row)
+
+    def _audit(
+        self, conn: psycopg.Connection[Any], login: str, action: str, at: datetime
+    ) -> None:
+        conn.execute(
+            "INSERT INTO access_audit (at, login, action) VALUES (%s, %s, %s)",
+            (at, login, action),
+        )
+
+    def add_user(
+        self,
+        login: str,
+        role: Role,
+        at: datetime,
+        *,
+        brin: str | None = None,
+        recipient: str | None = None,
+    ) -> NewCredentials:
+        if (role in (Role.SCHOOL, Role.ACCOUNTANT)) != (brin is not None):
+            raise AccessError("roles school and accountant need exactly one --brin")
+        if (role == Role.AGENCY) != (recipient is not None):
+            raise AccessError("role agency needs exactly one --recipient")
+        password, secret = secrets.token_urlsafe(12), policy.new_totp_secret()
+        with self._conn() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO access_users VALUES (%s,%s,%s,%s,%s,true,%s,%s)",
+                    (
+                        login,
+                        role.value,
+                        brin,
+                        recipient,
+                        policy.hash_password(password),
+                        at,
+                        secret,
+                    ),
+                )
+            except psycopg.errors.UniqueViolation:
+                raise AccessError(
+                    f"login {login!r} exists; use `users reset`"
+                ) from None
+            self._audit(conn, login, "added", at)
+        return NewCredentials(login, password, secret, policy.totp_uri(secret, login))
+
+    def reset(
+        self,
+        login: str,
+        at: datetime,
+        *,
+        new_second_factor: bool = False,
+    ) -> NewCredentials:
+        password = secrets.token_urlsafe(12)
+        with self._conn() as conn:
+            row = conn.execute(
+                "UPDATE access_users SET password_hash=%s, must_change=true, "
+                "password_set_at=%s, totp_secret=CASE WHEN %s THEN %s ELSE totp_secret END "
+                "WHERE login=%s RETURNING totp_secret",
+                (
+                    policy.hash_password(password),
+                    at,
+                    new_second_factor,
+                    policy.new_totp_secret(),
+                    login,
+                ),
+            ).fetchone()
+            if row is None:
+                raise AccessError(f"no user {login!r}")
+            conn.execute("DELETE FROM access_sessions WHERE login=%s", (login,))
+            self._audit(conn, login, "reset", at)
+        secret = row["totp_secret"]
+        return NewCredentials(login, password, secret, policy.totp_uri(secret, login))
+
+    def _verify(
+        self,
+        conn: psycopg.Connection[dict[str, Any]],
+        login: str,
+        password: str,
+        totp: str,
+        now: datetime,
+    ) -> dict[str, Any]:
+        row = conn.execute(
+            "SELECT * FROM access_users WHERE login=%s", (login,)
+        ).fetchone()
+        if row is None or not policy.verify_password(row["password_hash"], password):
+            self._audit(conn, login, "login refused: credentials", now)
+            conn.commit()  # the refusal is audited even though the caller fails
+            raise InvalidCredentials("login name or password is wrong")
+        if not policy.verify_totp(row["totp_secret"], totp, now):
+            self._audit(conn, login, "login refused: second factor", now)
+            conn.commit()
+            raise InvalidSecondFactor("the second-factor code is wrong or expired")
+        return row
+
+    def login(self, login: str, password: str, totp: str, now: datetime) -> str:
+        """A session token for a user whose password and second factor check out."""
+        with self._conn() as conn:
+            row = self._verify(conn, login, password, totp, now)
+            if row["must_change"]:
+                raise PasswordChangeRequired("replace the initial password first")
+            if policy.password_expired(row["password_set_at"], now, self.max_age_days):
+                raise PasswordExpired(
+                    f"the password is older than {self.max_age_days} days; change it"
+                )
+            token = secrets.token_urlsafe(32)
+            conn.execute(
+                "INSERT INTO access_sessions VALUES (%s, %s, %s)",
+                (_token_hash(token), login, now + timedelta(hours=self.session_hours)),
+            )
+            self._audit(conn, login, "login", now)
+        return token
+
+    def change_password(
+        self, login: str, old: str, new: str, totp: str, now: datetime
+    ) -> None:
+        with self._conn() as conn:
+            self._verify(conn, login, old, totp, now)
+            policy.check_new_password(new, old)
+            conn.execute(
+                "UPDATE access_users SET password_hash=%s, must_change=false, "
+                "password_set_at=%s WHERE login=%s",
+                (policy.hash_password(new), now, login),
+            )
+            self._audit(conn, login, "password changed", now)
+
+    def principal(self, token: str, now: datetime) -> Principal:
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT u.* FROM access_sessions s JOIN access_users u USING (login) "
+                "WHERE s.token_hash=%s AND s.expires_at > %s AND NOT u.must_change",
+                (_token_hash(token), now),
+            ).fetchone()
+        if row is None:
+            raise InvalidCredentials("no valid session; log in again")
+        if policy.password_expired(row["password_set_at"], now, self.max_age_days):
+            raise PasswordExpired("the password has expired; change it")
+        return Principal(row["login"], Role(row["role"]), row["brin"], row["recipient"])

@@ -1,0 +1,142 @@
+"""What processing one batch needs from the register, loaded in bulk, and what it
+changes, kept in memory until the batch's single save."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from registry.application.registry import Registry
+from registry.domain import ids
+from registry.domain.enrolment import Enrolment
+from registry.domain.school import School
+from registry.domain.school_year import SchoolYear
+from registry.domain.student import Student
+from registry.domain.values import Onderwijsnummer
+from registry.intake.identity import Lookups, wire_name_key
+from registry.intake.population import PopulationRegister, RegisterUnavailable
+from registry.intake.tables import BatchKey, IndexedPeriod, IntakeStore
+from registry.intake.wire import Record
+
+
+@dataclass(frozen=True)
+class Context:
+    key: BatchKey
+    accountant: bool
+    soort: str
+    at: datetime
+    dry_run: bool
+
+    @property
+    def brin(self) -> str:
+        return self.key[0]
+
+    @property
+    def aanleverpunt(self) -> int:
+        return self.key[1]
+
+    @property
+    def schooljaar(self) -> str:
+        return self.key[2]
+
+
+@dataclass
+class BatchState:
+    school: School
+    year: SchoolYear | None
+    lookups: Lookups
+    enrolments: dict[UUID, Enrolment]
+    periods: dict[UUID, dict[UUID, IndexedPeriod]]
+    serials: Iterator[int]
+    changed: dict[UUID, Aggregate] = field(default_factory=dict)
+    index_rows: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
+    issued_rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def touch(self, aggregate: Aggregate) -> None:
+        self.changed[aggregate.id] = aggregate
+
+    def student_periods(self, student_id: UUID) -> dict[UUID, IndexedPeriod]:
+        return self.periods.setdefault(student_id, {})
+
+    def record_period(self, e: Enrolment) -> None:
+        p = IndexedPeriod(
+            e.id, e.student_id, e.brin, e.ingangsdatum, e.einddatum, e.deleted
+        )
+        self.student_periods(e.student_id)[e.id] = p
+        self.index_rows[e.id] = (
+            p.enrolment_id,
+            p.student_id,
+            p.brin,
+            p.ingangsdatum,
+            p.einddatum,
+            p.deleted,
+        )
+
+    def issue_number(self) -> Onderwijsnummer:
+        for serial in self.serials:
+            number = Onderwijsnummer.from_serial(serial)
+            if number is not None:
+                return number
+        raise RuntimeError("no onderwijsnummer serials left")
+
+
+def _numbers(records: Sequence[Record]) -> set[str]:
+    return {n for r in records for n in (r.student.bsn, r.student.onderwijsnummer) if n}
+
+
+def _serials(store: IntakeStore, dry_run: bool) -> Iterator[int]:
+    if dry_run:  # a trial delivery issues nothing
+        yield from range(900_000, 1_000_000)
+        return
+    while True:
+        yield from store.next_serials(64)
+
+
+def load_state(
+    registry: Registry,
+    store: IntakeStore,
+    register: PopulationRegister,
+    records: Sequence[Record],
+    ctx: Context,
+) -> BatchState:
+    numbers = _numbers(records)
+    names = [k for r in records if (k := wire_name_key(r.student)) is not None]
+    try:
+        persons = register.by_bsn(
+            sorted({r.student.bsn for r in records if r.student.bsn})
+        )
+        by_name = register.by_name(names)
+    except RegisterUnavailable:
+        persons, by_name = None, None
+    found = {p.bsn for ps in (by_name or {}).values() for p in ps}
+    issued = store.issued_by_name(names)
+    all_numbers = numbers | found | {n for ns in issued.values() for n in ns}
+    student_ids = [ids.student_id(n) for n in sorted(all_numbers)]
+    fixed = [ids.school_id(ctx.brin), ids.school_year_id(ctx.brin, ctx.schooljaar)]
+    periods = store.periods_of(student_ids)
+    here = [p.enrolment_id for p in periods if p.brin == ctx.brin]
+    loaded = registry.get_many([*student_ids, *fixed, *here])
+    school = loaded.get(fixed[0])
+    assert isinstance(school, School)
+    year = loaded.get(fixed[1])
+    grouped: dict[UUID, dict[UUID, IndexedPeriod]] = {}
+    for p in periods:
+        grouped.setdefault(p.student_id, {})[p.enrolment_id] = p
+    return BatchState(
+        school=school,
+        year=year if isinstance(year, SchoolYear) else None,
+        lookups=Lookups(
+            students={a.number: a for a in loaded.values() if isinstance(a, Student)},
+            persons=persons,
+            persons_by_name=by_name,
+            issued_by_name=issued,
+        ),
+        enrolments={k: a for k, a in loaded.items() if isinstance(a, Enrolment)},
+        periods=grouped,
+        serials=_serials(store, ctx.dry_run),
+    )

@@ -1,0 +1,179 @@
+"""Intake's tables: stored feedback per batch, records waiting on the population
+register, and the write-side lookups intake needs (enrolments per student, issued
+onderwijsnummers by name). All are written in the transaction of the batch's events
+(side writes), so they can never disagree with the log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import dict_row
+
+from registry.infrastructure.pools import connect
+from registry.intake.population import NameKey
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS intake_batches (
+  brin text NOT NULL, aanleverpunt int NOT NULL, schooljaar text NOT NULL,
+  batchnummer int NOT NULL, content_hash text NOT NULL, soort text NOT NULL,
+  received_at timestamptz NOT NULL, updated_at timestamptz NOT NULL,
+  feedback jsonb NOT NULL,
+  PRIMARY KEY (brin, aanleverpunt, schooljaar, batchnummer));
+CREATE TABLE IF NOT EXISTS intake_waiting (
+  brin text NOT NULL, aanleverpunt int NOT NULL, schooljaar text NOT NULL,
+  batchnummer int NOT NULL, meldingnummer int NOT NULL, soort text NOT NULL,
+  record jsonb NOT NULL, since timestamptz NOT NULL,
+  PRIMARY KEY (brin, aanleverpunt, schooljaar, batchnummer, meldingnummer));
+CREATE TABLE IF NOT EXISTS intake_enrolments (
+  enrolment_id uuid PRIMARY KEY, student_id uuid NOT NULL, brin text NOT NULL,
+  ingangsdatum date NOT NULL, einddatum date, deleted boolean NOT NULL);
+CREATE INDEX IF NOT EXISTS intake_enrolments_student ON intake_enrolments (student_id);
+CREATE TABLE IF NOT EXISTS intake_issued (
+  onderwijsnummer text PRIMARY KEY, surname text NOT NULL, prefix text NOT NULL,
+  first_names text NOT NULL, birth date NOT NULL, sex text NOT NULL);
+CREATE INDEX IF NOT EXISTS intake_issued_name ON intake_issued (surname, birth);
+CREATE SEQUENCE IF NOT EXISTS intake_onderwijsnummer_serial;
+"""
+
+# Side writes take one array per column (see RegistryRecorder): one statement for
+# any number of rows, instead of a round of the pipeline per row. Binary
+# parameters (%b): text-format arrays escape every element with a regular
+# expression, which cost more than the insert for a large feedback document.
+_BATCH = (
+    "SELECT * FROM unnest(%b::text[], %b::int[], %b::text[], %b::int[], %b::text[],"
+    " %b::text[], %b::timestamptz[], %b::timestamptz[], %b::jsonb[])"
+)
+UPSERT_BATCH = (
+    "INSERT INTO intake_batches " + _BATCH + " "
+    "ON CONFLICT (brin, aanleverpunt, schooljaar, batchnummer) DO UPDATE SET "
+    "feedback = excluded.feedback, updated_at = excluded.updated_at "
+    "WHERE intake_batches.content_hash = excluded.content_hash"
+)
+INSERT_NEW_BATCH = "INSERT INTO intake_batches " + _BATCH
+INSERT_WAITING = (
+    "INSERT INTO intake_waiting SELECT * FROM unnest(%b::text[], %b::int[], %b::text[], "
+    "%b::int[], %b::int[], %b::text[], %b::jsonb[], %b::timestamptz[])"
+)
+DELETE_WAITING = (
+    "DELETE FROM intake_waiting w USING unnest(%b::text[], %b::int[], %b::text[], "
+    "%b::int[], %b::int[]) AS d(brin, aanleverpunt, schooljaar, batchnummer, melding) "
+    "WHERE (w.brin, w.aanleverpunt, w.schooljaar, w.batchnummer, w.meldingnummer) = "
+    "(d.brin, d.aanleverpunt, d.schooljaar, d.batchnummer, d.melding)"
+)
+UPSERT_ENROLMENT = (
+    "INSERT INTO intake_enrolments SELECT * FROM unnest(%b::uuid[], %b::uuid[], "
+    "%b::text[], %b::date[], %b::date[], %b::bool[]) ON CONFLICT (enrolment_id) "
+    "DO UPDATE SET einddatum = excluded.einddatum, deleted = excluded.deleted"
+)
+INSERT_ISSUED = (
+    "INSERT INTO intake_issued SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], "
+    "%b::text[], %b::date[], %b::text[])"
+)
+
+BatchKey = tuple[str, int, str, int]
+
+
+@dataclass(frozen=True)
+class IndexedPeriod:
+    enrolment_id: UUID
+    student_id: UUID
+    brin: str
+    ingangsdatum: date
+    einddatum: date | None
+    deleted: bool
+
+    def covers(self, day: date) -> bool:
+        return (
+            not self.deleted
+            and self.ingangsdatum <= day
+            and (self.einddatum is None or day <= self.einddatum)
+        )
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    content_hash: str
+    feedback: dict[str, Any]
+    soort: str
+
+
+class IntakeStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        with psycopg.connect(url) as conn:
+            conn.execute(SCHEMA)
+
+    def _conn(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:
+        return connect(self.url, dict_row)
+
+    def batch(self, key: BatchKey) -> StoredBatch | None:
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT content_hash, feedback, soort FROM intake_batches WHERE brin=%s AND "
+                "aanleverpunt=%s AND schooljaar=%s AND batchnummer=%s",
+                key,
+            ).fetchone()
+        return (
+            None
+            if row is None
+            else StoredBatch(row["content_hash"], row["feedback"], row["soort"])
+        )
+
+    def periods_of(self, student_ids: Sequence[UUID]) -> list[IndexedPeriod]:
+        if not student_ids:
+            return []
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT * FROM intake_enrolments WHERE student_id = ANY(%s)",
+                (list(student_ids),),
+            ).fetchall()
+        return [IndexedPeriod(**row) for row in rows]
+
+    def issued_by_name(self, keys: Sequence[NameKey]) -> dict[NameKey, list[str]]:
+        if not keys:
+            return {}
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT * FROM intake_issued WHERE surname = ANY(%s)",
+                (sorted({k[0] for k in keys}),),
+            ).fetchall()
+        wanted: dict[NameKey, list[str]] = {k: [] for k in keys}
+        for r in rows:
+            key = (r["surname"], r["prefix"], r["first_names"], r["birth"], r["sex"])
+            if key in wanted:
+                wanted[key].append(r["onderwijsnummer"])
+        return wanted
+
+    def next_serials(self, count: int) -> list[int]:
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT nextval('intake_onderwijsnummer_serial') AS n "
+                "FROM generate_series(1, %s)",
+                (count,),
+            ).fetchall()
+        return [r["n"] for r in rows]
+
+    def waiting(self) -> list[dict[str, Any]]:
+        with self._conn() as conn:
+            return conn.execute(
+                "SELECT * FROM intake_waiting ORDER BY brin, aanleverpunt, schooljaar, "
+                "batchnummer, meldingnummer"
+            ).fetchall()
+
+
+def batch_row(
+    key: BatchKey,
+    content_hash: str,
+    soort: str,
+    received: datetime,
+    updated: datetime,
+    feedback: dict[str, Any],
+) -> tuple[Any, ...]:
+    return (*key, content_hash, soort, received, updated, json.dumps(feedback))

@@ -1,0 +1,265 @@
+"""Running projections exactly once: each page of the log is applied and the
+projection's position advanced in one transaction, and the tracking row is
+locked for it, so two runners never apply the same page.
+
+Versions: a projection's tables live in schema `p_<name>_v<version>`. A new
+version is built beside the live one and made live when it has caught up
+(blue/green); readers ask `live_schema(name)`. A scratch schema holds an audit
+replay up to a chosen position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.sql import SQL, Identifier
+
+from registry.infrastructure.pools import connect
+from registry.projections.engine.event_log import head, read_page
+from registry.projections.engine.projection import Projection
+from registry.projections.extracts import outbox
+
+PAGE_SIZE = 2000
+
+TRACKING_DDL = """
+CREATE TABLE IF NOT EXISTS projection_tracking (
+  schema_name text PRIMARY KEY, name text NOT NULL, version int NOT NULL,
+  position bigint NOT NULL DEFAULT 0, upto bigint, live boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now());
+CREATE UNIQUE INDEX IF NOT EXISTS projection_tracking_live
+  ON projection_tracking (name) WHERE live;
+"""
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    version: int
+    schema: str
+    position: int
+    head: int
+    live: bool
+    updated_at: datetime
+    upto: int | None = None
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+class Projector:
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        with self._connect() as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+            conn.execute(TRACKING_DDL)
+            conn.execute(outbox.DDL)
+
+    def _connect(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        return connect(self.conninfo)
+
+    def ensure(
+        self,
+        projection: Projection,
+        schema: str | None = None,
+        *,
+        upto: int | None = None,
+    ) -> str:
+        """Create the projection's schema and tables if missing. The first
+        schema of a projection becomes live at once; a rebuild or a new version
+        when it has caught up (promote); a scratch schema (`upto`) never."""
+        schema = schema or projection.schema()
+        with self._connect() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('projection_ddl'))")
+            exists = conn.execute(
+                "SELECT 1 FROM projection_tracking WHERE schema_name = %s", (schema,)
+            ).fetchone()
+            if exists:
+                return schema
+            conn.execute(SQL("CREATE SCHEMA {}").format(Identifier(schema)))
+            conn.execute(
+                SQL("SET LOCAL search_path TO {}, public").format(Identifier(schema))
+            )
+            conn.execute(projection.ddl.encode())
+            live = (
+                upto is None
+                and not conn.execute(
+                    "SELECT 1 FROM projection_tracking WHERE name = %s AND live",
+                    (projection.name,),
+                ).fetchone()
+            )
+            conn.execute(
+                "INSERT INTO projection_tracking (schema_name, name, version, upto, live)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (schema, projection.name, projection.version, upto, live),
+            )
+        return schema
+
+    def target(self, projection: Projection) -> str:
+        """The schema to keep up to date: the live one when it is this version,
+        else this version's own (new) schema, which takes over once caught up."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT schema_name FROM projection_tracking "
+                "WHERE name = %s AND live AND version = %s",
+                (projection.name, projection.version),
+            ).fetchone()
+        return str(row[0]) if row else self.ensure(projection)
+
+    def fresh(self, projection: Projection) -> str:
+        """Catch the projection up to the head now; its schema to read."""
+        schema = self.target(projection)
+        self.catch_up(projection, schema)
+        self.promote(projection.name, schema)
+        return schema
+
+    def live_schema(self, name: str) -> str:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT schema_name FROM projection_tracking WHERE name = %s AND live",
+                (name,),
+            ).fetchone()
+        if row is None:
+            raise LookupError(f"projection {name} has no live schema; run it first")
+        return str(row[0])
+
+    def rebuild(
+        self, projection: Projection, on_page: Callable[[int, int], None] | None = None
+    ) -> str:
+        """Build the projection again from the log beside the live one, make the
+        new tables live when caught up, and drop the old ones. Readers keep
+        reading the old tables until the switch, which is one transaction."""
+        old = self.live_schema(projection.name)
+        with self._connect() as conn:
+            taken = conn.execute(
+                "SELECT count(*) FROM projection_tracking WHERE name = %s",
+                (projection.name,),
+            ).fetchone()
+        schema = f"{projection.schema()}_r{int(taken[0]) if taken else 0}"
+        self.ensure(projection, schema)
+        while True:
+            self.catch_up(projection, schema, on_page=on_page)
+            if self.promote(projection.name, schema):
+                break
+        self.drop(old)
+        return schema
+
+    def catch_up(
+        self,
+        projection: Projection,
+        schema: str | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+        on_page: Callable[[int, int], None] | None = None,
+        on_connect: Callable[[psycopg.Connection[Any]], None] | None = None,
+    ) -> int:
+        """Apply the log up to its head (or the schema's `upto`); return the
+        number of events read. `on_connect` lets a watchdog cancel the work."""
+        schema = schema or projection.schema()
+        read = 0
+        with self._connect() as conn:
+            if on_connect:
+                on_connect(conn)
+            while True:
+                with conn.transaction():
+                    n = self._page(conn, projection, schema, page_size, on_page)
+                if n < 0:
+                    return read
+                read += n
+
+    def _page(
+        self,
+        conn: psycopg.Connection[Any],
+        projection: Projection,
+        schema: str,
+        page_size: int,
+        on_page: Callable[[int, int], None] | None,
+    ) -> int:
+        curs = conn.cursor()
+        row = curs.execute(
+            "SELECT position, upto FROM projection_tracking WHERE schema_name = %s "
+            "FOR UPDATE",
+            (schema,),
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"projection schema {schema} does not exist")
+        position, upto = row
+        limit = head(curs) if upto is None else min(upto, head(curs))
+        if position >= limit:
+            return -1
+        curs.execute(
+            SQL("SET LOCAL search_path TO {}, public").format(Identifier(schema))
+        )
+        facts = read_page(curs, position, limit, page_size, projection.topics)
+        projection.apply_page(curs, facts)
+        new_position = facts[-1].position if len(facts) == page_size else limit
+        curs.execute(
+            "UPDATE public.projection_tracking SET position = %s, updated_at = now() "
+            "WHERE schema_name = %s",
+            (new_position, schema),
+        )
+        if on_page:
+            on_page(new_position, limit)
+        return len(facts)
+
+    def status(self) -> list[Status]:
+        with self._connect() as conn:
+            h = head(conn.cursor())
+            rows = conn.execute(
+                "SELECT name, version, schema_name, position, live, updated_at, upto "
+                "FROM projection_tracking ORDER BY name, version, schema_name"
+            ).fetchall()
+        return [
+            Status(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                h if r[6] is None else min(r[6], h),
+                r[4],
+                r[5],
+                r[6],
+            )
+            for r in rows
+        ]
+
+    def promote(self, name: str, schema: str) -> bool:
+        """Make `schema` the live one of projection `name` if it has caught up;
+        the old one stays until dropped, so no reader is cut off mid-query."""
+        with self._connect() as conn:
+            position = conn.execute(
+                "SELECT position FROM projection_tracking WHERE schema_name = %s "
+                "AND upto IS NULL FOR UPDATE",
+                (schema,),
+            ).fetchone()
+            if position is None or position[0] < head(conn.cursor()):
+                return False
+            conn.execute(
+                "UPDATE projection_tracking SET live = false WHERE name = %s AND live",
+                (name,),
+            )
+            conn.execute(
+                "UPDATE projection_tracking SET live = true WHERE schema_name = %s",
+                (schema,),
+            )
+        return True
+
+    def drop(self, schema: str) -> None:
+        with self._connect() as conn:
+            live = conn.execute(
+                "SELECT live FROM projection_tracking WHERE schema_name = %s", (schema,)
+            ).fetchone()
+            if live and live[0]:
+                raise ValueError(f"{schema} is live; promote another version first")
+            conn.execute(
+                SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(schema))
+            )
+            conn.execute(
+                "DELETE FROM projection_tracking WHERE schema_name = %s", (schema,)
+            )

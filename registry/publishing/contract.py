@@ -1,0 +1,145 @@
+"""The published contract with the agencies: topic names, message kinds and the
+JSON Schemas of their payloads (package data in `schemas/`).
+
+One topic per recipient and kind, `bron.vo.<recipient>.<kind>.v1`, and one per
+municipality (`bron.vo.gm0363.<kind>.v1`), so broker ACLs can enforce who reads
+what. This module is the one part of the registry the agencies' consumers import:
+it imports nothing else of the registry.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import fastjsonschema
+
+PREFIX = "bron.vo"
+VERSION = "v1"
+SCHEMA_VERSION = "1"
+CE_SOURCE = "urn:nl:bron-vo:registry"
+MUNICIPALITY = "gemeente"
+KINDS = {
+    "cbs": ("inschrijvingen", "fotos"),
+    "inspectie": ("inschrijvingen", "fotos"),
+    "svb": ("kinderbijslag",),
+    MUNICIPALITY: ("inschrijvingen", "vsv"),
+}
+DEAD_LETTERS = "dlq"
+
+
+def topic(recipient: str, kind: str) -> str:
+    """'cbs', 'fotos' → 'bron.vo.cbs.fotos.v1'; 'gm0363', 'vsv' likewise."""
+    return f"{PREFIX}.{recipient}.{kind}.{VERSION}"
+
+
+def parse_topic(name: str) -> tuple[str, str]:
+    """'bron.vo.gm0363.vsv.v1' → ('gm0363', 'vsv')."""
+    parts = name.split(".")
+    return parts[2], parts[3]
+
+
+def group(recipient: str) -> str:
+    """A municipality's topics share one schema per kind: 'gm0363' → 'gemeente'."""
+    return MUNICIPALITY if recipient.startswith("gm") else recipient
+
+
+def schema_name(name: str) -> str:
+    """'bron.vo.gm0363.vsv.v1' → 'gemeente.vsv.v1' (the file in `schemas/`)."""
+    recipient, kind = parse_topic(name)
+    return f"{group(recipient)}.{kind}.{VERSION}"
+
+
+def ce_type(kind: str) -> str:
+    return f"nl.{PREFIX}.{kind}"
+
+
+def topics_of(recipient: str) -> list[str]:
+    return [topic(recipient, kind) for kind in KINDS[group(recipient)]]
+
+
+def dead_letter_topic(recipient: str) -> str:
+    return topic(recipient, DEAD_LETTERS)
+
+
+@cache
+def municipalities() -> tuple[str, ...]:
+    """Every municipality code (lower case) that has topics of its own."""
+    data = resources.files("registry.domain").joinpath("data/municipalities.csv")
+    with data.open(encoding="utf-8") as f:
+        return tuple(sorted(r["code"].lower() for r in csv.DictReader(f)))
+
+
+def recipients() -> list[str]:
+    return [r for r in KINDS if r != MUNICIPALITY] + list(municipalities())
+
+
+def all_topics() -> list[str]:
+    """Every topic messages are published on (each has a schema)."""
+    return [t for r in recipients() for t in topics_of(r)]
+
+
+def dead_letter_topics() -> list[str]:
+    """Each recipient's topic for the messages its consumer could not store."""
+    return [dead_letter_topic(r) for r in recipients()]
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of a schema name ('cbs.fotos.v1') from the package data."""
+    path = resources.files(__package__).joinpath(f"schemas/{name}.json")
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def schema_names() -> list[str]:
+    return sorted(f"{r}.{k}.{VERSION}" for r, kinds in KINDS.items() for k in kinds)
+
+
+def _is_date(value: str) -> bool:
+    """JSON Schema's `date`: a real calendar date (2027-02-30 is not)."""
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
+class MissingSchema(LookupError):
+    """A topic has no JSON Schema in the contract."""
+
+
+class TopicSchemas:
+    """Every topic's schema, compiled to Python (fastjsonschema): the relay and
+    every consumer check each message, and compiled is an order of magnitude
+    cheaper than interpreted. The schemas use only keywords that mean the same
+    in draft 7 and 2020-12."""
+
+    def __init__(self) -> None:
+        self._validators: dict[str, Callable[[Any], Any]] = {
+            name: fastjsonschema.compile(schema(name), formats={"date": _is_date})
+            for name in schema_names()
+        }
+
+    def require(self, topics: list[str]) -> None:
+        """Refuse to serve topics the contract has no schema for."""
+        missing = sorted({schema_name(t) for t in topics} - set(self._validators))
+        if missing:
+            raise MissingSchema(f"no JSON Schema for {', '.join(missing)}")
+
+    def problem(self, name: str, payload: Any) -> str | None:
+        """Why the payload may not go to the topic, or None."""
+        validate = self._validators.get(schema_name(name))
+        if validate is None:
+            return f"no schema for topic {name}"
+        try:
+            validate(payload)
+        except fastjsonschema.JsonSchemaValueException as e:
+            where = "/".join(str(p) for p in e.path[1:]) or "(message)"
+            return f"{where}: {e.message}"
+        return None

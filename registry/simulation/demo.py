@@ -1,0 +1,219 @@
+"""`registry demo`: a whole school year end to end on the embedded defaults.
+
+A fresh demo database and an embedded broker; a generated year on real schools
+(scale `small` by default: 30 schools, ~6,000 students); the schedule played on
+the simulated clock (deliveries and feedback, refusals and re-deliveries,
+register outages, completeness declarations, fotos, mutation stops, accountant
+mutations, assurance with exclusions, definitieve fotos); publication and the
+agencies' consumers running beside it; then a summary and an HTML report.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pyotp
+from psycopg.conninfo import make_conninfo
+from pydantic import SecretStr
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from registry.access.policy import Role
+from registry.bootstrap import Runtime, bootstrap
+from registry.config import Settings
+from registry.infrastructure.embedded_kafka import EmbeddedKafka
+from registry.infrastructure.embedded_postgres import EmbeddedPostgres
+from registry.publishing.admin import ensure_contract_topics, write_broker_schemas
+from registry.simulation.generator import generate
+from registry.simulation.processes import Beside, give_way, relay_lag
+from registry.simulation.report import write_report
+from registry.simulation.summary import gather
+from registry.simulation.timing import Stopwatch
+
+SJ = "2026-2027"
+DEMO_DB = "registry_demo"
+console = Console(stderr=True)
+
+
+def _fresh_database(settings: Settings) -> Settings:
+    if settings.database_url is None:
+        url = EmbeddedPostgres(settings.state_dir, keep_running=False).start()
+    else:
+        url = settings.database_url.get_secret_value()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DEMO_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DEMO_DB}")
+    demo_url = make_conninfo(url, dbname=DEMO_DB)
+    return settings.model_copy(
+        update={"database_url": SecretStr(demo_url), "clock": "simulated"}
+    )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _access(rt: Runtime) -> None:
+    """Seed steps 2–3: an initial password replaced at first login, and TOTP."""
+    at = rt.now()
+    creds = rt.access.add_user("admin-demo", Role.OPERATOR, at)
+    code = pyotp.TOTP(creds.totp_secret).at(at)
+    rt.access.change_password(
+        creds.login, creds.initial_password, "demo-passphrase", code, at
+    )
+    rt.access.login(creds.login, "demo-passphrase", code, at)
+    console.print(
+        f"operator {creds.login} logged in with a new password and a TOTP code"
+    )
+
+
+MAX_MUNICIPAL_CONSUMERS = 12
+
+
+def _recipients(year: Path) -> list[str]:
+    """CBS, the Inspectorate, SVB and the municipalities the year's schools lie
+    in (at most 12 of them: a consumer is a thread with its own connections; at
+    national scale the other municipalities' topics are filled but not read)."""
+    lines = (year / "schools.jsonl").read_text().splitlines()
+    schools = [json.loads(line) for line in lines if line]
+    municipalities = sorted(
+        {v["gemeente"].lower() for s in schools for v in s["vestigingen"]}
+    )
+    return ["cbs", "inspectie", "svb", *municipalities[:MAX_MUNICIPAL_CONSUMERS]]
+
+
+def _play(rt: Runtime, year: Path) -> dict[str, Any]:
+    from registry.simulation.year import play, schedule_length
+
+    with _progress() as bar:
+        task = bar.add_task("school year", total=schedule_length(year))
+
+        def on_op(op: dict[str, Any]) -> None:
+            bar.update(task, advance=1, description=f"{op['at'][:10]} {op['op']}")
+
+        played = play(rt, year, on_op=on_op).__dict__
+    played["seconds"] = {k: round(v, 1) for k, v in played["seconds"].items()}
+    return played
+
+
+def run_demo(scale: str = "small", seed: int = 1) -> dict[str, Any]:
+    # A terminated demo stops its broker and database like an interrupted one.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    base = Settings()
+    settings = _fresh_database(base)
+    state = base.state_dir.resolve()
+    year = state / f"demo-year-{scale}"
+    clock = Stopwatch()
+    with console.status("generating the school year"), clock("generate"):
+        generate(seed, scale, year)
+    broker = None
+    address = base.kafka_bootstrap
+    if address is None:
+        broker = EmbeddedKafka(
+            state / "kafka", write_broker_schemas(state / "topic-schemas")
+        )
+        address = broker.start()
+        if broker.pid is not None:  # only the publication uses it: it gives way too
+            give_way(broker.pid)
+    try:
+        with console.status("creating topics"):
+            ensure_contract_topics(address)
+        with bootstrap(settings) as rt:
+            summary = _year(rt, address, year, scale, clock)
+    finally:
+        if broker is not None:
+            broker.stop()
+    return summary
+
+
+def _year(
+    rt: Runtime, address: str, year: Path, scale: str, clock: Stopwatch
+) -> dict[str, Any]:
+    beside = Beside(rt.settings, address, _recipients(year)).start()
+    try:
+        with clock("play the year"):
+            played = _play(rt, year)
+            _access(rt)
+        with console.status("projections catching up"), clock("projections catch-up"):
+            beside.stop_projections()
+        with console.status("relaying what is left"), clock("relay catch-up"):
+            beside.stop_relay()
+        with console.status("consumers storing the rest"), clock("consumers settle"):
+            stored = beside.stop_consumers()
+    finally:
+        beside.terminate()
+    with console.status("summary"), clock("summary"):
+        summary = gather(rt, SJ, scale, relay_lag(rt.database_url))
+    summary["played"] = played
+    summary["stages"] = clock.stages
+    summary["consumers"] = {
+        r: {k: v for k, v in c.items() if k != "assigned"} for r, c in stored.items()
+    }
+    summary["database_url"] = rt.database_url
+    report = write_report(rt.settings.state_dir.resolve() / "report.html", summary)
+    summary["report"] = str(report)
+    _print(summary)
+    return summary
+
+
+def _print(summary: dict[str, Any]) -> None:
+    cards = Table(title=f"School year {summary['schooljaar']} ({summary['scale']})")
+    cards.add_column("what")
+    cards.add_column("count", justify="right")
+    for k, v in summary["cards"].items():
+        cards.add_row(k, f"{v:,}")
+    console.print(cards)
+    stored = {r: c["stored"] for r, c in summary["consumers"].items()}
+    played_seconds = summary["played"]["seconds"]
+    for title, columns, data in (
+        ("Signals by code", ("code", "signals"), summary["signals"]),
+        ("Not funded, by reason", ("reason", "periods"), summary["unfunded"]),
+        ("Funding per school", ("school", "EUR"), summary["funding"]),
+        ("Messages per topic", ("topic", "messages"), summary["topics"]),
+        ("Stored by the agencies' consumers", ("recipient", "messages"), stored),
+        ("Lag", ("component", "behind"), summary["lag"]),
+        ("Play: seconds per operation", ("operation", "seconds"), played_seconds),
+        ("Wall-clock seconds per stage", ("stage", "seconds"), summary["stages"]),
+    ):
+        console.print(_table(title, columns, data))
+    console.print(f"report: {summary['report']}")
+    console.print(
+        f"database: {summary['database_url']} (REGISTRY_DATABASE_URL for `registry serve`)"
+    )
+
+
+SHOWN_ROWS = 25
+
+
+def _table(title: str, columns: tuple[str, str], data: dict[str, Any]) -> Table:
+    """At most SHOWN_ROWS rows (the largest values when there are more: at
+    national scale there are hundreds of schools and topics; the report and
+    the API have them all)."""
+    rows = list(data.items()) if title.startswith("Wall") else sorted(data.items())
+    if len(rows) > SHOWN_ROWS:
+        rows = sorted(rows, key=lambda kv: -kv[1])[:SHOWN_ROWS]
+        title += f" (largest {SHOWN_ROWS} of {len(data):,})"
+    t = Table(title=title, title_justify="left")
+    t.add_column(columns[0])
+    t.add_column(columns[1], justify="right")
+    for k, v in rows:
+        t.add_row(str(k), f"{v:,.2f}" if isinstance(v, float) else f"{v:,}")
+    return t

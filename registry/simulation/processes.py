@@ -1,0 +1,195 @@
+"""Publication beside the registry, each part in a process of its own (the demo):
+the timeline kept up, the extracts kept up in one pass over the log, the relay
+producing the outbox, and the agencies' consumers storing what arrives.
+
+Processes, not threads: every part is CPU-bound Python, and threads of one
+process share one core (the GIL). At national scale the play, the projections
+and the relay in one process took more than an hour; side by side they use
+both cores. The parts stop in order: the projections take a last pass, then
+the relay a last round, then the consumers store what is still arriving. Each
+sets the garbage collector as a runtime does (runtime/collector.py): the
+extracts hold a large, slowly changing heap of their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing as mp
+import os
+from multiprocessing.synchronize import Event
+from typing import Any
+
+import psycopg
+
+from registry.bootstrap import projections
+from registry.config import Settings
+from registry.infrastructure import collector
+from registry.infrastructure.pools import pooled
+from registry.projections.engine.multi import fresh_together
+from registry.projections.engine.runner import Projector
+from registry.publishing.contract import TopicSchemas
+from registry.publishing.relay import Relay, producer
+from registry.simulation.publication import Consumers
+
+log = logging.getLogger(__name__)
+_MP = mp.get_context("spawn")  # no forked copies of open connections
+
+
+def _until(last: Event, poll: float, work: Any) -> None:
+    """Do `work` every `poll` seconds; once `last` is set, once more and return."""
+    while True:
+        final = last.is_set()
+        try:
+            work()
+        except Exception:  # a failed round is tried again; nothing was half-applied
+            if final:
+                raise
+            log.exception("round failed; trying again")
+        if final:
+            return
+        last.wait(poll)
+
+
+def keep_projections(
+    settings: Settings, extracts: bool, last: Event, poll: float
+) -> None:
+    """The timeline alone, or the extracts together. Apart, because a foto
+    catches the timeline up first and waits for the page in hand: a page of
+    the timeline alone is short, one of all five projections is not."""
+    collector.tune()
+    if extracts:
+        _yield_to_the_play()
+    url = settings.database_url
+    assert url is not None
+    projector = Projector(url.get_secret_value())
+    chosen = [p for p in projections(settings) if (p.name != "timeline") == extracts]
+    configure = _backend_gives_way if extracts else None
+    with pooled(url.get_secret_value(), configure=configure):
+        _until(last, poll, lambda: fresh_together(projector, chosen))
+
+
+NICE = 5
+
+
+def _yield_to_the_play() -> None:
+    """The play is the critical path; the extracts, the relay and the consumers
+    may fall behind during it and catch up at the end, so they give way to it
+    (the timeline does not: a foto waits for it)."""
+    os.nice(NICE)
+
+
+def _backend_gives_way(conn: psycopg.Connection[Any]) -> None:
+    """The server process of a connection gives way too: the extracts' writes
+    are most of the work their process asks of the server. Only on a server on
+    this machine (a Unix socket, so the pid is one here), and only where allowed."""
+    if conn.info.host.startswith("/"):
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        if row is not None:
+            give_way(int(row[0]))
+    conn.commit()
+
+
+def give_way(pid: int) -> None:
+    """Another process of the publication (the broker, a server process) gives
+    way to the play, where the OS allows it."""
+    with contextlib.suppress(OSError):  # not ours to renice: it keeps its priority
+        os.setpriority(os.PRIO_PROCESS, pid, NICE)
+
+
+def keep_relaying(url: str, bootstrap: str, last: Event, poll: float) -> None:
+    collector.tune()
+    _yield_to_the_play()
+    schemas = TopicSchemas()
+
+    def round_() -> None:
+        kafka = producer(bootstrap)  # a new producer a round: a refusal is fatal to one
+        try:
+            Relay(url, kafka, schemas).run_once()
+        finally:
+            kafka.close()
+
+    with pooled(url, max_size=2):  # not a connection per window read
+        _until(last, poll, round_)
+
+
+def keep_consuming(
+    url: str, bootstrap: str, recipients: list[str], last: Event, out: Any
+) -> None:
+    collector.tune()
+    _yield_to_the_play()
+    consumers = Consumers(url, bootstrap, recipients).start()
+    last.wait()
+    out.put(consumers.stop())
+
+
+def relay_lag(url: str, name: str = "relay") -> int:
+    """Messages in the outbox the relay has not yet produced."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM outbox WHERE seq > "
+            "coalesce((SELECT seq FROM relay_positions WHERE name = %s), 0)",
+            (name,),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+class Beside:
+    def __init__(
+        self,
+        settings: Settings,
+        bootstrap: str,
+        recipients: list[str],
+        poll_seconds: float = 0.5,
+    ) -> None:
+        assert settings.database_url is not None
+        url = settings.database_url.get_secret_value()
+        self._done = [_MP.Event() for _ in range(4)]
+        self._stats = _MP.Queue()
+        poll = (poll_seconds,)
+        parts = (  # name, target, the arguments before and after its stop event
+            ("timeline", keep_projections, (settings, False), poll),
+            ("extracts", keep_projections, (settings, True), poll),
+            ("relay", keep_relaying, (url, bootstrap), poll),
+            ("consumers", keep_consuming, (url, bootstrap, recipients), (self._stats,)),
+        )
+        self._parts = [
+            _MP.Process(target=target, args=(*before, done, *after), name=name)
+            for (name, target, before, after), done in zip(
+                parts, self._done, strict=True
+            )
+        ]
+
+    def start(self) -> Beside:
+        for p in self._parts:
+            p.start()
+        return self
+
+    def stop_projections(self) -> None:
+        self._stop(0)
+        self._stop(1)
+
+    def stop_relay(self) -> None:
+        self._stop(2)
+
+    def stop_consumers(self) -> dict[str, Any]:
+        self._done[3].set()
+        stats: dict[str, Any] = self._stats.get(timeout=600)
+        self._parts[3].join(timeout=60)
+        return stats
+
+    def _stop(self, i: int) -> None:
+        self._done[i].set()
+        self._parts[i].join()
+        if self._parts[i].exitcode != 0:
+            raise RuntimeError(
+                f"the {self._parts[i].name} process failed "
+                f"(exit {self._parts[i].exitcode}); see its log above"
+            )
+
+    def terminate(self) -> None:
+        """On an interrupted demo: stop whatever still runs."""
+        for p in self._parts:
+            if p.is_alive():
+                p.terminate()
+                p.join(timeout=10)
