@@ -1,4 +1,6 @@
-"""Composition root: builds every application from settings. Nothing connects at import."""
+"""Composition root: builds the registry's services from settings and wires them.
+Entry points (api, cli, simulation) call it; nothing below imports it. Nothing
+connects at import or while building; `bootstrap` makes the tables once."""
 
 from __future__ import annotations
 
@@ -8,8 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from psycopg.conninfo import conninfo_to_dict
-
 from registry.access.users import AccessService
 from registry.application.errors import RecordedTimeWentBack
 from registry.application.fotos import Fotos
@@ -18,7 +18,7 @@ from registry.config import Settings
 from registry.infrastructure import collector
 from registry.infrastructure.clock import Clock, SystemClock, make_clock, parse_at
 from registry.infrastructure.embedded_postgres import EmbeddedPostgres
-from registry.infrastructure.event_store import RegistryRecorder
+from registry.infrastructure.event_store import event_store_env
 from registry.infrastructure.pools import pooled
 from registry.intake.population import PostgresPopulationRegister
 from registry.intake.service import Intake
@@ -26,31 +26,11 @@ from registry.intake.tables import IntakeStore
 from registry.projections.engine import catalog
 from registry.projections.engine.projection import Projection
 from registry.projections.engine.runner import Projector
-from registry.publishing import contract
+from registry.projections.queries.peiling import TimelineFotos
+from registry.projections.timeline import Timeline
+from registry.publishing import contract, relay
 
 T = TypeVar("T")
-
-
-def event_store_env(url: str, settings: Settings) -> dict[str, str]:
-    """The eventsourcing library's settings for the registry's event store."""
-    info = conninfo_to_dict(url)
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "APPLICATION_RECORDER_TOPIC": f"{RegistryRecorder.__module__}:RegistryRecorder",
-        "POSTGRES_DBNAME": str(info.get("dbname", "postgres")),
-        "POSTGRES_HOST": str(info.get("host", "localhost")),
-        "POSTGRES_PORT": str(info.get("port", "5432")),
-        "POSTGRES_USER": str(info.get("user", "postgres")),
-        "POSTGRES_PASSWORD": str(info.get("password", "")),
-        # Keep the library's locked insert path: with DB functions on, tailing
-        # readers can miss events (9.5.6).
-        "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
-        "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout_seconds),
-        "POSTGRES_POOL_SIZE": str(settings.pool_size),
-        "POSTGRES_MAX_OVERFLOW": str(settings.pool_max_overflow),
-        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30000",
-        "CREATE_TABLE": "y",
-    }
 
 
 def projections(settings: Settings) -> tuple[Projection, ...]:
@@ -74,6 +54,21 @@ class Runtime:
     intake: Intake
     projector: Projector
     fotos: Fotos
+    projections: tuple[Projection, ...]
+
+    def create_tables(self) -> None:
+        """Every table of the registry that is missing; idempotent."""
+        self.registry.recorder.create_table()  # type: ignore[attr-defined]
+        for store in (self.access, self.population, self.intake.store, self.fotos):
+            store.create_tables()
+        self.projector.create_tables()
+        relay.create_tables(self.database_url)
+
+    def catch_up(self, name: str = Timeline.name) -> str:
+        """Bring a projection up to the head of the log now (an entry point's
+        choice: queries never do); the schema it is live in."""
+        (chosen,) = [p for p in self.projections if p.name == name]
+        return self.projector.fresh(chosen)
 
     def now(self) -> datetime:
         """'Now' for a question (not a record): with a simulated clock, the last
@@ -100,37 +95,46 @@ class Runtime:
         raise AssertionError("unreachable")
 
 
+def build(settings: Settings, url: str) -> Runtime:
+    """Every service of the registry on the database at `url`; nothing connects."""
+    registry = Registry(env=event_store_env(url, settings))
+    population = PostgresPopulationRegister(url)
+    projector = Projector(url)
+    return Runtime(
+        settings,
+        url,
+        make_clock(settings.clock),
+        registry,
+        AccessService(
+            url,
+            max_age_days=settings.password_max_age_days,
+            session_hours=settings.session_hours,
+        ),
+        population,
+        Intake(registry, IntakeStore(url), population),
+        projector,
+        Fotos(registry, TimelineFotos(projector), url),
+        projections(settings),
+    )
+
+
 @contextmanager
-def bootstrap(settings: Settings | None = None) -> Iterator[Runtime]:
+def bootstrap(
+    settings: Settings | None = None, *, create_tables: bool = True
+) -> Iterator[Runtime]:
+    """The runtime on the configured database (the embedded one when none is
+    given), with its tables made unless `create_tables` is off."""
     settings = settings or Settings()
     collector.tune()
-    embedded: EmbeddedPostgres | None = None
     if settings.database_url is None:
-        embedded = EmbeddedPostgres(settings.state_dir)
-        url = embedded.start()
+        url = EmbeddedPostgres(settings.state_dir).start()
     else:
         url = settings.database_url.get_secret_value()
-    registry = Registry(env=event_store_env(url, settings))
+    runtime = build(settings, url)
     try:
         with pooled(url, settings.pool_size + settings.pool_max_overflow):
-            access = AccessService(
-                url,
-                max_age_days=settings.password_max_age_days,
-                session_hours=settings.session_hours,
-            )
-            population = PostgresPopulationRegister(url)
-            intake = Intake(registry, IntakeStore(url), population)
-            projector = Projector(url)
-            yield Runtime(
-                settings,
-                url,
-                make_clock(settings.clock),
-                registry,
-                access,
-                population,
-                intake,
-                projector,
-                Fotos(registry, projector, url),
-            )
+            if create_tables:
+                runtime.create_tables()
+            yield runtime
     finally:
-        registry.close()
+        runtime.registry.close()

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from registry.bootstrap import Runtime, bootstrap
 from registry.config import Settings
 from registry.infrastructure.embedded_postgres import EmbeddedPostgres
+from registry.projections.queries.peiling import TimelineFotos
 
 
 def utc(*args: int) -> datetime:
@@ -51,9 +52,23 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
+class CaughtUpTimeline(TimelineFotos):
+    """The timeline as a foto waits for it, with no projector running beside the
+    tests: waiting catches it up first, as the daemon would have."""
+
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__(rt.projector)
+        self.rt = rt
+
+    def wait(self, position: int, timeout: float) -> None:
+        self.rt.catch_up()
+        super().wait(position, timeout)
+
+
 @pytest.fixture
 def runtime(settings: Settings) -> Iterator[Runtime]:
     with bootstrap(settings) as rt:
+        rt.fotos.timeline = CaughtUpTimeline(rt)
         yield rt
 
 

@@ -80,6 +80,8 @@ class AccessService:
         self.url = url
         self.max_age_days = max_age_days
         self.session_hours = session_hours
+
+    def create_tables(self) -> None:
         with self._conn() as conn:
             conn.execute(SCHEMA)
 

@@ -14,10 +14,8 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Annotated, Any
 
-import psycopg
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import Response
-from psycopg.sql import SQL, Identifier
 
 from registry.access.policy import Role
 from registry.api.deps import RuntimeDep, authorise
@@ -25,7 +23,13 @@ from registry.application.fotos import IssuedFoto, UnknownFoto
 from registry.bootstrap import Runtime
 from registry.domain.calendar import SchoolYearCalendar
 from registry.domain.errors import DomainError
+from registry.domain.foto import FotoKind
 from registry.domain.values import Schooljaar
+from registry.projections.engine.reading import (
+    ProjectionNotReady,
+    Reading,
+    reading,
+)
 from registry.projections.queries import signals as signal_list
 from registry.projections.queries.diff import Side, diff
 from registry.projections.queries.peiling import periods, snapshot
@@ -55,12 +59,19 @@ Limit = Annotated[int, Query(ge=1, le=10_000)]
 Format = Annotated[str, Query(pattern="^(json|csv)$")]
 
 
+POSITION_HEADER = "X-Log-Position"
+
+
 @contextmanager
-def _timeline(runtime: Runtime) -> Iterator[psycopg.Cursor[Any]]:
-    schema = runtime.projector.fresh(Timeline())
-    with psycopg.connect(runtime.database_url) as conn:
-        conn.execute(SQL("SET search_path TO {}, public").format(Identifier(schema)))
-        yield conn.cursor()
+def _timeline(runtime: Runtime, response: Response) -> Iterator[Reading]:
+    """The live timeline, never caught up here; the answer says which log
+    position it is given at."""
+    try:
+        with reading(runtime.database_url, Timeline.name) as r:
+            response.headers[POSITION_HEADER] = str(r.position)
+            yield r
+    except ProjectionNotReady as e:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
 
 
 def _year(schooljaar: str) -> SchoolYearCalendar:
@@ -137,6 +148,7 @@ def get_snapshot(
     brin: str,
     schooljaar: str,
     runtime: RuntimeDep,
+    response: Response,
     peildatum: Peildatum = None,
     stand_per: StandPer = None,
     cursor: Cursor = None,
@@ -146,10 +158,14 @@ def get_snapshot(
     """Who was enrolled on the peildatum as known at stand_per, with funding
     verdicts (bron-vo-foto/1, soort peiling). CSV gives the whole list."""
     d = peildatum or _year(schooljaar).count_date
-    with _timeline(runtime) as curs:
-        doc = snapshot(curs, brin, schooljaar, d, _as_of(runtime, stand_per))
+    with _timeline(runtime, response) as r:
+        doc: dict[str, Any] = dict(
+            snapshot(r.cursor, brin, schooljaar, d, _as_of(runtime, stand_per))
+        )
     if format == "csv":
-        return _csv(doc["inschrijvingen"], f"{brin}-{schooljaar}-{d}.csv")
+        csv_response = _csv(doc["inschrijvingen"], f"{brin}-{schooljaar}-{d}.csv")
+        csv_response.headers[POSITION_HEADER] = response.headers[POSITION_HEADER]
+        return csv_response
     doc["inschrijvingen"], doc["next_cursor"] = _page(
         doc["inschrijvingen"], cursor, limit
     )
@@ -159,6 +175,7 @@ def get_snapshot(
 @router.get("/enrolments", dependencies=[OPERATOR])
 def national_enrolments(
     runtime: RuntimeDep,
+    response: Response,
     schooljaar: str,
     valid_on: date,
     as_of: StandPer = None,
@@ -167,8 +184,8 @@ def national_enrolments(
 ) -> dict[str, Any]:
     """Every enrolment in the country valid on a date as known at a time (operators)."""
     _year(schooljaar)
-    with _timeline(runtime) as curs:
-        rows = periods(curs, None, schooljaar, valid_on, _as_of(runtime, as_of))
+    with _timeline(runtime, response) as r:
+        rows = periods(r.cursor, None, schooljaar, valid_on, _as_of(runtime, as_of))
     items = sorted(
         (
             {
@@ -198,8 +215,8 @@ def _foto(
     runtime: Runtime, brin: str, schooljaar: str, soort: str, versie: int | None
 ) -> IssuedFoto:
     try:
-        return runtime.fotos.stored(brin, schooljaar, soort, versie)
-    except UnknownFoto as e:
+        return runtime.fotos.stored(brin, schooljaar, FotoKind.parse(soort), versie)
+    except (UnknownFoto, ValueError) as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
 
 
@@ -208,22 +225,27 @@ def foto_diff(
     brin: str,
     schooljaar: str,
     runtime: RuntimeDep,
+    response: Response,
     van: Annotated[str, Query(description="soort[:versie]")],
     naar: Annotated[str, Query(description="soort[:versie] or now")] = "now",
 ) -> dict[str, Any]:
     """Who entered, left or changed verdict between two fotos, with causes."""
-    sides = []
-    for which in (van, naar):
-        if which == "now":
-            sides.append(Side("now", runtime.now(), runtime.fotos.catch_up()))
-            continue
-        soort, _, versie = which.partition(":")
-        foto = _foto(
-            runtime, brin, schooljaar, soort, int(versie) if versie.isdigit() else None
-        )
-        sides.append(Side(f"{foto.soort}:{foto.versie}", foto.stand_per, foto.position))
-    with _timeline(runtime) as curs:
-        return diff(curs, brin, schooljaar, _year(schooljaar).count_date, *sides)
+    count_date = _year(schooljaar).count_date
+    with _timeline(runtime, response) as r:
+        now = Side("now", runtime.now(), r.position)
+        sides = [
+            now if which == "now" else _foto_side(runtime, brin, schooljaar, which)
+            for which in (van, naar)
+        ]
+        return diff(r.cursor, brin, schooljaar, count_date, *sides)
+
+
+def _foto_side(runtime: Runtime, brin: str, schooljaar: str, which: str) -> Side:
+    soort, _, versie = which.partition(":")
+    foto = _foto(
+        runtime, brin, schooljaar, soort, int(versie) if versie.isdigit() else None
+    )
+    return Side(f"{foto.soort}:{foto.versie}", foto.stand_per, foto.position)
 
 
 @router.get(YEAR + "/fotos/{soort}", dependencies=[SCHOOL_SIDE])
@@ -247,16 +269,23 @@ def get_foto(
 
 @router.get(YEAR + "/signals", dependencies=[SCHOOL_SIDE])
 def get_signals(
-    brin: str, schooljaar: str, runtime: RuntimeDep, stand_per: StandPer = None
+    brin: str,
+    schooljaar: str,
+    runtime: RuntimeDep,
+    response: Response,
+    stand_per: StandPer = None,
 ) -> list[dict[str, str]]:
     """The school's attention signals as known at stand_per."""
     _year(schooljaar)
-    with _timeline(runtime) as curs:
-        return signal_list.current(curs, brin, schooljaar, _as_of(runtime, stand_per))
+    at = _as_of(runtime, stand_per)
+    with _timeline(runtime, response) as r:
+        return signal_list.current(r.cursor, brin, schooljaar, at)
 
 
 @router.get(YEAR + "/funding", dependencies=[SCHOOL_SIDE])
-def get_funding(brin: str, schooljaar: str, runtime: RuntimeDep) -> dict[str, Any]:
+def get_funding(
+    brin: str, schooljaar: str, runtime: RuntimeDep, response: Response
+) -> dict[str, Any]:
     """Funding from the definitief (else, provisionally, the voorlopig) foto,
     each line count × rate (2022 amounts)."""
     from registry.domain.funding import FundingError
@@ -264,7 +293,8 @@ def get_funding(brin: str, schooljaar: str, runtime: RuntimeDep) -> dict[str, An
 
     _year(schooljaar)
     try:
-        return statement(runtime.projector, runtime.database_url, brin, schooljaar)
+        with _timeline(runtime, response) as r:
+            return statement(r.cursor, brin, schooljaar)
     except FundingError as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
 

@@ -6,29 +6,31 @@ completeness declaration, actueel at the mutation stop, definitief after the
 assurance report) and stores the document, content-hashed, in the same
 transaction. The event carries the log position the foto was derived at, so it
 can be re-derived exactly at any later time and must give the same hash.
+
+The document is derived from the timeline projection, a layer above: the
+composition root passes in a `Timeline` that waits for it and reads it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Protocol
 
-import psycopg
-from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
 from registry.application.registry import Registry
 from registry.domain.calendar import SchoolYearCalendar
+from registry.domain.foto import (
+    FotoDocument,
+    FotoKind,
+    FotoRef,
+    canonical,
+    content_hash,
+)
 from registry.infrastructure.pools import connect
-from registry.projections.engine.runner import Projector
-from registry.projections.queries.peiling import canonical, content_hash, snapshot
-from registry.projections.timeline import Timeline
 
-KINDS = ("voorlopig", "actueel", "definitief")
-SCHEMA = """
+DDL = """
 CREATE TABLE IF NOT EXISTS fotos (
   brin text NOT NULL, schooljaar text NOT NULL, soort text NOT NULL,
   versie int NOT NULL, content_hash text NOT NULL, position bigint NOT NULL,
@@ -39,63 +41,75 @@ INSERT_FOTO = (
     "INSERT INTO fotos SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], "
     "%b::int[], %b::text[], %b::int8[], %b::timestamptz[], %b::jsonb[])"
 )
+WAIT_SECONDS = 60.0
 
 
 class UnknownFoto(LookupError):
-    pass
+    """No foto of that kind (and version) was issued."""
+
+
+class Timeline(Protocol):
+    """The enrolment timeline as a foto needs it."""
+
+    def wait(self, position: int, timeout: float) -> None:
+        """Return once the timeline has applied the log up to `position`."""
+        ...
+
+    def derive(
+        self,
+        soort: FotoKind,
+        brin: str,
+        schooljaar: str,
+        peildatum: date,
+        stand_per: datetime,
+        position: int,
+    ) -> FotoDocument:
+        """The snapshot of the peildatum exactly as known at log `position`."""
+        ...
 
 
 @dataclass(frozen=True)
 class IssuedFoto:
-    soort: str
+    soort: FotoKind
     versie: int
     content_hash: str
     position: int
     stand_per: datetime
-    document: dict[str, Any]
+    document: FotoDocument
 
 
 class Fotos:
-    def __init__(self, registry: Registry, projector: Projector, url: str) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        timeline: Timeline,
+        url: str,
+        wait_seconds: float = WAIT_SECONDS,
+    ) -> None:
         self.registry = registry
-        self.projector = projector
+        self.timeline = timeline
         self.url = url
-        self._schema = Timeline.schema()
-        with psycopg.connect(url) as conn:
-            conn.execute(SCHEMA)
+        self.wait_seconds = wait_seconds
 
-    @contextmanager
-    def _timeline(self) -> Iterator[psycopg.Connection[Any]]:
-        with connect(self.url) as conn:  # one transaction: SET LOCAL holds in it
-            conn.execute(
-                SQL("SET LOCAL search_path TO {}, public").format(
-                    Identifier(self._schema)
-                )
-            )
-            yield conn
+    def create_tables(self) -> None:
+        with connect(self.url) as conn:
+            conn.execute(DDL)
 
-    def catch_up(self) -> int:
-        """Bring the timeline up to the head; return the position it reached."""
-        self._schema = self.projector.fresh(Timeline())
-        (status,) = [s for s in self.projector.status() if s.schema == self._schema]
-        return status.position
-
-    def issue(self, soort: str, brin: str, schooljaar: str, at: datetime) -> IssuedFoto:
-        if soort not in KINDS:
-            raise ValueError(f"soort {soort!r} is not one of {', '.join(KINDS)}")
-        if soort == "actueel":
+    def issue(
+        self, soort: FotoKind, brin: str, schooljaar: str, at: datetime
+    ) -> IssuedFoto:
+        soort = FotoKind(soort)
+        if soort is FotoKind.ACTUEEL:
             self._default_stop(brin, schooljaar, at)
-        position = self.catch_up()
+        position = self.registry.recorder.max_notification_id() or 0
+        self.timeline.wait(position, self.wait_seconds)
         peildatum = SchoolYearCalendar.of(schooljaar).count_date
-        with self._timeline() as conn:
-            doc = snapshot(
-                conn.cursor(), brin, schooljaar, peildatum, at, soort, position
-            )
+        doc = self.timeline.derive(soort, brin, schooljaar, peildatum, at, position)
         year = self.registry.school_year(brin, schooljaar)
         versie = 1 + len(year.fotos.get(soort, [])) if year else 1
         text = canonical(doc)  # encoded once, for the hash and the stored copy
         digest = content_hash(doc, text)
-        ref = {
+        ref: FotoRef = {
             "versie": versie,
             "hash": digest,
             "positie": position,
@@ -107,7 +121,7 @@ class Fotos:
         row = (
             brin,
             schooljaar,
-            soort,
+            soort.value,
             versie,
             digest,
             position,
@@ -129,35 +143,34 @@ class Fotos:
             self.registry.stop_mutations(brin, schooljaar, at, on_request=False)
 
     def stored(
-        self, brin: str, schooljaar: str, soort: str, versie: int | None = None
+        self, brin: str, schooljaar: str, soort: FotoKind, versie: int | None = None
     ) -> IssuedFoto:
-        with psycopg.connect(self.url) as conn:
+        soort = FotoKind(soort)
+        with connect(self.url) as conn:
             row = conn.execute(
-                "SELECT soort, versie, content_hash, position, stand_per, document "
+                "SELECT versie, content_hash, position, stand_per, document "
                 "FROM fotos WHERE brin = %s AND schooljaar = %s AND soort = %s "
                 "AND (%s::int IS NULL OR versie = %s) ORDER BY versie DESC LIMIT 1",
-                (brin, schooljaar, soort, versie, versie),
+                (brin, schooljaar, soort.value, versie, versie),
             ).fetchone()
         if row is None:
             which = f" versie {versie}" if versie else ""
             raise UnknownFoto(f"no {soort} foto{which} for {brin} {schooljaar}")
-        return IssuedFoto(*row)
+        return IssuedFoto(soort, *row)
 
-    def rederive(self, foto: IssuedFoto) -> dict[str, Any]:
+    def rederive(self, foto: IssuedFoto) -> FotoDocument:
         """The foto derived again from the log at the position it was issued at."""
-        self.catch_up()
+        self.timeline.wait(foto.position, self.wait_seconds)
         d = foto.document
         peildatum = SchoolYearCalendar.of(d["schooljaar"]).count_date
-        with self._timeline() as conn:
-            return snapshot(
-                conn.cursor(),
-                d["brin"],
-                d["schooljaar"],
-                peildatum,
-                foto.stand_per,
-                foto.soort,
-                foto.position,
-            )
+        return self.timeline.derive(
+            foto.soort,
+            d["brin"],
+            d["schooljaar"],
+            peildatum,
+            foto.stand_per,
+            foto.position,
+        )
 
     def verify(self, foto: IssuedFoto) -> bool:
         return content_hash(self.rederive(foto)) == foto.content_hash

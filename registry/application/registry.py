@@ -31,6 +31,7 @@ from registry.application.errors import ConcurrentChange, NotFound, RecordedTime
 from registry.application.mutations import EnrolmentMutation, check_mutation
 from registry.domain import ids
 from registry.domain.enrolment import Enrolment
+from registry.domain.foto import FotoKind, FotoRef
 from registry.domain.school import School, SchoolRegistration
 from registry.domain.school_year import SchoolYear
 from registry.domain.student import KeyData, Student
@@ -211,20 +212,15 @@ class Registry(Application[UUID]):
 
     def record_foto(
         self,
-        kind: str,
+        kind: FotoKind,
         brin: str,
         schooljaar: str,
-        foto: dict[str, Any],
+        foto: FotoRef,
         at: datetime,
         side_writes: Sequence[SideWrite] = (),
     ) -> SchoolYear:
         year = self._school_year_for_update(brin, schooljaar, at)
-        record = {
-            "voorlopig": year.record_provisional_snapshot,
-            "actueel": year.record_current_snapshot,
-            "definitief": year.record_final_snapshot,
-        }[kind]
-        record(foto, at)
+        year.record_snapshot(kind, foto, at)
         self.save_at(year, at=at, side_writes=side_writes)
         return year
 

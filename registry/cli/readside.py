@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import psycopg
 import typer
-from psycopg.sql import SQL, Identifier
 from rich.progress import BarColumn, Progress, TextColumn
 
-from registry.application.fotos import KINDS, IssuedFoto, UnknownFoto
+from registry.application.fotos import IssuedFoto, UnknownFoto
 from registry.bootstrap import Runtime, projection, projections
 from registry.cli.common import (
     AtOption,
@@ -24,9 +24,12 @@ from registry.cli.common import (
     school_year_key,
 )
 from registry.domain.calendar import SchoolYearCalendar
+from registry.domain.foto import FotoKind
 from registry.infrastructure.clock import parse_at
 from registry.intake.reference_files import FileRefused, parse_exclusions
+from registry.projections import replay as audit_replay
 from registry.projections.engine.daemon import Daemon
+from registry.projections.engine.reading import Reading, reading
 from registry.projections.queries import audit, signals
 from registry.projections.queries.diff import Side, diff
 from registry.projections.queries.peiling import snapshot as make_snapshot
@@ -64,11 +67,14 @@ def _progress(label: str) -> Progress:
     )
 
 
-def _timeline(rt: Runtime) -> psycopg.Connection[Any]:
-    schema = rt.projector.fresh(Timeline())
-    conn = psycopg.connect(rt.database_url)
-    conn.execute(SQL("SET search_path TO {}, public").format(Identifier(schema)))
-    return conn
+@contextmanager
+def _timeline(rt: Runtime) -> Iterator[Reading]:
+    """The timeline caught up first: no projector may be running beside the
+    command line, and an operator expects the answer to include what was just
+    delivered."""
+    rt.catch_up()
+    with reading(rt.database_url, Timeline.name) as r:
+        yield r
 
 
 def snapshot(
@@ -93,25 +99,33 @@ def snapshot(
         refuse(f"--peildatum {peildatum!r} is not a date (YYYY-MM-DD)")
     with runtime() as rt:
         t = _time(stand_per, "--stand-per") or rt.now()
-        with _timeline(rt) as conn:
-            emit(make_snapshot(conn.cursor(), brin, schooljaar, d, t))
+        with _timeline(rt) as r:
+            emit(make_snapshot(r.cursor, brin, schooljaar, d, t))
 
 
 @foto_app.command("issue")
 def foto_issue(soort: str, brin: str, schooljaar: str, at: AtOption = None) -> None:
     """Issue a voorlopig / actueel / definitief foto (printed as the document)."""
-    if soort not in KINDS:
-        refuse(f"soort {soort!r} is not one of {', '.join(KINDS)}")
+    kind = _kind(soort)
     brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
-        foto = rt.record(lambda t: rt.fotos.issue(soort, brin, schooljaar, t), at)
+        rt.catch_up()
+        foto = rt.record(lambda t: rt.fotos.issue(kind, brin, schooljaar, t), at)
         emit(_shown(rt, foto))
+
+
+def _kind(soort: str) -> FotoKind:
+    try:
+        return FotoKind.parse(soort)
+    except ValueError as e:
+        refuse(str(e))
 
 
 def _stored(rt: Runtime, brin: str, schooljaar: str, which: str) -> IssuedFoto:
     soort, _, versie = which.partition(":")
+    kind = _kind(soort)
     try:
-        return rt.fotos.stored(brin, schooljaar, soort, int(versie) if versie else None)
+        return rt.fotos.stored(brin, schooljaar, kind, int(versie) if versie else None)
     except (UnknownFoto, ValueError) as e:
         refuse(str(e), code=1)
 
@@ -131,9 +145,9 @@ def _shown(rt: Runtime, foto: IssuedFoto) -> dict[str, Any]:
     extra: dict[str, Any] = {"versie": foto.versie, "hash": foto.content_hash}
     if foto.soort == "actueel":
         d = foto.document
-        with _timeline(rt) as conn:
+        with _timeline(rt) as r:
             extra["signalen"] = signals.current(
-                conn.cursor(), d["brin"], d["schooljaar"], foto.stand_per
+                r.cursor, d["brin"], d["schooljaar"], foto.stand_per
             )
     return foto.document | extra
 
@@ -150,8 +164,8 @@ def signals_list(
     brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         t = _time(stand_per, "--stand-per") or rt.now()
-        with _timeline(rt) as conn:
-            emit(signals.current(conn.cursor(), brin, schooljaar, t))
+        with _timeline(rt) as r:
+            emit(signals.current(r.cursor, brin, schooljaar, t))
 
 
 @foto_app.command("verify")
@@ -160,6 +174,7 @@ def foto_verify(brin: str, schooljaar: str, soort: str) -> None:
     brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         foto = _stored(rt, brin, schooljaar, soort)
+        rt.catch_up()
         ok = rt.fotos.verify(foto)
         emit(
             {
@@ -179,14 +194,14 @@ def foto_diff(brin: str, schooljaar: str, van: str, naar: str) -> None:
     brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         sides = [_side(rt, brin, schooljaar, which) for which in (van, naar)]
-        with _timeline(rt) as conn:
+        with _timeline(rt) as r:
             peildatum = SchoolYearCalendar.of(schooljaar).count_date
-            emit(diff(conn.cursor(), brin, schooljaar, peildatum, *sides))
+            emit(diff(r.cursor, brin, schooljaar, peildatum, *sides))
 
 
 def _side(rt: Runtime, brin: str, schooljaar: str, which: str) -> Side:
     if which == "now":
-        return Side("now", rt.now(), rt.fotos.catch_up())
+        return Side("now", rt.now(), rt.projector.live_position(Timeline.name))
     foto = _stored(rt, brin, schooljaar, which)
     return Side(f"{foto.soort}:{foto.versie}", foto.stand_per, foto.position)
 
@@ -307,7 +322,7 @@ def replay(
             issued = _stored(rt, brin, schooljaar, which)
         with _progress(f"replay {projection}") as bar:
             task = bar.add_task(projection, total=None)
-            report = audit.replay(
+            report = audit_replay.replay(
                 rt.projector,
                 chosen,
                 t,
@@ -332,16 +347,12 @@ def explain(
     brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         t = _time(stand_per, "--stand-per") or rt.now()
-        schema = rt.projector.fresh(Timeline())
         peildatum = SchoolYearCalendar.of(schooljaar).count_date
-        try:
-            emit(
-                audit.explain(
-                    rt.database_url, schema, brin, schooljaar, student, peildatum, t
-                )
-            )
-        except LookupError as e:
-            refuse(str(e), code=1)
+        with _timeline(rt) as r:
+            try:
+                emit(audit.explain(r.cursor, brin, schooljaar, student, peildatum, t))
+            except LookupError as e:
+                refuse(str(e), code=1)
 
 
 def funding(brin: str, schooljaar: str) -> None:
@@ -351,8 +362,8 @@ def funding(brin: str, schooljaar: str) -> None:
     from registry.projections.queries.funding import statement
 
     brin, schooljaar = school_year_key(brin, schooljaar)
-    with runtime() as rt:
+    with runtime() as rt, _timeline(rt) as r:
         try:
-            emit(statement(rt.projector, rt.database_url, brin, schooljaar))
+            emit(statement(r.cursor, brin, schooljaar))
         except FundingError as e:
             refuse(str(e), code=1)

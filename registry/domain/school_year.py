@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate, event
 from registry.domain import ids
 from registry.domain.calendar import SchoolYearCalendar
 from registry.domain.errors import IllegalTransition
+from registry.domain.foto import FotoKind, FotoRef
 
 
 class Stage(StrEnum):
@@ -41,14 +42,14 @@ class SchoolYear(Aggregate):
         late: bool
 
     class ProvisionalSnapshotIssued(Aggregate.Event):
-        foto: dict[str, Any]
+        foto: FotoRef
 
     class MutationsStopped(Aggregate.Event):
         stopped_on: date
         on_request: bool
 
     class CurrentSnapshotIssued(Aggregate.Event):
-        foto: dict[str, Any]
+        foto: FotoRef
 
     class AssuranceReported(Aggregate.Event):
         reported_on: date
@@ -56,7 +57,7 @@ class SchoolYear(Aggregate):
         exclusions: list[dict[str, Any]]
 
     class FinalSnapshotIssued(Aggregate.Event):
-        foto: dict[str, Any]
+        foto: FotoRef
 
     class Closed(Aggregate.Event):
         pass
@@ -68,7 +69,7 @@ class SchoolYear(Aggregate):
         self.stage = Stage.OPEN
         self.declared_on: date | None = None
         self.stopped_on: date | None = None
-        self.fotos: dict[str, list[dict[str, Any]]] = {}
+        self.fotos: dict[str, list[FotoRef]] = {}
         self.assurance_batches: list[int] = []
         self.exclusions: list[dict[str, Any]] = []
 
@@ -110,15 +111,23 @@ class SchoolYear(Aggregate):
         self.stage = Stage.COMPLETENESS_DECLARED
 
     # Snapshots: each kind may be issued again as a new version in its own stage.
-    def record_provisional_snapshot(self, foto: dict[str, Any], at: datetime) -> None:
+    def record_snapshot(self, kind: FotoKind, foto: FotoRef, at: datetime) -> None:
+        record = {
+            FotoKind.VOORLOPIG: self.record_provisional_snapshot,
+            FotoKind.ACTUEEL: self.record_current_snapshot,
+            FotoKind.DEFINITIEF: self.record_final_snapshot,
+        }[kind]
+        record(foto, at)
+
+    def record_provisional_snapshot(self, foto: FotoRef, at: datetime) -> None:
         self._require(
             "voorlopige foto", Stage.COMPLETENESS_DECLARED, Stage.PROVISIONAL_SNAPSHOT
         )
         self._provisional(foto=foto, timestamp=at)
 
     @event(ProvisionalSnapshotIssued)
-    def _provisional(self, foto: dict[str, Any], timestamp: datetime) -> None:
-        self.fotos.setdefault("voorlopig", []).append(dict(foto))
+    def _provisional(self, foto: FotoRef, timestamp: datetime) -> None:
+        self.fotos.setdefault("voorlopig", []).append(foto.copy())
         self.stage = Stage.PROVISIONAL_SNAPSHOT
 
     def stop_mutations(self, at: datetime, *, on_request: bool) -> None:
@@ -139,13 +148,13 @@ class SchoolYear(Aggregate):
         self.stopped_on = stopped_on
         self.stage = Stage.MUTATION_STOPPED
 
-    def record_current_snapshot(self, foto: dict[str, Any], at: datetime) -> None:
+    def record_current_snapshot(self, foto: FotoRef, at: datetime) -> None:
         self._require("actuele foto", Stage.MUTATION_STOPPED, Stage.CURRENT_SNAPSHOT)
         self._current(foto=foto, timestamp=at)
 
     @event(CurrentSnapshotIssued)
-    def _current(self, foto: dict[str, Any], timestamp: datetime) -> None:
-        self.fotos.setdefault("actueel", []).append(dict(foto))
+    def _current(self, foto: FotoRef, timestamp: datetime) -> None:
+        self.fotos.setdefault("actueel", []).append(foto.copy())
         self.stage = Stage.CURRENT_SNAPSHOT
 
     def report_assurance(
@@ -171,15 +180,15 @@ class SchoolYear(Aggregate):
         self.exclusions = [dict(e) for e in exclusions]
         self.stage = Stage.ASSURANCE_REPORTED
 
-    def record_final_snapshot(self, foto: dict[str, Any], at: datetime) -> None:
+    def record_final_snapshot(self, foto: FotoRef, at: datetime) -> None:
         self._require(
             "definitieve foto", Stage.ASSURANCE_REPORTED, Stage.FINAL_SNAPSHOT
         )
         self._final(foto=foto, timestamp=at)
 
     @event(FinalSnapshotIssued)
-    def _final(self, foto: dict[str, Any], timestamp: datetime) -> None:
-        self.fotos.setdefault("definitief", []).append(dict(foto))
+    def _final(self, foto: FotoRef, timestamp: datetime) -> None:
+        self.fotos.setdefault("definitief", []).append(foto.copy())
         self.stage = Stage.FINAL_SNAPSHOT
 
     def close(self, at: datetime) -> None:

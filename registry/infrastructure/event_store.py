@@ -19,11 +19,14 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.utils import retry
+from eventsourcing.utils import get_topic, retry
 from psycopg import Cursor
 from psycopg.abc import Query
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+
+from registry.config import Settings
 
 CLOCK_WENT_BACK = "RG001"
 # A statement and its rows, written in the same transaction as events. The
@@ -161,3 +164,26 @@ class RegistryRecorder(PostgresApplicationRecorder):
             curs.execute(self._select_clock)
             row = curs.fetchone()
             return None if row is None else row["recorded_at"]
+
+
+def event_store_env(url: str, settings: Settings) -> dict[str, str]:
+    """The eventsourcing library's settings for the registry's event store."""
+    info = conninfo_to_dict(url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": get_topic(RegistryRecorder),
+        "POSTGRES_DBNAME": str(info.get("dbname", "postgres")),
+        "POSTGRES_HOST": str(info.get("host", "localhost")),
+        "POSTGRES_PORT": str(info.get("port", "5432")),
+        "POSTGRES_USER": str(info.get("user", "postgres")),
+        "POSTGRES_PASSWORD": str(info.get("password", "")),
+        # Keep the library's locked insert path: with DB functions on, tailing
+        # readers can miss events (9.5.6).
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout_seconds),
+        "POSTGRES_POOL_SIZE": str(settings.pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.pool_max_overflow),
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30000",
+        # Tables are made by create_tables(), not when the application is built.
+        "CREATE_TABLE": "n",
+    }

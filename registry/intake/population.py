@@ -137,7 +137,9 @@ def parse_persons(lines: Iterable[str]) -> list[PersonIn]:
 class PostgresPopulationRegister:
     def __init__(self, url: str) -> None:
         self.url = url
-        with psycopg.connect(url) as conn:
+
+    def create_tables(self) -> None:
+        with self._conn() as conn:
             conn.execute(SCHEMA)
 
     def _conn(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:

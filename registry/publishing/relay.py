@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 from kafka import KafkaProducer
 from kafka.errors import MessageSizeTooLargeError
 from kafka.producer.future import FutureRecordMetadata
@@ -122,6 +121,11 @@ def producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
     return KafkaProducer(**(settings | overrides))
 
 
+def create_tables(url: str) -> None:
+    with connect(url) as conn:
+        conn.execute(DDL)
+
+
 class Relay:
     def __init__(
         self,
@@ -143,13 +147,6 @@ class Relay:
         self.schemas = schemas
         self.name = name
         self.window = window
-        with psycopg.connect(url) as conn:
-            conn.execute(DDL)
-            conn.execute(
-                "INSERT INTO relay_positions (name, seq) VALUES (%s, 0) "
-                "ON CONFLICT DO NOTHING",
-                (name,),
-            )
 
     def position(self) -> int:
         with connect(self.url) as conn:
@@ -282,8 +279,9 @@ class Relay:
     def _acknowledge(self, seq: int) -> None:
         with connect(self.url) as conn:
             conn.execute(
-                "UPDATE relay_positions SET seq = %s, updated_at = now() WHERE name = %s",
-                (seq, self.name),
+                "INSERT INTO relay_positions (name, seq) VALUES (%s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = now()",
+                (self.name, seq),
             )
 
 

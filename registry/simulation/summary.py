@@ -18,8 +18,7 @@ from registry.bootstrap import Runtime
 from registry.domain.calendar import SchoolYearCalendar
 from registry.projections.queries import signals as signal_list
 from registry.projections.queries.diff import Side, counts
-from registry.projections.queries.funding import statement_on
-from registry.projections.timeline import Timeline
+from registry.projections.queries.funding import statement
 
 KINDS = ("voorlopig", "actueel", "definitief")
 T = TypeVar("T")
@@ -28,7 +27,7 @@ T = TypeVar("T")
 def gather(
     rt: Runtime, schooljaar: str, scale: str, relay_lag: int | None
 ) -> dict[str, Any]:
-    schema = rt.projector.fresh(Timeline())
+    schema = rt.catch_up()
     now = rt.now()
     timeline = SQL("SET search_path TO {}, public").format(Identifier(schema))
     with psycopg.connect(rt.database_url) as conn:
@@ -49,7 +48,7 @@ def gather(
     funding = _each_school(
         url,
         timeline,
-        lambda curs, brin: float(statement_on(curs, brin, schooljaar)["totaal"]),
+        lambda curs, brin: float(statement(curs, brin, schooljaar)["totaal"]),
         sorted(final),
     )
     funded = sum(f["bekostigd"] for f in final.values())

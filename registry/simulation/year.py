@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.bootstrap import Runtime
+from registry.domain.foto import FotoKind
 from registry.intake.population import parse_persons
 from registry.intake.reference_files import parse_exclusions, parse_schools
 from registry.intake.service import DeliveryRefused
@@ -157,7 +158,8 @@ def _stop(
 def _foto(
     rt: Runtime, year: Path, op: dict[str, Any], at: datetime, r: PlayReport
 ) -> None:
-    foto = rt.fotos.issue(op["soort"], op["brin"], op["schooljaar"], at)
+    rt.catch_up()  # the foto reads the timeline as far as the log goes now
+    foto = rt.fotos.issue(FotoKind(op["soort"]), op["brin"], op["schooljaar"], at)
     r.fotos.append(
         {
             "brin": op["brin"],

@@ -35,8 +35,16 @@ def test_snapshots_fotos_and_signals_over_the_api(runtime: Runtime) -> None:
     year = f"/v1/schools/01OE/years/{SJ}"
 
     assert client.get(year + "/snapshot", headers=other).status_code == 403
-    now = client.get(year + "/snapshot", headers=own).json()
-    assert now["controletotaal"] == 2
+    # A read never catches the timeline up: it answers as far as the projector
+    # got (here, the voorlopige foto) and says at which log position.
+    head = runtime.registry.recorder.max_notification_id()
+    stale = client.get(year + "/snapshot", headers=own)
+    assert int(stale.headers["X-Log-Position"]) < head
+    assert stale.json()["controletotaal"] == 3
+    runtime.catch_up()  # what the projector does beside the API
+    now = client.get(year + "/snapshot", headers=own)
+    assert int(now.headers["X-Log-Position"]) == head
+    assert now.json()["controletotaal"] == 2
     before = client.get(
         year + "/snapshot",
         params={"stand_per": "2026-11-16T00:00:00+00:00", "limit": 2},

@@ -8,12 +8,13 @@ import pytest
 
 from registry.application.errors import ConcurrentChange, RecordedTimeWentBack
 from registry.application.registry import Registry
-from registry.bootstrap import Runtime, event_store_env
+from registry.bootstrap import Runtime
 from registry.config import Settings
 from registry.domain.school import School
 from registry.domain.school_year import SchoolYear
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn, Onderwijsnummer
+from registry.infrastructure.event_store import event_store_env
 from tests.conftest import utc
 from tests.factories import SJ, mutation, school, terms
 

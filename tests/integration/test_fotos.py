@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 import pytest
 
 from registry.application.fotos import Fotos
 from registry.bootstrap import Runtime
 from registry.domain.errors import IllegalTransition
-from registry.projections.engine.runner import Projector
+from registry.domain.funding import FundingError
+from registry.projections.engine.reading import reading
 from registry.projections.queries.diff import KINDS, Side, counts, diff
+from registry.projections.queries.funding import statement
 from registry.projections.timeline import Timeline
 from tests.conftest import utc
 from tests.factories import SJ
@@ -24,7 +28,7 @@ def rt(runtime: Runtime) -> Runtime:
 
 @pytest.fixture
 def fotos(rt: Runtime) -> Fotos:
-    return Fotos(rt.registry, Projector(rt.database_url), rt.database_url)
+    return rt.fotos
 
 
 def test_a_year_of_fotos(rt: Runtime, fotos: Fotos) -> None:
@@ -103,25 +107,29 @@ def test_actueel_on_1_june_records_the_default_stop(rt: Runtime, fotos: Fotos) -
     assert year is not None and year.stopped_on == utc(2027, 6, 1).date()
 
 
+def funding(rt: Runtime) -> dict[str, Any]:
+    rt.catch_up()
+    with reading(rt.database_url, "timeline") as r:
+        return statement(r.cursor, "01OE", SJ)
+
+
 def test_funding_from_the_definitieve_foto(rt: Runtime, fotos: Fotos) -> None:
-    from registry.domain.funding import FundingError
-    from registry.projections.queries.funding import statement
 
     rt.intake.submit(
         batch(rec(1, student(ANNA)), rec(2, student(PIET))), utc(2026, 8, 20)
     )
     with pytest.raises(FundingError):
-        statement(rt.projector, rt.database_url, "01OE", SJ)
+        funding(rt)
     rt.registry.declare_complete("01OE", SJ, utc(2026, 10, 3))
     fotos.issue("voorlopig", "01OE", SJ, utc(2026, 11, 15))
-    provisional = statement(rt.projector, rt.database_url, "01OE", SJ)
+    provisional = funding(rt)
     assert provisional["soort"] == "voorlopig"
     rt.registry.stop_mutations("01OE", SJ, utc(2027, 3, 1))
     fotos.issue("actueel", "01OE", SJ, utc(2027, 3, 1, 20))
     excluded = [{"leerling": {"bsn": PIET["bsn"]}, "reden": "indicatie"}]
     rt.registry.report_assurance("01OE", SJ, [], excluded, utc(2027, 6, 25))
     fotos.issue("definitief", "01OE", SJ, utc(2027, 7, 21))
-    final = statement(rt.projector, rt.database_url, "01OE", SJ)
+    final = funding(rt)
     assert final["soort"] == "definitief"
     # one hoofd- and one nevenvestiging, Anna funded (onderbouw, rate A), Piet
     # excluded for his indication (X151)

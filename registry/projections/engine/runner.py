@@ -10,6 +10,7 @@ replay up to a chosen position.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -56,6 +57,9 @@ class Status:
 class Projector:
     def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
+
+    def create_tables(self) -> None:
+        """The tracking table, and the outbox the extracts write with theirs."""
         with self._connect() as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
             conn.execute(TRACKING_DDL)
@@ -118,6 +122,33 @@ class Projector:
         self.catch_up(projection, schema)
         self.promote(projection.name, schema)
         return schema
+
+    def live_position(self, name: str) -> int:
+        """The log position the live tables of projection `name` have applied."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT position FROM projection_tracking WHERE name = %s AND live",
+                (name,),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def wait(self, name: str, position: int, timeout: float = 30.0) -> None:
+        """Block until the live tables of projection `name` have applied the log up
+        to `position` (a command reading its own write); TimeoutError after
+        `timeout` seconds. Polls with a growing interval, as the library's
+        TrackingRecorder.wait does."""
+        deadline = time.monotonic() + timeout
+        interval = 0.01
+        while (reached := self.live_position(name)) < position:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"projection {name} is at log position {reached}, not yet "
+                    f"{position}, after {timeout} s: is the projector running "
+                    "(`registry projections run`)?"
+                )
+            time.sleep(min(interval, remaining))
+            interval = min(interval * 2, 0.5)
 
     def live_schema(self, name: str) -> str:
         with self._connect() as conn:

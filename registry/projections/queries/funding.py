@@ -6,13 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
 from psycopg import Cursor
-from psycopg.sql import SQL, Identifier
 
 from registry.domain.funding import FundingError, funding_for_year
-from registry.projections.engine.runner import Projector
-from registry.projections.timeline import Timeline
 
 _LATEST = (
     "SELECT DISTINCT ON (soort) soort, position, document FROM fotos "
@@ -26,18 +22,9 @@ _VESTIGINGEN = (
 )
 
 
-def statement(
-    projector: Projector, url: str, brin: str, schooljaar: str
-) -> dict[str, Any]:
-    """Raises FundingError when the school has no voorlopig or definitief foto."""
-    schema = projector.fresh(Timeline())
-    with psycopg.connect(url) as conn:
-        conn.execute(SQL("SET search_path TO {}, public").format(Identifier(schema)))
-        return statement_on(conn.cursor(), brin, schooljaar)
-
-
-def statement_on(curs: Cursor[Any], brin: str, schooljaar: str) -> dict[str, Any]:
-    """`statement` on a cursor whose search path holds a fresh timeline."""
+def statement(curs: Cursor[Any], brin: str, schooljaar: str) -> dict[str, Any]:
+    """On a cursor reading the live timeline; raises FundingError when the school
+    has no voorlopig or definitief foto."""
     fotos = {s: (p, d) for s, p, d in curs.execute(_LATEST, (brin, schooljaar))}
     chosen = "definitief" if "definitief" in fotos else "voorlopig"
     if chosen not in fotos:

@@ -11,16 +11,18 @@ Verdicts, as known at T:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypedDict, cast
+from uuid import UUID
 
 from psycopg import Cursor
 from psycopg.sql import SQL, Composed
 
-FORMAT = "bron-vo-foto/1"
-EXCLUSION_CODES = {"indicatie": "X151", "verzuim": "X160"}
+from registry.domain import foto
+from registry.domain.foto import PEILING, FotoDocument, FotoEntry, FotoKind, Soort
+from registry.projections.engine.reading import ProjectionNotReady, reading
+from registry.projections.engine.runner import Projector
+from registry.projections.timeline import Timeline
 
 # {p}, {q}, {l}: "known" conditions on the periods, the school's own periods
 # and the licences; {x} on the exclusions (see _known). {valid} selects the
@@ -104,24 +106,33 @@ def _query(by_position: bool, one_school: bool) -> Composed:
     )
 
 
-def reasons(row: dict[str, Any]) -> list[str]:
-    out = []
-    if row["unlicensed"]:
-        out.append("X121")
-    if row["double"]:
-        out.append("X130")
-    out += [EXCLUSION_CODES[r] for r in row["excluded"] or () if r in EXCLUSION_CODES]
-    return sorted(out)
+class PeriodRow(TypedDict):
+    """A period valid on D as known at T, with what its verdict rests on."""
+
+    brin: str
+    number: str
+    kind: str
+    vestiging: str
+    elementcode: str
+    leerjaar: int
+    ingangsdatum: date
+    einddatum: date | None
+    double: bool
+    student_id: UUID
+    enrolment_id: UUID
+    opened_by: int
+    unlicensed: bool
+    excluded: list[str] | None
 
 
-def _entry(row: dict[str, Any]) -> dict[str, Any]:
+def reasons(row: PeriodRow) -> list[str]:
+    return foto.verdict(row["unlicensed"], row["double"], row["excluded"] or ())
+
+
+def _entry(row: PeriodRow) -> FotoEntry:
     why = reasons(row)
-    number = row["number"]
     return {
-        "leerling": {
-            "bsn": number if row["kind"] == "bsn" else None,
-            "onderwijsnummer": None if row["kind"] == "bsn" else number,
-        },
+        "leerling": foto.leerling(row["number"], row["kind"]),
         "vestiging": row["vestiging"],
         "elementcode": row["elementcode"],
         "leerjaar": row["leerjaar"],
@@ -139,12 +150,14 @@ def periods(
     d: date,
     t: datetime,
     position: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[PeriodRow]:
     """Periods valid on D as known at T (or exactly at log position P)."""
     params = {"brin": brin, "sj": schooljaar, "d": d, "t": t, "p": position}
     curs.execute(_query(position is not None, brin is not None), params)
     names = [c.name for c in curs.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in curs.fetchall()]
+    return [
+        cast(PeriodRow, dict(zip(names, row, strict=True))) for row in curs.fetchall()
+    ]
 
 
 def snapshot(
@@ -153,41 +166,18 @@ def snapshot(
     schooljaar: str,
     peildatum: date,
     stand_per: datetime,
-    soort: str = "peiling",
+    soort: Soort = PEILING,
     position: int | None = None,
-) -> dict[str, Any]:
+) -> FotoDocument:
     rows = periods(curs, brin, schooljaar, peildatum, stand_per, position)
-    entries = [_entry(r) for r in rows]
-    entries.sort(
-        key=lambda e: (
-            e["leerling"]["bsn"] or e["leerling"]["onderwijsnummer"],
-            e["vestiging"],
-            e["ingangsdatum"],
-        )
+    return foto.document(
+        soort,
+        brin,
+        schooljaar,
+        peildatum.isoformat(),
+        stand_per.astimezone(UTC).isoformat(),
+        [_entry(r) for r in rows],
     )
-    return {
-        "format": FORMAT,
-        "soort": soort,
-        "brin": brin,
-        "schooljaar": schooljaar,
-        "peildatum": peildatum.isoformat(),
-        "stand_per": stand_per.astimezone(UTC).isoformat(),
-        "controletotaal": len(entries),
-        "bekostigd": sum(e["bekostigd"] for e in entries),
-        "inschrijvingen": entries,
-    }
-
-
-def canonical(document: dict[str, Any]) -> str:
-    """The canonical JSON: sorted keys, no spaces."""
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-
-
-def content_hash(document: dict[str, Any], text: str | None = None) -> str:
-    """sha256 of the canonical JSON (UTF-8); `text` if it is already encoded."""
-    return hashlib.sha256((text or canonical(document)).encode()).hexdigest()
 
 
 def national_totals(
@@ -200,3 +190,31 @@ def national_totals(
         brin: {"controletotaal": total, "bekostigd": funded}
         for brin, total, funded in curs.fetchall()
     }
+
+
+class TimelineFotos:
+    """The timeline as issuing a foto needs it (application.fotos.Timeline)."""
+
+    def __init__(self, projector: Projector) -> None:
+        self.projector = projector
+
+    def wait(self, position: int, timeout: float) -> None:
+        self.projector.wait(Timeline.name, position, timeout)
+
+    def derive(
+        self,
+        soort: FotoKind,
+        brin: str,
+        schooljaar: str,
+        peildatum: date,
+        stand_per: datetime,
+        position: int,
+    ) -> FotoDocument:
+        with reading(self.projector.conninfo, Timeline.name) as r:
+            if r.position < position:
+                raise ProjectionNotReady(
+                    f"the timeline is at log position {r.position}, not {position}"
+                )
+            return snapshot(
+                r.cursor, brin, schooljaar, peildatum, stand_per, soort.value, position
+            )

@@ -1,0 +1,132 @@
+"""The snapshot document, `bron-vo-foto/1` (contract.md): who was enrolled on a
+peildatum as known at a stand_per, each period with its funding verdict.
+
+A foto (voorlopig, actueel, definitief) is such a document issued at a milestone,
+content-hashed; a peiling is one asked for ad hoc."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Literal, TypedDict
+
+FORMAT = "bron-vo-foto/1"
+PEILING = "peiling"
+
+
+class FotoKind(StrEnum):
+    VOORLOPIG = "voorlopig"
+    ACTUEEL = "actueel"
+    DEFINITIEF = "definitief"
+
+    @classmethod
+    def parse(cls, value: str) -> FotoKind:
+        try:
+            return cls(value)
+        except ValueError:
+            known = ", ".join(k.value for k in cls)
+            raise ValueError(f"soort {value!r} is not one of {known}") from None
+
+
+Soort = Literal["peiling", "voorlopig", "actueel", "definitief"]
+# Why a period is not funded, from the assurance report's exclusions.
+EXCLUSION_CODES = {"indicatie": "X151", "verzuim": "X160"}
+
+
+class Leerling(TypedDict):
+    bsn: str | None
+    onderwijsnummer: str | None
+
+
+class FotoEntry(TypedDict):
+    leerling: Leerling
+    vestiging: str
+    elementcode: str
+    leerjaar: int
+    ingangsdatum: str
+    einddatum: str | None
+    bekostigd: bool
+    redenen: list[str]
+
+
+class FotoDocument(TypedDict):
+    format: str
+    soort: Soort
+    brin: str
+    schooljaar: str
+    peildatum: str
+    stand_per: str
+    controletotaal: int
+    bekostigd: int
+    inschrijvingen: list[FotoEntry]
+
+
+class FotoRef(TypedDict):
+    """What a school year's snapshot event records of the issued document."""
+
+    versie: int
+    hash: str
+    positie: int
+    stand_per: str
+    peildatum: str
+    controletotaal: int
+    bekostigd: int
+
+
+def leerling(number: str, kind: str) -> Leerling:
+    """A student number as the documents show it: under `bsn` or `onderwijsnummer`."""
+    bsn = number if kind == "bsn" else None
+    return {"bsn": bsn, "onderwijsnummer": None if bsn else number}
+
+
+def student_number(who: Leerling) -> str:
+    """The BSN or onderwijsnummer of a document's `leerling`."""
+    return who["bsn"] or who["onderwijsnummer"] or ""
+
+
+def verdict(unlicensed: bool, double: bool, excluded: Iterable[str]) -> list[str]:
+    """The reasons a period is not funded (none: funded), sorted."""
+    out = ["X121"] if unlicensed else []
+    if double:
+        out.append("X130")
+    out += [EXCLUSION_CODES[r] for r in excluded if r in EXCLUSION_CODES]
+    return sorted(out)
+
+
+def sort_key(entry: FotoEntry) -> tuple[str, str, str]:
+    """contract.md: by student number, then vestiging, then ingangsdatum."""
+    return student_number(entry["leerling"]), entry["vestiging"], entry["ingangsdatum"]
+
+
+def document(
+    soort: Soort,
+    brin: str,
+    schooljaar: str,
+    peildatum: str,
+    stand_per: str,
+    entries: list[FotoEntry],
+) -> FotoDocument:
+    entries = sorted(entries, key=sort_key)
+    return {
+        "format": FORMAT,
+        "soort": soort,
+        "brin": brin,
+        "schooljaar": schooljaar,
+        "peildatum": peildatum,
+        "stand_per": stand_per,
+        "controletotaal": len(entries),
+        "bekostigd": sum(e["bekostigd"] for e in entries),
+        "inschrijvingen": entries,
+    }
+
+
+def canonical(doc: FotoDocument) -> str:
+    """The canonical JSON: sorted keys, no spaces."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_hash(doc: FotoDocument, text: str | None = None) -> str:
+    """sha256 of the canonical JSON (UTF-8); `text` if it is already encoded."""
+    return hashlib.sha256((text or canonical(doc)).encode()).hexdigest()
