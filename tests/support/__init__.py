@@ -1,0 +1,1 @@
+"""Helpers and scripts for the tests that are not tests themselves."""
