@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from uuid import UUID
 
-from registry.application.mutations import EnrolmentMutation
 from registry.domain.enrolment import PeriodTerms, Source
 from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
 
@@ -44,30 +42,6 @@ def terms(
     einddatum: date | None = None,
 ) -> PeriodTerms:
     return PeriodTerms(vestiging, elementcode, leerjaar, None, einddatum)
-
-
-def mutation(
-    mutatie: str,
-    student: UUID,
-    *,
-    brin: str = "01OE",
-    start: date = date(2026, 8, 1),
-    t: PeriodTerms | None = None,
-    einddatum: date | None = None,
-    accountant: bool = False,
-    src_brin: str | None = None,
-) -> EnrolmentMutation:
-    if mutatie in ("T", "A") and t is None:
-        t = terms()
-    return EnrolmentMutation(
-        mutatie,
-        student,
-        brin,
-        start,  # type: ignore[arg-type]
-        source(src_brin or brin, accountant=accountant),
-        t,
-        einddatum,
-    )
 
 
 def valid_bsns(start: int = 200_000_000):  # type: ignore[no-untyped-def]

@@ -1,19 +1,21 @@
-"""One enrolment mutation (T/A/U/V) and the write-side rules that judge it.
-
-The rules reported here are the ones that need the register's state: X120
-(school / vestiging), X122 / X123 (elementcode), X124 (dates), 811 / 055
-(existence), X140 / X141 / 060 (the school year's stage). Every rule that
-applies independently is reported; none that depends on a field already at fault.
+"""The one rule set of an enrolment mutation (T/A/U/V): `judge` weighs it against
+the school, the school year, the student and the student's periods, and returns
+every rejection (domain errors carrying their signal codes) and every attention
+signal. Each rule that applies independently is reported; none whose input is
+missing or already at fault (no X122 without a known elementcode, no 811 while the
+student is not identified). Deliveries take this path; no write path has rules
+of its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
-from registry.domain import elementcodes
+from registry.domain import elementcodes, ids
 from registry.domain.calendar import SchoolYearCalendar
 from registry.domain.enrolment import Enrolment, PeriodTerms, Source, covers
 from registry.domain.errors import (
@@ -23,31 +25,70 @@ from registry.domain.errors import (
     EnrolmentExists,
     EnrolmentUnknown,
     InvalidPeriod,
-    MutationRejected,
     MutationStopped,
     SchoolUnknown,
 )
 from registry.domain.school import School
 from registry.domain.school_year import SchoolYear
+from registry.domain.signals import Signal
 
 Mutatie = Literal["T", "A", "U", "V"]
+LATE_END = timedelta(days=7)
+PRO = "0090"
 
 
 @dataclass(frozen=True)
 class EnrolmentMutation:
-    mutatie: Mutatie
-    student_id: UUID
-    brin: str
-    ingangsdatum: date
-    source: Source
-    terms: PeriodTerms | None = None  # T and A: the whole period as delivered
-    einddatum: date | None = None  # U
+    """A T/A/U/V as delivered; a field the record lacks is None. `einddatum` is the
+    period's end with T and A, the new end with U."""
 
-    def __post_init__(self) -> None:
-        if self.mutatie in ("T", "A") and self.terms is None:
-            raise ValueError(f"mutatie {self.mutatie} needs the period's terms")
-        if self.mutatie == "U" and self.einddatum is None:
-            raise ValueError("mutatie U needs an einddatum")
+    mutatie: Mutatie
+    brin: str
+    ingangsdatum: date | None  # None: not delivered (097)
+    source: Source
+    student_id: UUID | None = None  # None: the student is not identified
+    vestiging: str | None = None
+    elementcode: str | None = None
+    leerjaar: int | None = None
+    jaren_pro: int | None = None
+    einddatum: date | None = None
+
+    @property
+    def enrolment_id(self) -> UUID | None:
+        """The period's id, once the student and the start date are known."""
+        if self.student_id is None or self.ingangsdatum is None:
+            return None
+        return ids.enrolment_id(self.student_id, self.brin, self.ingangsdatum)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the period and what it becomes are known: a rule about the
+        change itself (the count date) can only judge a complete mutation."""
+        if self.enrolment_id is None:
+            return False
+        if self.mutatie in ("T", "A"):
+            return self.terms is not None
+        return self.mutatie == "V" or self.einddatum is not None
+
+    @property
+    def terms(self) -> PeriodTerms | None:
+        """The whole period as delivered with T or A (None when incomplete)."""
+        if self.mutatie not in ("T", "A") or None in (
+            self.vestiging,
+            self.elementcode,
+            self.leerjaar,
+        ):
+            return None
+        return PeriodTerms(
+            self.vestiging or "",
+            self.elementcode or "",
+            self.leerjaar or 0,
+            self.jaren_pro,
+            self.einddatum,
+        )
+
+    def for_student(self, student_id: UUID) -> EnrolmentMutation:
+        return replace(self, student_id=student_id)
 
     def new_terms(self, old: PeriodTerms | None) -> PeriodTerms | None:
         """The period's terms after this mutation (None when deleted)."""
@@ -58,57 +99,104 @@ class EnrolmentMutation:
         return self.terms
 
     def apply(self, enrolment: Enrolment | None, at: datetime) -> Enrolment:
-        if self.mutatie == "T":
-            assert self.terms is not None
+        """The events of an accepted mutation on its period (judge it first)."""
+        terms = self.terms
+        if not self.complete or self.student_id is None or self.ingangsdatum is None:
+            raise ValueError(f"mutatie {self.mutatie} is incomplete; judge it first")
+        if self.mutatie == "T" and terms is not None:
             if enrolment is None:
                 return Enrolment.register(
                     self.student_id,
                     self.brin,
                     self.ingangsdatum,
-                    self.terms,
+                    terms,
                     self.source,
                     at,
                 )
-            enrolment.reregister(self.terms, self.source, at)
+            enrolment.reregister(terms, self.source, at)
         elif enrolment is None:
             raise _unknown(self)
-        elif self.mutatie == "A":
-            assert self.terms is not None
-            enrolment.amend(self.terms, self.source, at)
-        elif self.mutatie == "U":
-            assert self.einddatum is not None
+        elif self.mutatie == "A" and terms is not None:
+            enrolment.amend(terms, self.source, at)
+        elif self.mutatie == "U" and self.einddatum is not None:
             enrolment.end(self.einddatum, self.source, at)
         else:
             enrolment.delete(self.source, at)
         return enrolment
 
 
-def _unknown(m: EnrolmentMutation) -> EnrolmentUnknown:
-    return EnrolmentUnknown(
-        f"mutatie {m.mutatie}: no period from {m.ingangsdatum} at {m.brin} for this "
-        "student",
-        field="inschrijving.ingangsdatum",
-    )
+@dataclass(frozen=True)
+class Period:
+    """One of a student's periods as the write side indexes them."""
+
+    enrolment_id: UUID
+    student_id: UUID
+    brin: str
+    ingangsdatum: date
+    einddatum: date | None
+    deleted: bool
+
+    def covers(self, day: date) -> bool:
+        return not self.deleted and covers(self.ingangsdatum, self.einddatum, day)
 
 
-def check_mutation(
-    m: EnrolmentMutation,
-    school: School | None,
-    year: SchoolYear | None,
-    enrolment: Enrolment | None,
-    at: datetime,
-) -> None:
+@dataclass(frozen=True)
+class Register:
+    """What the rules read of the register for one mutation."""
+
+    school: School | None
+    year: SchoolYear | None  # the school year of the delivery
+    enrolment: Enrolment | None = None  # the period the mutation is about
+    periods: Mapping[UUID, Period] = field(default_factory=dict)  # the student's
+    birth_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    errors: list[DomainError]  # each rejects the mutation
+    attention: list[Signal]  # only when nothing rejects it
+
+    @property
+    def accepted(self) -> bool:
+        return not self.errors
+
+
+def judge(m: EnrolmentMutation, register: Register, at: datetime) -> Judgement:
     errors = [
-        *school_errors(m, school),
         *terms_errors(m),
-        *existence_errors(m, enrolment),
-        *stage_errors(m, year, enrolment, at),
+        *school_errors(m, register.school),
+        *existence_errors(m, register.enrolment),
+        *stage_errors(m, register, at),
     ]
     if errors:
-        raise MutationRejected(errors)
+        return Judgement(errors, [])
+    return Judgement([], attention(m, register, at))
+
+
+def terms_errors(m: EnrolmentMutation) -> list[DomainError]:
+    """X123 / X122 (elementcode and leerjaar), X124 (einddatum before ingangsdatum)."""
+    errors: list[DomainError] = []
+    if m.mutatie in ("T", "A") and m.elementcode is not None:
+        try:
+            code = elementcodes.lookup(m.elementcode)
+            if m.leerjaar is not None:
+                code.check_leerjaar(m.leerjaar)
+        except DomainError as e:
+            errors.append(e)
+    start = m.ingangsdatum
+    if m.einddatum is not None and start is not None and m.einddatum < start:
+        errors.append(
+            InvalidPeriod(
+                f"inschrijving.einddatum {m.einddatum} is before ingangsdatum "
+                f"{m.ingangsdatum}",
+                field="einddatum",
+            )
+        )
+    return errors
 
 
 def school_errors(m: EnrolmentMutation, school: School | None) -> list[DomainError]:
+    """X120: the batch's own registered BRIN, its aanleverpunt, an open vestiging."""
     if m.brin != m.source.brin:
         return [
             SchoolUnknown(
@@ -117,35 +205,30 @@ def school_errors(m: EnrolmentMutation, school: School | None) -> list[DomainErr
         ]
     if school is None:
         return [SchoolUnknown(f"brin {m.brin} is not registered", field="brin")]
-    if m.terms is not None:
-        try:
-            school.check_vestiging(m.terms.vestiging)
-        except SchoolUnknown as e:
-            return [e]
-    return []
-
-
-def terms_errors(m: EnrolmentMutation) -> list[DomainError]:
-    errors: list[DomainError] = []
-    if m.terms is not None:
-        try:
-            elementcodes.lookup(m.terms.elementcode).check_leerjaar(m.terms.leerjaar)
-        except DomainError as e:
-            errors.append(e)
-    end = m.einddatum if m.mutatie == "U" else (m.terms.einddatum if m.terms else None)
-    if end is not None and end < m.ingangsdatum:
-        errors.append(
-            InvalidPeriod(
-                f"einddatum {end} is before ingangsdatum {m.ingangsdatum}",
-                field="einddatum",
+    if m.vestiging is None:
+        return []
+    point = m.source.aanleverpunt
+    if point and m.vestiging != f"{point:02d}":
+        return [
+            SchoolUnknown(
+                f"vestiging {m.vestiging} is not aanleverpunt {point:02d} of this "
+                "batch",
+                field="vestiging",
             )
-        )
-    return errors
+        ]
+    try:
+        school.check_vestiging(m.vestiging)
+    except SchoolUnknown as e:
+        return [e]
+    return []
 
 
 def existence_errors(
     m: EnrolmentMutation, enrolment: Enrolment | None
 ) -> list[DomainError]:
+    """811 (T on a period that exists) and 055 (A, U or V on one that does not)."""
+    if m.enrolment_id is None:
+        return []
     active = enrolment is not None and not enrolment.deleted
     if m.mutatie == "T" and active:
         return [
@@ -159,41 +242,60 @@ def existence_errors(
     return []
 
 
-def stage_errors(
-    m: EnrolmentMutation,
-    year: SchoolYear | None,
-    enrolment: Enrolment | None,
-    at: datetime,
+def _unknown(m: EnrolmentMutation) -> EnrolmentUnknown:
+    return EnrolmentUnknown(
+        f"mutatie {m.mutatie}: no period from {m.ingangsdatum} at {m.brin} for this "
+        "student",
+        field="inschrijving.ingangsdatum",
+    )
+
+
+def stop_in_effect(year: SchoolYear | None, schooljaar: str, on: date) -> bool:
+    """Stopped on request, or 1 June has come (the stop needs no event to hold)."""
+    if year is not None:
+        return year.mutation_stop_in_effect(on)
+    return on >= SchoolYearCalendar.of(schooljaar).default_mutation_stop
+
+
+def accountant_errors(
+    source: Source, year: SchoolYear | None, at: datetime
 ) -> list[DomainError]:
-    calendar = SchoolYearCalendar.of(m.source.schooljaar)
-    if year is None:
-        stop_in_effect = at.date() >= calendar.default_mutation_stop
-        assured = False
-    else:
-        stop_in_effect, assured = year.mutation_stop_in_effect(at.date()), year.assured
-    count_date = calendar.count_date
-    touches = touches_count_date(m, enrolment, count_date)
+    """X141: an accountant mutation before the mutation stop (of any record)."""
+    if not source.accountant or stop_in_effect(year, source.schooljaar, at.date()):
+        return []
+    return [
+        AccountantMutationTooEarly(
+            f"accountant mutation for {source.brin} {source.schooljaar} before the "
+            "mutation stop",
+            field="soort",
+        )
+    ]
+
+
+def stage_errors(
+    m: EnrolmentMutation, register: Register, at: datetime
+) -> list[DomainError]:
+    """060 (assured), X141 (accountant too early), X140 (stopped) for the school
+    year of the delivery."""
+    year, schooljaar = register.year, m.source.schooljaar
+    stopped = stop_in_effect(year, schooljaar, at.date())
+    count_date = SchoolYearCalendar.of(schooljaar).count_date
+    # Whether the period changes on the count date needs the whole change.
+    touches = m.complete and touches_count_date(m, register.enrolment, count_date)
     errors: list[DomainError] = []
-    if assured and touches:
+    if year is not None and year.assured and touches:
         errors.append(
             CountDateAssured(
-                f"the assurance report for {m.brin} {m.source.schooljaar} was received; "
+                f"the assurance report for {m.brin} {schooljaar} was received; "
                 f"this mutation changes the count date {count_date}",
                 field="mutatie",
             )
         )
-    if m.source.accountant and not stop_in_effect:
-        errors.append(
-            AccountantMutationTooEarly(
-                f"accountant mutation for {m.brin} {m.source.schooljaar} before the "
-                "mutation stop",
-                field="soort",
-            )
-        )
-    if not m.source.accountant and stop_in_effect and touches:
+    errors += accountant_errors(m.source, year, at)
+    if not m.source.accountant and stopped and touches:
         errors.append(
             MutationStopped(
-                f"mutation stop for {m.brin} {m.source.schooljaar}: a change of the count "
+                f"mutation stop for {m.brin} {schooljaar}: a change of the count "
                 f"date {count_date} needs an accountant mutation",
                 field="soort",
             )
@@ -214,6 +316,87 @@ def touches_count_date(
 ) -> bool:
     """Whether the mutation changes who is enrolled on the count date, or how: an
     end date moved within the year after 1 October leaves the count date alone."""
+    start = m.ingangsdatum
+    if start is None:
+        return False
     old = enrolment.terms if enrolment is not None and not enrolment.deleted else None
-    before = _count_date_view(m.ingangsdatum, old, day)
-    return before != _count_date_view(m.ingangsdatum, m.new_terms(old), day)
+    before = _count_date_view(start, old, day)
+    return before != _count_date_view(start, m.new_terms(old), day)
+
+
+def attention(m: EnrolmentMutation, register: Register, at: datetime) -> list[Signal]:
+    """X121 (unlicensed), X130 (a second period on 1 October), X131 (an end told
+    late), X150 (praktijkonderwijs past 18) of an accepted mutation."""
+    calendar = SchoolYearCalendar.of(m.source.schooljaar)
+    terms, start, school = m.terms, m.ingangsdatum, register.school
+    signals: list[Signal] = []
+    if (
+        terms is not None
+        and start is not None
+        and school is not None
+        and not school.is_licensed(terms.vestiging, terms.elementcode, start)
+    ):
+        signals.append(
+            Signal(
+                "X121",
+                f"elementcode {terms.elementcode} is not licensed at "
+                f"vestiging {terms.vestiging} on {start}",
+            )
+        )
+    if creates_overlap(m, register, calendar.count_date):
+        signals.append(
+            Signal(
+                "X130",
+                f"another enrolment of this student is valid on {calendar.count_date}",
+            )
+        )
+    end = m.einddatum if m.mutatie in ("U", "T", "A") else None
+    if end is not None and at.date() > end + LATE_END:
+        signals.append(
+            Signal(
+                "X131",
+                f"einddatum {end} delivered on {at.date()}, more than 7 days after it",
+            )
+        )
+    birth = register.birth_date
+    if (
+        terms is not None
+        and terms.elementcode == PRO
+        and birth is not None
+        and _birthday(birth, 18) < calendar.first_day
+    ):
+        signals.append(
+            Signal(
+                "X150",
+                f"elementcode {PRO} for a student who turned 18 before "
+                f"{calendar.first_day}",
+            )
+        )
+    return signals
+
+
+def _birthday(birth: date, age: int) -> date:
+    try:
+        return birth.replace(year=birth.year + age)
+    except ValueError:  # 29 February in a year that has none
+        return date(birth.year + age, 3, 1)
+
+
+def creates_overlap(m: EnrolmentMutation, register: Register, day: date) -> bool:
+    """Whether the mutation makes its period valid on `day` while another period
+    of the student already is."""
+    eid, start = m.enrolment_id, m.ingangsdatum
+    if eid is None or start is None:
+        return False
+    before = register.periods.get(eid)
+    covered_before = before is not None and before.covers(day)
+    enrolment = register.enrolment
+    old = (
+        enrolment.terms
+        if enrolment is not None and before is not None and not before.deleted
+        else None
+    )
+    after = m.new_terms(old)
+    covers_after = after is not None and covers(start, after.einddatum, day)
+    others = any(p.covers(day) for k, p in register.periods.items() if k != eid)
+    return covers_after and not covered_before and others

@@ -28,14 +28,12 @@ from eventsourcing.persistence import (
 )
 
 from registry.application.errors import ConcurrentChange, NotFound, RecordedTimeWentBack
-from registry.application.mutations import EnrolmentMutation, check_mutation
 from registry.domain import ids
 from registry.domain.enrolment import Enrolment
 from registry.domain.foto import FotoKind, FotoRef
 from registry.domain.school import School, SchoolRegistration
 from registry.domain.school_year import SchoolYear
-from registry.domain.student import KeyData, Student
-from registry.domain.values import Bsn, Onderwijsnummer
+from registry.domain.student import Student
 from registry.infrastructure.event_store import RegistryRecorder, SideWrite
 
 A = TypeVar("A", bound=Aggregate)
@@ -237,60 +235,12 @@ class Registry(Application[UUID]):
         self.save_at(year, at=at)
         return year
 
-    def close_year(self, brin: str, schooljaar: str, at: datetime) -> SchoolYear:
-        year = self._school_year_for_update(brin, schooljaar, at)
-        year.close(at)
-        self.save_at(year, at=at)
-        return year
-
     # Students
     def student(self, number: str) -> Student | None:
         return self._get(Student, ids.student_id(number))
-
-    def register_student(
-        self,
-        number: Bsn | Onderwijsnummer,
-        key: KeyData,
-        at: datetime,
-        *,
-        issued: bool = False,
-        extended: dict[str, Any] | None = None,
-    ) -> Student:
-        existing = self.student(str(number))
-        if existing is not None:
-            return existing
-        student = Student.register(number, key, at, issued=issued, extended=extended)
-        self.save_at(student, at=at)
-        return student
-
-    def change_student_key_data(
-        self,
-        number: str,
-        old: dict[str, Any],
-        new: dict[str, Any],
-        source: dict[str, Any],
-        at: datetime,
-    ) -> Student:
-        student = self.student(number)
-        if student is None:
-            raise NotFound("student is not registered")
-        student.change_key_data(old, new, source, at)
-        self.save_at(student, at=at)
-        return student
 
     # Enrolment mutations (T/A/U/V)
     def enrolment(
         self, student_id: UUID, brin: str, ingangsdatum: date
     ) -> Enrolment | None:
         return self._get(Enrolment, ids.enrolment_id(student_id, brin, ingangsdatum))
-
-    def record_mutation(self, m: EnrolmentMutation, at: datetime) -> Enrolment:
-        """Apply one T/A/U/V; every write-side rule that fails is reported at once."""
-        school = self._get(School, ids.school_id(m.brin))
-        existing = self.school_year(m.brin, m.source.schooljaar)
-        enrolment = self.enrolment(m.student_id, m.brin, m.ingangsdatum)
-        check_mutation(m, school, existing, enrolment, at)
-        year = existing or SchoolYear.open(m.brin, m.source.schooljaar, at)
-        enrolment = m.apply(enrolment, at)
-        self.save_at(enrolment, year if existing is None else None, at=at)
-        return enrolment

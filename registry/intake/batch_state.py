@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from registry.application.mutations import Period
 from registry.application.registry import Registry
 from registry.domain import ids
 from registry.domain.enrolment import Enrolment
@@ -20,8 +21,8 @@ from registry.domain.student import Student
 from registry.domain.values import Onderwijsnummer
 from registry.intake.identity import Lookups, wire_name_key
 from registry.intake.population import PopulationRegister, RegisterUnavailable
-from registry.intake.tables import BatchKey, IndexedPeriod, IntakeStore
-from registry.intake.wire import Record
+from registry.intake.tables import IntakeStore
+from registry.intake.wire import BatchKey, Record
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,15 @@ class Context:
 
     @property
     def brin(self) -> str:
-        return self.key[0]
+        return self.key.brin
 
     @property
     def aanleverpunt(self) -> int:
-        return self.key[1]
+        return self.key.aanleverpunt
 
     @property
     def schooljaar(self) -> str:
-        return self.key[2]
+        return self.key.schooljaar
 
 
 @dataclass
@@ -51,7 +52,7 @@ class BatchState:
     year: SchoolYear | None
     lookups: Lookups
     enrolments: dict[UUID, Enrolment]
-    periods: dict[UUID, dict[UUID, IndexedPeriod]]
+    periods: dict[UUID, dict[UUID, Period]]
     serials: Iterator[int]
     changed: dict[UUID, Aggregate] = field(default_factory=dict)
     index_rows: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
@@ -60,11 +61,11 @@ class BatchState:
     def touch(self, aggregate: Aggregate) -> None:
         self.changed[aggregate.id] = aggregate
 
-    def student_periods(self, student_id: UUID) -> dict[UUID, IndexedPeriod]:
+    def student_periods(self, student_id: UUID) -> dict[UUID, Period]:
         return self.periods.setdefault(student_id, {})
 
     def record_period(self, e: Enrolment) -> None:
-        p = IndexedPeriod(
+        p = Period(
             e.id, e.student_id, e.brin, e.ingangsdatum, e.einddatum, e.deleted
         )
         self.student_periods(e.student_id)[e.id] = p
@@ -124,7 +125,7 @@ def load_state(
     school = loaded.get(fixed[0])
     assert isinstance(school, School)
     year = loaded.get(fixed[1])
-    grouped: dict[UUID, dict[UUID, IndexedPeriod]] = {}
+    grouped: dict[UUID, dict[UUID, Period]] = {}
     for p in periods:
         grouped.setdefault(p.student_id, {})[p.enrolment_id] = p
     return BatchState(

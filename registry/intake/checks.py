@@ -4,10 +4,9 @@ the rules that depend on it (no X122 when the elementcode is missing or unknown)
 
 from __future__ import annotations
 
-from registry.domain import elementcodes
 from registry.domain.errors import DomainError
 from registry.domain.signals import Signal
-from registry.domain.values import Bsn, Landcode, Onderwijsnummer, Postcode, mask
+from registry.domain.values import Bsn, Landcode, Onderwijsnummer, Postcode
 from registry.intake.wire import Extended, KeyChange, Period, Record, Student
 
 KEY_FIELDS = {"geboortedatum", "geslacht", "postcode", "landcode"}
@@ -86,17 +85,12 @@ def period_signals(r: Record) -> list[Signal]:
         signals.append(
             Signal("X124", "inschrijving.einddatum is required with mutatie U")
         )
-    if p.start is not None and p.end is not None and p.end < p.start:
-        signals.append(
-            Signal(
-                "X124",
-                f"inschrijving.einddatum {p.end} is before ingangsdatum {p.start}",
-            )
-        )
     return signals
 
 
 def _terms_signals(p: Period) -> list[Signal]:
+    """Fields a T or A must carry; their values are judged with the period
+    (application/mutations.py)."""
     signals: list[Signal] = []
     if not p.vestiging:
         signals.append(Signal("X120", "inschrijving.vestiging is missing or empty"))
@@ -104,13 +98,6 @@ def _terms_signals(p: Period) -> list[Signal]:
         signals.append(Signal("023", "inschrijving.elementcode is missing"))
     if p.leerjaar is None:
         signals.append(Signal("028", "inschrijving.leerjaar is missing"))
-    if p.elementcode is not None:
-        try:
-            code = elementcodes.lookup(p.elementcode)
-            if p.leerjaar is not None:
-                code.check_leerjaar(p.leerjaar)
-        except DomainError as e:
-            signals.append(_from(e))
     return signals
 
 
@@ -134,6 +121,3 @@ def static_signals(r: Record) -> list[Signal]:
     signals += period_signals(r) if r.kind == "I" else change_signals(r)
     return signals
 
-
-def shown_number(s: Student) -> str:
-    return mask(s.bsn or s.onderwijsnummer or "")

@@ -4,18 +4,18 @@ nothing rejects it — its events. A rejected record changes nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from registry.application.mutations import (
     EnrolmentMutation,
-    existence_errors,
-    stage_errors,
+    Register,
+    accountant_errors,
+    judge,
 )
 from registry.domain import ids
-from registry.domain.calendar import SchoolYearCalendar
-from registry.domain.enrolment import Enrolment, PeriodTerms, Source
+from registry.domain.enrolment import Enrolment, Source
 from registry.domain.errors import DomainError
 from registry.domain.school_year import SchoolYear
 from registry.domain.signals import Signal
@@ -65,19 +65,24 @@ def process(state: BatchState, ctx: Context, r: Record) -> Outcome:
         if identity.waiting:
             return Outcome("W", _numbers(r))
         signals += identity.signals
-    mutation = _mutation(state, ctx, r, identity, signals)
-    signals += _write_side(state, ctx, r, mutation, identity)
+    mutation = _mutation(ctx, r, _judged_id(identity, r))
+    if mutation is not None:
+        judgement = judge(mutation, _register(state, r, mutation), ctx.at)
+        errors, attention = judgement.errors, judgement.attention
+    else:
+        errors, attention = accountant_errors(_source(ctx, r), state.year, ctx.at), []
+    signals += [_signal(e) for e in errors]
     rejections = _dedupe([s for s in signals if s.rejects])
     if rejections:
         return Outcome("A", _numbers(r, identity), rejections)
     assert identity is not None
-    attention = [s for s in signals if not s.rejects]
+    attention = [s for s in signals if not s.rejects] + attention
     if r.kind == "W":
         return _apply_change(state, ctx, r, identity, attention)
-    student = _student(state, ctx, r, identity)
     assert mutation is not None
-    mutation = _with_student(mutation, student.id if student else _dry_id(r))
-    attention += _attention(state, ctx, mutation, identity, r)
+    student = _student(state, ctx, r, identity)
+    if student is not None:
+        mutation = mutation.for_student(student.id)
     _apply(state, ctx, mutation)
     return Outcome("G", _numbers(r, identity), attention)
 
@@ -91,101 +96,57 @@ def _dry_id(r: Record) -> UUID:
     return ids.student_id(f"dry-run/{r.meldingnummer}")
 
 
-def _student_id(identity: Identity | None) -> UUID | None:
-    if identity is None or identity.number is None:
+def _judged_id(identity: Identity | None, r: Record) -> UUID | None:
+    """The student the record is judged for: none when not identified; a
+    stand-in for one who gets a number only when the record is accepted (no
+    periods yet, so the judgement holds for the number issued)."""
+    if identity is None or identity.rejected:
         return None
+    if identity.number is None:
+        return _dry_id(r)
     return ids.student_id(identity.number)
 
 
-def _mutation(
-    state: BatchState,
-    ctx: Context,
-    r: Record,
-    identity: Identity | None,
-    signals: list[Signal],
-) -> EnrolmentMutation | None:
-    p = r.period
-    if r.kind != "I" or p is None or p.start is None or any(s.rejects for s in signals):
-        return None
-    terms = None
-    if r.mutation in ("T", "A"):
-        assert p.vestiging and p.elementcode and p.leerjaar is not None
-        terms = PeriodTerms(p.vestiging, p.elementcode, p.leerjaar, p.jaren_pro, p.end)
-    source = Source(
+def _source(ctx: Context, r: Record) -> Source:
+    return Source(
         ctx.brin,
         ctx.aanleverpunt,
         ctx.schooljaar,
-        ctx.key[3],
+        ctx.key.batchnummer,
         r.meldingnummer,
         ctx.accountant,
     )
-    student = _student_id(identity) or _dry_id(r)
+
+
+def _mutation(
+    ctx: Context, r: Record, student: UUID | None
+) -> EnrolmentMutation | None:
+    """The record as a mutation to judge (None for a W record)."""
+    p = r.period
+    if r.kind != "I" or p is None:
+        return None
     return EnrolmentMutation(
-        r.mutation, student, ctx.brin, p.start, source, terms, p.end
+        r.mutation,
+        ctx.brin,
+        p.start,
+        _source(ctx, r),
+        student,
+        p.vestiging,
+        p.elementcode,
+        p.leerjaar,
+        p.jaren_pro,
+        p.end,
     )
 
 
-def _write_side(
-    state: BatchState,
-    ctx: Context,
-    r: Record,
-    m: EnrolmentMutation | None,
-    identity: Identity | None,
-) -> list[Signal]:
-    signals = _vestiging_signals(state, ctx, r)
-    enrolment = (
-        None
-        if m is None
-        else state.enrolments.get(
-            ids.enrolment_id(m.student_id, m.brin, m.ingangsdatum)
-        )
-    )
-    if m is not None:
-        errors = existence_errors(m, enrolment) + stage_errors(
-            m, state.year, enrolment, ctx.at
-        )
-        signals += [_signal(e) for e in errors]
-    elif ctx.accountant and not _stop_in_effect(state, ctx):
-        signals.append(
-            Signal(
-                "X141",
-                f"accountant mutation for {ctx.brin} "
-                f"{ctx.schooljaar} before the mutation stop",
-            )
-        )
-    return signals
-
-
-def _stop_in_effect(state: BatchState, ctx: Context) -> bool:
-    if state.year is not None:
-        return state.year.mutation_stop_in_effect(ctx.at.date())
-    return ctx.at.date() >= SchoolYearCalendar.of(ctx.schooljaar).default_mutation_stop
-
-
-def _vestiging_signals(state: BatchState, ctx: Context, r: Record) -> list[Signal]:
-    vestiging = r.period.vestiging if r.period else None
-    if r.kind != "I" or vestiging is None:
-        return []
-    if ctx.aanleverpunt and vestiging != f"{ctx.aanleverpunt:02d}":
-        return [
-            Signal(
-                "X120",
-                f"vestiging {vestiging} is not aanleverpunt "
-                f"{ctx.aanleverpunt:02d} of this batch",
-            )
-        ]
-    try:
-        state.school.check_vestiging(vestiging)
-    except DomainError as e:
-        return [_signal(e)]
-    return []
-
-
-def _with_student(m: EnrolmentMutation, student_id: UUID) -> EnrolmentMutation:
-    if m.student_id == student_id:
-        return m
-    return EnrolmentMutation(
-        m.mutatie, student_id, m.brin, m.ingangsdatum, m.source, m.terms, m.einddatum
+def _register(state: BatchState, r: Record, m: EnrolmentMutation) -> Register:
+    eid = m.enrolment_id
+    return Register(
+        school=state.school,
+        year=state.year,
+        enrolment=None if eid is None else state.enrolments.get(eid),
+        periods={} if m.student_id is None else state.student_periods(m.student_id),
+        birth_date=r.student.birth_date,
     )
 
 
@@ -276,77 +237,9 @@ def _iso(value: Any) -> Any:
     return value
 
 
-def _attention(
-    state: BatchState, ctx: Context, m: EnrolmentMutation, identity: Identity, r: Record
-) -> list[Signal]:
-    signals: list[Signal] = []
-    cal = SchoolYearCalendar.of(ctx.schooljaar)
-    terms = m.terms
-    if terms is not None and not state.school.is_licensed(
-        terms.vestiging, terms.elementcode, m.ingangsdatum
-    ):
-        signals.append(
-            Signal(
-                "X121",
-                f"elementcode {terms.elementcode} is not licensed at "
-                f"vestiging {terms.vestiging} on {m.ingangsdatum}",
-            )
-        )
-    if _creates_overlap(state, m, cal.count_date):
-        signals.append(
-            Signal(
-                "X130",
-                f"another enrolment of this student is valid on {cal.count_date}",
-            )
-        )
-    end = m.einddatum if m.mutatie == "U" else (terms.einddatum if terms else None)
-    if end is not None and ctx.at.date() > end + timedelta(days=7):
-        signals.append(
-            Signal(
-                "X131",
-                f"einddatum {end} delivered on {ctx.at.date()}, "
-                "more than 7 days after it",
-            )
-        )
-    birth = r.student.birth_date
-    pro = terms is not None and terms.elementcode == "0090"
-    if pro and birth is not None and _birthday(birth, 18) < cal.first_day:
-        signals.append(
-            Signal(
-                "X150",
-                f"elementcode 0090 for a student who turned 18 before {cal.first_day}",
-            )
-        )
-    return signals
-
-
-def _birthday(birth: date, age: int) -> date:
-    try:
-        return birth.replace(year=birth.year + age)
-    except ValueError:  # 29 February in a year that has none
-        return date(birth.year + age, 3, 1)
-
-
-def _creates_overlap(state: BatchState, m: EnrolmentMutation, day: date) -> bool:
-    eid = ids.enrolment_id(m.student_id, m.brin, m.ingangsdatum)
-    periods = state.student_periods(m.student_id)
-    before = periods.get(eid)
-    covered_before = before is not None and before.covers(day)
-    old_terms = state.enrolments[eid].terms if eid in state.enrolments else None
-    after = m.new_terms(
-        old_terms if before is not None and not before.deleted else None
-    )
-    covers_after = (
-        after is not None
-        and m.ingangsdatum <= day
-        and (after.einddatum is None or day <= after.einddatum)
-    )
-    others = any(p.covers(day) for k, p in periods.items() if k != eid)
-    return covers_after and not covered_before and others
-
-
 def _apply(state: BatchState, ctx: Context, m: EnrolmentMutation) -> None:
-    eid = ids.enrolment_id(m.student_id, m.brin, m.ingangsdatum)
+    eid = m.enrolment_id
+    assert eid is not None
     enrolment: Enrolment = m.apply(state.enrolments.get(eid), ctx.at)
     state.enrolments[eid] = enrolment
     state.record_period(enrolment)

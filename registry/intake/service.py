@@ -27,11 +27,10 @@ from registry.intake.tables import (
     INSERT_WAITING,
     UPSERT_BATCH,
     UPSERT_ENROLMENT,
-    BatchKey,
     IntakeStore,
     batch_row,
 )
-from registry.intake.wire import Batch, BatchRefused, Record, parse_batch
+from registry.intake.wire import Batch, BatchKey, BatchRefused, Record, parse_batch
 
 FEEDBACK_FORMAT = "bron-vo-terugkoppeling/1"
 MAX_ATTEMPTS = 5
@@ -166,11 +165,8 @@ class Intake:
         rows = self.store.waiting()
         by_batch: dict[BatchKey, list[dict[str, Any]]] = {}
         for row in rows:
-            key = (
-                row["brin"],
-                row["aanleverpunt"],
-                row["schooljaar"],
-                row["batchnummer"],
+            key = BatchKey(
+                row["brin"], row["aanleverpunt"], row["schooljaar"], row["batchnummer"]
             )
             by_batch.setdefault(key, []).append(row)
         counts: Counter[str] = Counter()

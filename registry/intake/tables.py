@@ -9,15 +9,17 @@ import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
 
+from registry.application.mutations import Period
 from registry.infrastructure.pools import connect
 from registry.intake.population import NameKey
+from registry.intake.wire import BatchKey
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS intake_batches (
@@ -77,26 +79,6 @@ INSERT_ISSUED = (
     "%b::text[], %b::date[], %b::text[])"
 )
 
-BatchKey = tuple[str, int, str, int]
-
-
-@dataclass(frozen=True)
-class IndexedPeriod:
-    enrolment_id: UUID
-    student_id: UUID
-    brin: str
-    ingangsdatum: date
-    einddatum: date | None
-    deleted: bool
-
-    def covers(self, day: date) -> bool:
-        return (
-            not self.deleted
-            and self.ingangsdatum <= day
-            and (self.einddatum is None or day <= self.einddatum)
-        )
-
-
 @dataclass(frozen=True)
 class StoredBatch:
     content_hash: str
@@ -128,7 +110,7 @@ class IntakeStore:
             else StoredBatch(row["content_hash"], row["feedback"], row["soort"])
         )
 
-    def periods_of(self, student_ids: Sequence[UUID]) -> list[IndexedPeriod]:
+    def periods_of(self, student_ids: Sequence[UUID]) -> list[Period]:
         if not student_ids:
             return []
         with self._conn() as conn:
@@ -136,7 +118,7 @@ class IntakeStore:
                 "SELECT * FROM intake_enrolments WHERE student_id = ANY(%s)",
                 (list(student_ids),),
             ).fetchall()
-        return [IndexedPeriod(**row) for row in rows]
+        return [Period(**row) for row in rows]
 
     def issued_by_name(self, keys: Sequence[NameKey]) -> dict[NameKey, list[str]]:
         if not keys:

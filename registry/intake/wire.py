@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -22,6 +22,15 @@ from registry.domain.values import mask
 FORMAT = "bron-vo-batch/1"
 _SCHOOLJAAR = re.compile(r"([0-9]{4})-([0-9]{4})")
 _BRIN = re.compile(r"[0-9]{2}[A-Z0-9]{2}")
+
+
+class BatchKey(NamedTuple):
+    """A batch's identity (contract.md): re-delivered under it, it is the same batch."""
+
+    brin: str
+    aanleverpunt: int
+    schooljaar: str
+    batchnummer: int
 
 
 class BatchRefused(Exception):
@@ -116,8 +125,8 @@ class Batch(_Wire):
         return value
 
     @property
-    def key(self) -> tuple[str, int, str, int]:
-        return self.brin, self.aanleverpunt, self.schooljaar, self.batchnummer
+    def key(self) -> BatchKey:
+        return BatchKey(self.brin, self.aanleverpunt, self.schooljaar, self.batchnummer)
 
     @property
     def accountant(self) -> bool:

@@ -24,8 +24,7 @@ from registry.domain.foto import FotoKind
 from registry.intake.population import parse_persons
 from registry.intake.reference_files import parse_exclusions, parse_schools
 from registry.intake.service import DeliveryRefused
-from registry.intake.tables import BatchKey
-from registry.intake.wire import BatchRefused
+from registry.intake.wire import BatchKey, BatchRefused
 
 
 @dataclass
@@ -131,7 +130,7 @@ def _submit(
             r.mismatches.append(f"{op['file']}: refused unexpectedly: {str(e)[:200]}")
         return
     fb = result.feedback  # names the batch: no second parse of the delivery
-    key = (fb["brin"], fb["aanleverpunt"], fb["schooljaar"], fb["batchnummer"])
+    key = BatchKey(fb["brin"], fb["aanleverpunt"], fb["schooljaar"], fb["batchnummer"])
     if expect == "refused":
         r.mismatches.append(f"{op['file']}: expected a refusal, got feedback")
     if not result.recorded:

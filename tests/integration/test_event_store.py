@@ -16,7 +16,8 @@ from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn, Onderwijsnummer
 from registry.infrastructure.event_store import event_store_env
 from tests.conftest import utc
-from tests.factories import SJ, mutation, school, terms
+from tests.factories import SJ, school
+from tests.intake_helpers import ANNA, batch, period, prepare, rec, student
 
 
 def second_registry(runtime: Runtime, settings: Settings) -> Registry:
@@ -27,12 +28,12 @@ def test_round_trip_and_replay_yield_the_same_state(
     runtime: Runtime, settings: Settings
 ) -> None:
     reg = runtime.registry
-    reg.load_schools([school(extra_vestiging=True)], utc(2026, 7, 1))
-    key = KeyData(date(2013, 5, 17), "V", postcode="9700LC")
-    sid = reg.register_student(Bsn("800000481"), key, utc(2026, 8, 1)).id
-    reg.record_mutation(mutation("T", sid), utc(2026, 8, 2))
-    reg.record_mutation(mutation("A", sid, t=terms(leerjaar=2)), utc(2026, 8, 3))
+    prepare(runtime)
+    runtime.intake.submit(batch(rec(1, student(ANNA))), utc(2026, 8, 2))
+    amended = rec(1, student(ANNA), "A", inschrijving=period(leerjaar=2))
+    runtime.intake.submit(batch(amended, number=2), utc(2026, 8, 3))
     reg.declare_complete("01OE", SJ, utc(2026, 10, 1))
+    sid = Student.create_id(ANNA["bsn"])
 
     other = second_registry(runtime, settings)  # no cache: everything from the log
     try:
@@ -103,7 +104,8 @@ def test_a_batched_save_of_10000_aggregates(runtime: Runtime) -> None:
 def test_repeating_a_fact_is_detected_not_duplicated(runtime: Runtime) -> None:
     reg = runtime.registry
     key = KeyData(date(2013, 5, 17), "V", postcode="9700LC")
-    first = reg.register_student(Bsn("800000481"), key, utc(2026, 8, 1))
+    first = Student.register(Bsn("800000481"), key, utc(2026, 8, 1))
+    reg.save_at(first, at=utc(2026, 8, 1))
     duplicate = Student.register(Bsn("800000481"), key, utc(2026, 8, 2))
     assert duplicate.id == first.id
     with pytest.raises(ConcurrentChange):
