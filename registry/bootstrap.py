@@ -24,6 +24,7 @@ from registry.intake.population import PostgresPopulationRegister
 from registry.intake.service import Intake
 from registry.intake.tables import IntakeStore
 from registry.projections.engine import catalog
+from registry.projections.engine.event_log import EventLog
 from registry.projections.engine.projection import Projection
 from registry.projections.engine.runner import Projector
 from registry.projections.queries.peiling import TimelineFotos
@@ -99,7 +100,7 @@ def build(settings: Settings, url: str) -> Runtime:
     """Every service of the registry on the database at `url`; nothing connects."""
     registry = Registry(env=event_store_env(url, settings))
     population = PostgresPopulationRegister(url)
-    projector = Projector(url)
+    projector = Projector(url, EventLog(registry.recorder))
     return Runtime(
         settings,
         url,

@@ -24,7 +24,6 @@ from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
     Recording,
-    Transcoding,
 )
 
 from registry.application.errors import ConcurrentChange, NotFound, RecordedTimeWentBack
@@ -34,20 +33,15 @@ from registry.domain.foto import FotoKind, FotoRef
 from registry.domain.school import School, SchoolRegistration
 from registry.domain.school_year import SchoolYear
 from registry.domain.student import Student
-from registry.infrastructure.event_store import RegistryRecorder, SideWrite
+from registry.infrastructure.event_store import (
+    APPLICATION_NAME,
+    CLOCK_WENT_BACK,
+    RegistryRecorder,
+    SideWrite,
+    register_transcodings,
+)
 
 A = TypeVar("A", bound=Aggregate)
-
-
-class DateAsISO(Transcoding):
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
 
 
 @dataclass(frozen=True)
@@ -61,11 +55,10 @@ class LoadReport:
 class Registry(Application[UUID]):
     """One application, one notification log: the ordered history of the register."""
 
-    name = "Registry"
+    name = APPLICATION_NAME  # its events are in registry_events
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        transcoder.register(DateAsISO())
+        register_transcodings(transcoder)
 
     # Saving
     def save_at(
@@ -92,7 +85,7 @@ class Registry(Application[UUID]):
                 "another writer changed the same record first; nothing was recorded"
             ) from None
         except DatabaseError as e:
-            if getattr(e.__cause__, "sqlstate", None) == "RG001":
+            if getattr(e.__cause__, "sqlstate", None) == CLOCK_WENT_BACK:
                 raise RecordedTimeWentBack(str(e).splitlines()[0]) from None
             raise
         return recordings[-1].notification.id if recordings else None

@@ -8,31 +8,64 @@ writers can record an earlier time after a later one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import (
+    ApplicationRecorder,
+    DatetimeAsISO,
+    DecimalAsStr,
     InterfaceError,
+    JSONTranscoder,
     OperationalError,
     ProgrammingError,
     StoredEvent,
+    Transcoding,
+    UUIDAsHex,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.utils import get_topic, retry
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.utils import Environment, get_topic, retry
 from psycopg import Cursor
 from psycopg.abc import Query
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
 from registry.config import Settings
 
-CLOCK_WENT_BACK = "RG001"
+APPLICATION_NAME = "Registry"
+EVENTS_TABLE = "registry_events"  # the library names it after the application
+CLOCK_WENT_BACK = "RG001"  # the SQLSTATE of the clock guard below
 # A statement and its rows, written in the same transaction as events. The
 # statement takes one array parameter per column (unnest), so any number of rows
 # costs one statement.
 SideWrite = tuple[Query, Sequence[Sequence[Any]]]
+
+
+class DateAsISO(Transcoding):
+    """Dates in events (ingangsdatum, einddatum, …) as ISO strings."""
+
+    type = date
+    name = "date_iso"  # stored in the log: never rename
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+def register_transcodings(transcoder: JSONTranscoder) -> None:
+    """The library's transcodings and the registry's own: how the log is encoded."""
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
+        transcoder.register(transcoding)
+
+
+def make_transcoder() -> JSONTranscoder:
+    transcoder = JSONTranscoder()
+    register_transcodings(transcoder)
+    return transcoder
 
 
 class RegistryRecorder(PostgresApplicationRecorder):
@@ -56,12 +89,14 @@ class RegistryRecorder(PostgresApplicationRecorder):
                 "SELECT recorded_at INTO last FROM {schema}.{clock} WHERE id = 1; "
                 "IF last IS NOT NULL AND at < last THEN "
                 "RAISE EXCEPTION 'recorded time % is before the last recorded time %', "
-                "at, last USING ERRCODE = 'RG001'; "
+                "at, last USING ERRCODE = {code}; "
                 "END IF; "
                 "INSERT INTO {schema}.{clock} VALUES (1, at) "
                 "ON CONFLICT (id) DO UPDATE SET recorded_at = excluded.recorded_at; "
                 "END $$"
-            ).format(schema=schema, clock=clock, func=func)
+            ).format(
+                schema=schema, clock=clock, func=func, code=Literal(CLOCK_WENT_BACK)
+            )
         )
         self._advance_clock = SQL("SELECT {schema}.{func}(%s)").format(
             schema=schema, func=func
@@ -187,3 +222,11 @@ def event_store_env(url: str, settings: Settings) -> dict[str, str]:
         # Tables are made by create_tables(), not when the application is built.
         "CREATE_TABLE": "n",
     }
+
+
+def open_recorder(url: str, settings: Settings) -> tuple[ApplicationRecorder, Any]:
+    """The registry's log for a process that reads it without the application
+    (a projector, the relay's host): its recorder and the factory to close."""
+    env = Environment(APPLICATION_NAME, event_store_env(url, settings))
+    factory = PostgresFactory(env)
+    return factory.application_recorder(), factory

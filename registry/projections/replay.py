@@ -14,7 +14,6 @@ from psycopg.sql import SQL, Identifier
 
 from registry.application.fotos import IssuedFoto
 from registry.domain.foto import content_hash
-from registry.projections.engine.event_log import position_at
 from registry.projections.engine.projection import Projection
 from registry.projections.engine.runner import Projector
 from registry.projections.queries.peiling import snapshot
@@ -32,8 +31,7 @@ def replay(
     on_page: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     url = projector.conninfo
-    with psycopg.connect(url) as conn:
-        position = position_at(conn.cursor(), until)
+    position = projector.log.position_at(until)
     scratch = f"scratch_{projection.name}_{uuid.uuid4().hex[:8]}"
     projector.ensure(projection, scratch, upto=position)
     try:

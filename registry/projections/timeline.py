@@ -24,6 +24,7 @@ from uuid import UUID
 from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 
+from registry.projections import events
 from registry.projections.engine.event_log import Fact
 from registry.projections.engine.projection import Handler, Projection
 from registry.projections.engine.sql import write_rows
@@ -139,10 +140,12 @@ class _PageFold:
         self.closes: list[tuple[UUID, datetime, int]] = []
         self.opened: list[_Version] = []
         self.new_enrolments: list[tuple[Any, ...]] = []
-        self._preload([f for f in facts if f.kind.startswith("Enrolment.")])
+        self._preload([f for f in facts if f.topic in events.ENROLMENT])
 
     def _preload(self, facts: list[Fact]) -> None:
-        known = {f.originator_id for f in facts if f.kind == "Enrolment.Registered"}
+        known = {
+            f.originator_id for f in facts if f.topic == events.ENROLMENT_REGISTERED
+        }
         wanted = list({f.originator_id for f in facts} - known)
         if not wanted:
             return
@@ -285,59 +288,6 @@ AUDIT = {
 }
 
 
-class Timeline(Projection):
-    name: ClassVar[str] = "timeline"
-    # 2: periods_enrolment, for when an einddatum became known (X131); without
-    # it each ended period scanned every version (a minute per school nationally).
-    version: ClassVar[int] = 2
-    ddl: ClassVar[str] = DDL
-    audit: ClassVar[dict[str, str]] = AUDIT
-
-    _ENROLMENT: ClassVar[dict[str, str]] = {
-        "Enrolment.Registered": "registered",
-        "Enrolment.Amended": "amended",
-        "Enrolment.Reregistered": "amended",
-        "Enrolment.Ended": "ended",
-        "Enrolment.Deleted": "deleted",
-    }
-
-    def handlers(self) -> dict[str, Handler]:
-        handlers: dict[str, Handler] = {kind: _noop for kind in self._ENROLMENT}
-        return handlers | {
-            "Student.Registered": _student_registered,
-            "Student.KeyDataChanged": _student_changed,
-            "School.Registered": _school_registered,
-            "School.VestigingOpened": _vestiging_opened,
-            "School.VestigingChanged": _vestiging_opened,
-            "School.VestigingClosed": _vestiging_closed,
-            "School.LicencesChanged": _licences_changed,
-            "SchoolYear.Opened": _year_opened,
-            "SchoolYear.AssuranceReported": _assurance_reported,
-        }
-
-    def apply_page(self, curs: Cursor[Any], facts: list[Fact]) -> None:
-        fold = _PageFold(curs, facts)
-        students: list[tuple[Any, ...]] = []
-        handlers = self.handlers()
-        for fact in facts:
-            step = self._ENROLMENT.get(fact.kind)
-            if step is not None:
-                getattr(fold, step)(fact)
-            elif fact.kind == "Student.Registered":
-                students.append(_student_row(fact))
-            else:
-                if students:  # keep log order for the students a change touches
-                    _write_students(curs, students)
-                    students = []
-                handlers[fact.kind](curs, fact)
-        _write_students(curs, students)
-        fold.write()
-
-
-def _noop(curs: Cursor[Any], fact: Fact) -> None:
-    """Enrolment events are folded per page (Timeline.apply_page)."""
-
-
 def _student_row(fact: Fact) -> tuple[Any, ...]:
     d, key = fact.data, fact.data["key"]
     return (
@@ -367,23 +317,19 @@ def _student_registered(curs: Cursor[Any], fact: Fact) -> None:
 
 
 def _student_changed(curs: Cursor[Any], fact: Fact) -> None:
-    """A W record: the changed key fields; a new postcode clears the landcode
-    and the other way round, as in the Student aggregate."""
-    new = {k: v for k, v in fact.data["new"].items() if k in _KEY_FIELDS}
-    if new.get("postcode") is not None:
-        new["landcode"] = None
-    if new.get("landcode") is not None:
-        new["postcode"] = None
-    for column, value in sorted(new.items()):
-        curs.execute(
-            SQL("UPDATE students SET {} = %s WHERE student_id = %s").format(
-                Identifier(column)
-            ),
-            (value, fact.originator_id),
-        )
-
-
-_KEY_FIELDS = frozenset({"geboortedatum", "geslacht", "postcode", "landcode"})
+    """A W record: the event holds the whole key after the change."""
+    new = fact.data["new"]
+    curs.execute(
+        "UPDATE students SET geboortedatum = %s, geslacht = %s, postcode = %s, "
+        "landcode = %s WHERE student_id = %s",
+        (
+            new["geboortedatum"],
+            new["geslacht"],
+            new["postcode"],
+            new["landcode"],
+            fact.originator_id,
+        ),
+    )
 
 
 def _school_registered(curs: Cursor[Any], fact: Fact) -> None:
@@ -488,3 +434,52 @@ def _assurance_reported(curs: Cursor[Any], fact: Fact) -> None:
 def _excluded_number(exclusion: dict[str, Any]) -> str:
     leerling = exclusion["leerling"]
     return str(leerling.get("bsn") or leerling.get("onderwijsnummer"))
+
+
+_STEPS = {
+    events.ENROLMENT_REGISTERED: _PageFold.registered,
+    events.ENROLMENT_AMENDED: _PageFold.amended,
+    events.ENROLMENT_REREGISTERED: _PageFold.amended,
+    events.ENROLMENT_ENDED: _PageFold.ended,
+    events.ENROLMENT_DELETED: _PageFold.deleted,
+}
+_HANDLERS: dict[str, Handler] = {
+    events.STUDENT_KEY_DATA_CHANGED: _student_changed,
+    events.SCHOOL_REGISTERED: _school_registered,
+    events.VESTIGING_OPENED: _vestiging_opened,
+    events.VESTIGING_CHANGED: _vestiging_opened,
+    events.VESTIGING_CLOSED: _vestiging_closed,
+    events.LICENCES_CHANGED: _licences_changed,
+    events.SCHOOL_YEAR_OPENED: _year_opened,
+    events.ASSURANCE_REPORTED: _assurance_reported,
+}
+
+
+class Timeline(Projection):
+    name: ClassVar[str] = "timeline"
+    # 2: periods_enrolment, for when an einddatum became known (X131).
+    version: ClassVar[int] = 2
+    ddl: ClassVar[str] = DDL
+    audit: ClassVar[dict[str, str]] = AUDIT
+    topics: ClassVar[tuple[str, ...]] = (
+        *_STEPS,
+        events.STUDENT_REGISTERED,
+        *_HANDLERS,
+    )
+
+    def apply_page(self, curs: Cursor[Any], facts: list[Fact]) -> None:
+        fold = _PageFold(curs, facts)
+        students: list[tuple[Any, ...]] = []
+        for fact in facts:
+            step = _STEPS.get(fact.topic)
+            if step is not None:
+                step(fold, fact)
+            elif fact.topic == events.STUDENT_REGISTERED:
+                students.append(_student_row(fact))
+            else:
+                if students:  # keep log order for the students a change touches
+                    _write_students(curs, students)
+                    students = []
+                _HANDLERS[fact.topic](curs, fact)
+        _write_students(curs, students)
+        fold.write()

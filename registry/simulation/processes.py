@@ -26,6 +26,7 @@ from registry.bootstrap import projections
 from registry.config import Settings
 from registry.infrastructure import collector
 from registry.infrastructure.pools import pooled
+from registry.projections.engine.event_log import EventLog
 from registry.projections.engine.multi import fresh_together
 from registry.projections.engine.runner import Projector
 from registry.publishing.contract import TopicSchemas
@@ -62,7 +63,9 @@ def keep_projections(
         _yield_to_the_play()
     url = settings.database_url
     assert url is not None
-    projector = Projector(url.get_secret_value())
+    projector = Projector(
+        url.get_secret_value(), EventLog.open(url.get_secret_value(), settings)
+    )
     chosen = [p for p in projections(settings) if (p.name != "timeline") == extracts]
     configure = _backend_gives_way if extracts else None
     with pooled(url.get_secret_value(), configure=configure):

@@ -1,40 +1,26 @@
 """Reading the notification log in pages, decoded to plain facts.
 
-Projections read the stored JSON, not the domain event classes: decoding a dict
-is several times cheaper than rebuilding event objects, and the stored topics and
-field names are part of the stored data anyway (docs/foundation.md).
+Pages come from the library's `select_notifications`, decoded by the same
+transcoder the application writes with. A fact keeps the event's state as a
+dict, not an event object (several times cheaper to fold into tables), but it
+is upcast the library's way first, and its topic must resolve to a class of
+today's code: a renamed class fails loudly instead of being skipped.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from psycopg import Cursor
-from psycopg.sql import SQL, Identifier
+from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder
+from eventsourcing.utils import get_topic, resolve_topic
 
-EVENTS_TABLE = "registry_events"
-
-_DECODERS: dict[str, Any] = {
-    "uuid_hex": UUID,
-    "datetime_iso": datetime.fromisoformat,
-    "date_iso": date.fromisoformat,
-}
-
-
-def _hook(d: dict[str, Any]) -> Any:
-    kind = d.get("_type_")
-    if kind is None:
-        return d
-    return _DECODERS[kind](d["_data_"])
-
-
-def decode(state: bytes) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(state, object_hook=_hook)
-    return data
+from registry.config import Settings
+from registry.infrastructure.event_store import make_transcoder, open_recorder
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,70 +44,83 @@ class Fact:
         return self.topic.rpartition(":")[2]
 
 
-_MODULES = {
-    "School": "registry.domain.school",
-    "Student": "registry.domain.student",
-    "Enrolment": "registry.domain.enrolment",
-    "SchoolYear": "registry.domain.school_year",
-}
+def topics(*classes: type) -> tuple[str, ...]:
+    """The stored topics of event classes."""
+    return tuple(get_topic(cls) for cls in classes)
 
 
-def topic_of(kind: str) -> str:
-    """'Enrolment.Registered' → the stored topic of that event class."""
-    return f"{_MODULES[kind.partition('.')[0]]}:{kind}"
+@cache
+def _transcoder() -> JSONTranscoder:
+    return make_transcoder()
 
 
-def head(curs: Cursor[Any]) -> int:
-    """The last committed position. Inserts hold an exclusive lock until commit,
-    so every position at or below the head is final: no gap fills in later."""
-    curs.execute(
-        SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
-            Identifier(EVENTS_TABLE)
+def decode(topic: str, state: bytes) -> dict[str, Any]:
+    """An event's state as today's class reads it: decoded, then upcast through
+    the class's `upcast_vX_vY` methods as the library's mapper does."""
+    cls = resolve_topic(topic)
+    data: dict[str, Any] = _transcoder().decode(state)
+    version, current = data.pop("class_version", 1), getattr(cls, "class_version", 1)
+    while version < current:
+        getattr(cls, f"upcast_v{version}_v{version + 1}")(data)
+        version += 1
+    return data
+
+
+class EventLog:
+    """The registry's notification log as projections read it."""
+
+    def __init__(self, recorder: ApplicationRecorder, owner: Any = None) -> None:
+        self.recorder = recorder
+        self._owner = owner  # a factory this log opened and must close
+
+    @classmethod
+    def open(cls, url: str, settings: Settings | None = None) -> EventLog:
+        """A reader with a recorder of its own (no connection until first used)."""
+        # Default settings without reading the environment: only entry points do.
+        recorder, factory = open_recorder(url, settings or Settings.model_construct())
+        return cls(recorder, factory)
+
+    def close(self) -> None:
+        if self._owner is not None:
+            self._owner.close()
+
+    def head(self) -> int:
+        """The last committed position. Inserts hold an exclusive lock until
+        commit, so every position at or below the head is final."""
+        return self.recorder.max_notification_id() or 0
+
+    def page(
+        self, after: int, upto: int, limit: int, topics: Sequence[str] = ()
+    ) -> list[Fact]:
+        """Facts with after < position <= upto, in log order, at most `limit`."""
+        notifications = self.recorder.select_notifications(
+            start=after,
+            limit=limit,
+            stop=upto,
+            topics=list(topics),
+            inclusive_of_start=False,
         )
-    )
-    row = curs.fetchone()
-    return int(row[0]) if row else 0
+        return [
+            Fact(
+                n.id,
+                n.originator_id,
+                n.originator_version,
+                n.topic,
+                decode(n.topic, n.state),
+            )
+            for n in notifications
+        ]
 
-
-def position_at(curs: Cursor[Any], at: datetime) -> int:
-    """The last position recorded at or before `at`. Recorded time never decreases
-    along the log, so a binary search over positions finds it in ~log2(n) reads."""
-    select = SQL(
-        "SELECT notification_id, state FROM {} WHERE notification_id >= %s "
-        "ORDER BY notification_id LIMIT 1"
-    ).format(Identifier(EVENTS_TABLE))
-    low, high = 0, head(curs)  # invariant: time(low) <= at (0 = before the log)
-    while low < high:
-        mid = (low + high + 1) // 2
-        curs.execute(select, (mid,))
-        row = curs.fetchone()
-        if row is None or decode(row[1])["timestamp"] > at:
-            high = mid - 1
-        else:
-            low = max(mid, int(row[0]))
-    return low
-
-
-def read_page(
-    curs: Cursor[Any],
-    after: int,
-    upto: int,
-    limit: int,
-    topics: tuple[str, ...] = (),
-) -> list[Fact]:
-    """Facts with after < position <= upto, in log order, at most `limit`."""
-    where = "notification_id > %s AND notification_id <= %s"
-    params: list[Any] = [after, upto]
-    if topics:
-        where += " AND topic = ANY(%s)"
-        params.append(list(topics))
-    curs.execute(
-        SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state "
-            "FROM {} WHERE " + where + " ORDER BY notification_id LIMIT %s"
-        ).format(Identifier(EVENTS_TABLE)),
-        [*params, limit],
-    )
-    return [
-        Fact(row[0], row[1], row[2], row[3], decode(row[4])) for row in curs.fetchall()
-    ]
+    def position_at(self, at: datetime) -> int:
+        """The last position recorded at or before `at`. Recorded time never
+        decreases along the log, so a binary search finds it in ~log2(n) reads."""
+        head = self.head()
+        low, high = 0, head  # invariant: time(low) <= at (0: before the log)
+        while low < high:
+            mid = (low + high + 1) // 2
+            found = self.page(mid - 1, head, 1)
+            if not found or found[0].recorded_at > at:
+                high = mid - 1
+            else:
+                low = max(mid, found[0].position)
+        return low

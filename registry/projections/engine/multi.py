@@ -18,7 +18,6 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from registry.infrastructure.pools import connect
-from registry.projections.engine.event_log import head, read_page
 from registry.projections.engine.projection import Projection
 from registry.projections.engine.runner import PAGE_SIZE, Projector
 
@@ -51,7 +50,7 @@ def catch_up_together(
     with connect(projector.conninfo) as conn:
         while True:
             with conn.transaction():
-                n = _page(conn, pairs, page_size, on_page)
+                n = _page(projector, conn, pairs, page_size, on_page)
             if n < 0:
                 return read
             read += n
@@ -74,6 +73,7 @@ def _positions(curs: psycopg.Cursor[Any], schemas: list[str]) -> dict[str, int]:
 
 
 def _page(
+    projector: Projector,
     conn: psycopg.Connection[Any],
     pairs: Pairs,
     page_size: int,
@@ -81,13 +81,13 @@ def _page(
 ) -> int:
     curs = conn.cursor()
     positions = _positions(curs, [schema for _, schema in pairs])
-    limit = head(curs)
+    limit = projector.log.head()
     low = min(positions.values())
     if low >= limit:
         return -1
     wanted = [set(p.topics) for p, _ in pairs]
     topics = () if any(not t for t in wanted) else tuple(sorted(set().union(*wanted)))
-    facts = read_page(curs, low, limit, page_size, topics)
+    facts = projector.log.page(low, limit, page_size, topics)
     upto = facts[-1].position if len(facts) == page_size else limit
     for (projection, schema), mine in zip(pairs, wanted, strict=True):
         after = positions[schema]

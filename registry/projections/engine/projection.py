@@ -1,4 +1,4 @@
-"""What a projection is: its tables, its handlers, its name and version.
+"""What a projection is: its tables, the events it reads, its name and version.
 
 A projection's DDL and statements use unqualified table names; the runner sets
 the search path to the projection's schema, so the same code fills the live
@@ -8,37 +8,29 @@ replay.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from psycopg import Cursor
 
-from registry.projections.engine.event_log import Fact, topic_of
+from registry.projections.engine.event_log import Fact
 
 Handler = Callable[[Cursor[Any], Fact], None]
 
 
-class Projection:
+class Projection(ABC):
     name: ClassVar[str]
     version: ClassVar[int]
     ddl: ClassVar[str]
+    # The stored topics of the events it reads; the runner reads only those.
+    topics: ClassVar[tuple[str, ...]]
     # table → SELECT of its rows as known at log position %(p)s (audit replay)
     audit: ClassVar[dict[str, str]] = {}
 
-    def handlers(self) -> dict[str, Handler]:
-        """Event kind (e.g. 'Enrolment.Registered') → handler."""
-        raise NotImplementedError
-
-    @property
-    def topics(self) -> tuple[str, ...]:
-        return tuple(topic_of(kind) for kind in self.handlers())
-
+    @abstractmethod
     def apply_page(self, curs: Cursor[Any], facts: list[Fact]) -> None:
-        handlers = self.handlers()
-        for fact in facts:
-            handler = handlers.get(fact.kind)
-            if handler is not None:
-                handler(curs, fact)
+        """Apply a page of the log, in log order, in the page's transaction."""
 
     @classmethod
     def schema(cls) -> str:

@@ -21,7 +21,7 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from registry.infrastructure.pools import connect
-from registry.projections.engine.event_log import head, read_page
+from registry.projections.engine.event_log import EventLog
 from registry.projections.engine.projection import Projection
 from registry.projections.extracts import outbox
 
@@ -55,8 +55,11 @@ class Status:
 
 
 class Projector:
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, log: EventLog | None = None) -> None:
+        """`log`: the registry's notification log; by default a reader of its
+        own on `conninfo` (opened on first use)."""
         self.conninfo = conninfo
+        self.log = log or EventLog.open(conninfo)
 
     def create_tables(self) -> None:
         """The tracking table, and the outbox the extracts write with theirs."""
@@ -132,23 +135,35 @@ class Projector:
             ).fetchone()
         return int(row[0]) if row else 0
 
-    def wait(self, name: str, position: int, timeout: float = 30.0) -> None:
-        """Block until the live tables of projection `name` have applied the log up
-        to `position` (a command reading its own write); TimeoutError after
-        `timeout` seconds. Polls with a growing interval, as the library's
-        TrackingRecorder.wait does."""
+    def holds(self, projection: Projection, reached: int, position: int) -> bool:
+        """Whether tables at log position `reached` show the log up to `position`:
+        they do when no event the projection reads lies between the two."""
+        if reached >= position:
+            return True
+        return not self.log.page(reached, position, 1, projection.topics)
+
+    def wait(
+        self, projection: Projection, position: int, timeout: float = 30.0
+    ) -> int:
+        """Block until the live tables of `projection` show the log up to
+        `position` (a command reading its own write); the position they are at.
+        TimeoutError after `timeout` seconds. Polls with a growing interval, as
+        the library's TrackingRecorder.wait does."""
         deadline = time.monotonic() + timeout
         interval = 0.01
-        while (reached := self.live_position(name)) < position:
+        while not self.holds(
+            projection, reached := self.live_position(projection.name), position
+        ):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(
-                    f"projection {name} is at log position {reached}, not yet "
-                    f"{position}, after {timeout} s: is the projector running "
-                    "(`registry projections run`)?"
+                    f"projection {projection.name} is at log position {reached}, "
+                    f"not yet {position}, after {timeout} s: is the projector "
+                    "running (`registry projections run`)?"
                 )
             time.sleep(min(interval, remaining))
             interval = min(interval * 2, 0.5)
+        return reached
 
     def live_schema(self, name: str) -> str:
         with self._connect() as conn:
@@ -221,13 +236,14 @@ class Projector:
         if row is None:
             raise LookupError(f"projection schema {schema} does not exist")
         position, upto = row
-        limit = head(curs) if upto is None else min(upto, head(curs))
+        head = self.log.head()
+        limit = head if upto is None else min(upto, head)
         if position >= limit:
             return -1
         curs.execute(
             SQL("SET LOCAL search_path TO {}, public").format(Identifier(schema))
         )
-        facts = read_page(curs, position, limit, page_size, projection.topics)
+        facts = self.log.page(position, limit, page_size, projection.topics)
         projection.apply_page(curs, facts)
         new_position = facts[-1].position if len(facts) == page_size else limit
         curs.execute(
@@ -241,7 +257,7 @@ class Projector:
 
     def status(self) -> list[Status]:
         with self._connect() as conn:
-            h = head(conn.cursor())
+            h = self.log.head()
             rows = conn.execute(
                 "SELECT name, version, schema_name, position, live, updated_at, upto "
                 "FROM projection_tracking ORDER BY name, version, schema_name"
@@ -269,7 +285,7 @@ class Projector:
                 "AND upto IS NULL FOR UPDATE",
                 (schema,),
             ).fetchone()
-            if position is None or position[0] < head(conn.cursor()):
+            if position is None or position[0] < self.log.head():
                 return False
             conn.execute(
                 "UPDATE projection_tracking SET live = false WHERE name = %s AND live",

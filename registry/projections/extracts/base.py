@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 
 from psycopg import Cursor
 
+from registry.projections import events
 from registry.projections.engine.event_log import Fact
-from registry.projections.engine.projection import Handler, Projection
+from registry.projections.engine.projection import Projection
 from registry.projections.extracts import outbox
 from registry.projections.extracts.outbox import Message
 from registry.projections.extracts.page_state import PageState
@@ -34,19 +35,15 @@ CREATE TABLE periods (
 CREATE INDEX periods_student ON periods (student_id);
 """
 
+# What the recipients see of an enrolment event: the mutation it records.
 MUTATIONS = {
-    "Enrolment.Registered": "T",
-    "Enrolment.Reregistered": "T",
-    "Enrolment.Amended": "A",
-    "Enrolment.Ended": "U",
-    "Enrolment.Deleted": "V",
+    events.ENROLMENT_REGISTERED: "T",
+    events.ENROLMENT_REREGISTERED: "T",
+    events.ENROLMENT_AMENDED: "A",
+    events.ENROLMENT_ENDED: "U",
+    events.ENROLMENT_DELETED: "V",
 }
 TopicName = Callable[[str, str], str]
-FOTOS = {
-    "SchoolYear.ProvisionalSnapshotIssued": "voorlopig",
-    "SchoolYear.CurrentSnapshotIssued": "actueel",
-    "SchoolYear.FinalSnapshotIssued": "definitief",
-}
 
 
 @dataclass(frozen=True)
@@ -89,6 +86,11 @@ def age(born: date | None, on: date) -> int | None:
 class ExtractProjection(Projection):
     recipient: ClassVar[str]
     extra_ddl: ClassVar[str] = ""
+    topics: ClassVar[tuple[str, ...]] = (
+        *MUTATIONS,
+        *events.FOTO_ISSUED,
+        *events.STUDENT,
+    )
 
     def __init__(self, key: bytes, topic: TopicName) -> None:
         """`topic(recipient, kind)` names a topic as the published contract does
@@ -100,10 +102,6 @@ class ExtractProjection(Projection):
     def ddl(self) -> str:  # type: ignore[override]
         return DDL + self.extra_ddl
 
-    def handlers(self) -> dict[str, Handler]:
-        kinds = [*MUTATIONS, *FOTOS, "Student.Registered", "Student.KeyDataChanged"]
-        return dict.fromkeys(kinds, _unused)
-
     def topic(self, kind: str, recipient: str | None = None) -> str:
         return self.topic_name(recipient or self.recipient, kind)
 
@@ -113,15 +111,15 @@ class ExtractProjection(Projection):
         self.start_page(curs)
         for fact in facts:
             out += self.on_time(curs, fact, state)
-            if fact.kind.startswith("Student."):
+            if fact.topic in events.STUDENT:
                 state.student_event(fact)
-            elif fact.kind in MUTATIONS:
+            elif fact.topic in MUTATIONS:
                 period = _period(state, fact)
                 if period is not None:
-                    out += self.on_mutation(curs, fact, MUTATIONS[fact.kind], period)
-            elif fact.kind in FOTOS:
+                    out += self.on_mutation(curs, fact, MUTATIONS[fact.topic], period)
+            elif fact.topic in events.FOTO_ISSUED:
                 state.write()  # a foto reads the students as the log has them now
-                out += self.on_foto(curs, fact, FOTOS[fact.kind])
+                out += self.on_foto(curs, fact, events.FOTO_ISSUED[fact.topic])
         state.write()
         self.end_page(curs)
         outbox.write(curs, out)
@@ -163,10 +161,6 @@ class ExtractProjection(Projection):
             fact.position,
             fact.recorded_at,
         )
-
-
-def _unused(curs: Cursor[Any], fact: Fact) -> None:
-    """Extracts are applied per page (ExtractProjection.apply_page)."""
 
 
 def _period(state: PageState, fact: Fact) -> Period | None:

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from psycopg import Cursor
 
+from registry.projections import events
 from registry.projections.engine.event_log import Fact
 from registry.projections.engine.sql import write_rows
 
@@ -64,10 +65,12 @@ class PageState:
         self._load(facts)
 
     def _load(self, facts: list[Fact]) -> None:
-        enrolments = [f.originator_id for f in facts if f.kind.startswith("Enrolment.")]
-        students = {f.originator_id for f in facts if f.kind.startswith("Student.")}
+        enrolments = [f.originator_id for f in facts if f.topic in events.ENROLMENT]
+        students = {f.originator_id for f in facts if f.topic in events.STUDENT}
         students |= {
-            f.data["student_id"] for f in facts if f.kind == "Enrolment.Registered"
+            f.data["student_id"]
+            for f in facts
+            if f.topic == events.ENROLMENT_REGISTERED
         }
         if enrolments:
             for r in self.curs.execute(
@@ -87,7 +90,7 @@ class PageState:
 
     def student_event(self, fact: Fact) -> None:
         d, sid = fact.data, fact.originator_id
-        if fact.kind == "Student.Registered":
+        if fact.topic == events.STUDENT_REGISTERED:
             key = d["key"]
             self.students[sid] = StudentRow(
                 sid,
@@ -96,18 +99,15 @@ class PageState:
                 key.get("geboortedatum"),
                 key.get("postcode"),
             )
-        elif sid in self.students:
+        elif sid in self.students:  # the event holds the whole key after it
             row, new = self.students[sid], d["new"]
-            if "geboortedatum" in new:
-                row.geboortedatum = new["geboortedatum"]
-            if "postcode" in new or new.get("landcode") is not None:
-                row.postcode = new.get("postcode")
+            row.geboortedatum, row.postcode = new["geboortedatum"], new["postcode"]
         self._dirty_students.add(sid)
 
     def period_event(self, fact: Fact) -> PeriodRow | None:
         """Apply an enrolment event; the period after it (None if unknown)."""
         d, eid = fact.data, fact.originator_id
-        if fact.kind == "Enrolment.Registered":
+        if fact.topic == events.ENROLMENT_REGISTERED:
             self.periods[eid] = PeriodRow(
                 eid, d["student_id"], d["brin"], d["ingangsdatum"]
             )
@@ -122,9 +122,9 @@ class PageState:
                 t.get("einddatum"),
                 False,
             )
-        elif fact.kind == "Enrolment.Ended":
+        elif fact.topic == events.ENROLMENT_ENDED:
             row.einddatum = d["einddatum"]
-        elif fact.kind == "Enrolment.Deleted":
+        elif fact.topic == events.ENROLMENT_DELETED:
             row.deleted = True
         self._dirty_periods.add(eid)
         return row

@@ -9,7 +9,8 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 
-from registry.projections.engine.event_log import EVENTS_TABLE, decode
+from registry.infrastructure.event_store import EVENTS_TABLE
+from registry.projections.engine.event_log import decode
 from registry.projections.queries.peiling import periods, reasons
 
 
@@ -90,7 +91,7 @@ def _events(curs: Any, positions: list[int]) -> list[dict[str, Any]]:
     )
     out = []
     for position, topic, state in curs.fetchall():
-        data = decode(state)
+        data = decode(topic, bytes(state))
         source = data.get("source") or {}
         out.append(
             {

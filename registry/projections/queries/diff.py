@@ -12,7 +12,7 @@ from uuid import UUID
 
 from psycopg import Cursor
 
-from registry.projections.engine.event_log import EVENTS_TABLE
+from registry.infrastructure.event_store import EVENTS_TABLE
 from registry.projections.queries.peiling import periods, reasons
 
 

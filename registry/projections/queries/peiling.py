@@ -197,9 +197,10 @@ class TimelineFotos:
 
     def __init__(self, projector: Projector) -> None:
         self.projector = projector
+        self.timeline = Timeline()
 
     def wait(self, position: int, timeout: float) -> None:
-        self.projector.wait(Timeline.name, position, timeout)
+        self.projector.wait(self.timeline, position, timeout)
 
     def derive(
         self,
@@ -211,7 +212,7 @@ class TimelineFotos:
         position: int,
     ) -> FotoDocument:
         with reading(self.projector.conninfo, Timeline.name) as r:
-            if r.position < position:
+            if not self.projector.holds(self.timeline, r.position, position):
                 raise ProjectionNotReady(
                     f"the timeline is at log position {r.position}, not {position}"
                 )
