@@ -5,18 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, status
-from fastapi.requests import Request
-from fastapi.responses import JSONResponse
 
-from registry.access.policy import (
-    AccessError,
-    InvalidCredentials,
-    InvalidSecondFactor,
-    Role,
-)
+from registry.access.policy import Role
 from registry.access.users import Principal
 from registry.api import batches, readside
 from registry.api.deps import PrincipalDep, RuntimeDep, authorise, now
+from registry.api.errors import install_error_handlers
 from registry.api.schemas import (
     LoginIn,
     PasswordChangeIn,
@@ -33,16 +27,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="BRON-VO enrolment registry", version="0.1.0")
     app.state.runtime = runtime
 
-    @app.exception_handler(AccessError)
-    def access_refused(_: Request, exc: AccessError) -> JSONResponse:
-        code = (
-            status.HTTP_401_UNAUTHORIZED
-            if isinstance(exc, InvalidCredentials | InvalidSecondFactor)
-            else status.HTTP_403_FORBIDDEN
-        )
-        return JSONResponse(
-            {"detail": str(exc), "reason": exc.reason}, status_code=code
-        )
+    install_error_handlers(app)
 
     @app.post("/v1/auth/login", response_model=TokenOut)
     def login(body: LoginIn, runtime: RuntimeDep) -> TokenOut:

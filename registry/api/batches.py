@@ -11,9 +11,6 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from registry.access.policy import Role
 from registry.access.users import Principal
 from registry.api.deps import PrincipalDep, RuntimeDep, now
-from registry.application.errors import ConcurrentChange
-from registry.intake.service import DeliveryRefused
-from registry.intake.wire import BatchRefused
 
 router = APIRouter(prefix="/v1/batches", tags=["deliveries"])
 DELIVERERS = {Role.SCHOOL: "INSCHRIJVING", Role.ACCOUNTANT: "ACCOUNTANTSMUTATIE"}
@@ -57,20 +54,7 @@ async def submit(
         head = {}
     if isinstance(head, dict):
         _may_deliver(principal, head.get("brin"), head.get("soort"))
-    try:
-        result = runtime.intake.submit(raw, now(runtime), dry_run=dry_run)
-    except BatchRefused as e:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {
-                "detail": "batch refused as a whole; nothing was recorded",
-                "problems": e.problems,
-            },
-        ) from None
-    except DeliveryRefused as e:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
-    except ConcurrentChange as e:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+    result = runtime.intake.submit(raw, now(runtime), dry_run=dry_run)
     return result.feedback
 
 

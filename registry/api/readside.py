@@ -22,14 +22,9 @@ from registry.api.deps import RuntimeDep, authorise
 from registry.application.fotos import IssuedFoto, UnknownFoto
 from registry.bootstrap import Runtime
 from registry.domain.calendar import SchoolYearCalendar
-from registry.domain.errors import DomainError
 from registry.domain.foto import FotoKind
 from registry.domain.values import Schooljaar
-from registry.projections.engine.reading import (
-    ProjectionNotReady,
-    Reading,
-    reading,
-)
+from registry.projections.engine.reading import Reading, reading
 from registry.projections.queries import signals as signal_list
 from registry.projections.queries.diff import Side, diff
 from registry.projections.queries.peiling import periods, snapshot
@@ -66,19 +61,14 @@ POSITION_HEADER = "X-Log-Position"
 def _timeline(runtime: Runtime, response: Response) -> Iterator[Reading]:
     """The live timeline, never caught up here; the answer says which log
     position it is given at."""
-    try:
-        with reading(runtime.database_url, Timeline.name) as r:
-            response.headers[POSITION_HEADER] = str(r.position)
-            yield r
-    except ProjectionNotReady as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
+    with reading(runtime.database_url, Timeline.name) as r:
+        response.headers[POSITION_HEADER] = str(r.position)
+        yield r
 
 
 def _year(schooljaar: str) -> SchoolYearCalendar:
-    try:
-        return SchoolYearCalendar.of(str(Schooljaar(schooljaar)))
-    except DomainError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    """The calendar of a valid schooljaar; raises InvalidSchooljaar."""
+    return SchoolYearCalendar.of(Schooljaar(schooljaar))
 
 
 def _as_of(runtime: Runtime, t: datetime | None) -> datetime:
@@ -215,9 +205,10 @@ def _foto(
     runtime: Runtime, brin: str, schooljaar: str, soort: str, versie: int | None
 ) -> IssuedFoto:
     try:
-        return runtime.fotos.stored(brin, schooljaar, FotoKind.parse(soort), versie)
-    except (UnknownFoto, ValueError) as e:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
+        kind = FotoKind.parse(soort)
+    except ValueError as e:
+        raise UnknownFoto(str(e)) from None  # an unknown soort has no foto either
+    return runtime.fotos.stored(brin, schooljaar, kind, versie)
 
 
 @router.get(YEAR + "/fotos/diff", dependencies=[SCHOOL_SIDE])
@@ -288,15 +279,11 @@ def get_funding(
 ) -> dict[str, Any]:
     """Funding from the definitief (else, provisionally, the voorlopig) foto,
     each line count × rate (2022 amounts)."""
-    from registry.domain.funding import FundingError
     from registry.projections.queries.funding import statement
 
     _year(schooljaar)
-    try:
-        with _timeline(runtime, response) as r:
-            return statement(r.cursor, brin, schooljaar)
-    except FundingError as e:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
+    with _timeline(runtime, response) as r:
+        return statement(r.cursor, brin, schooljaar)
 
 
 @router.get("/projections", dependencies=[OPERATOR])
