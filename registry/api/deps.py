@@ -68,3 +68,9 @@ def authorise(*roles: Role) -> Callable[..., Principal]:
         return principal
 
     return dependency
+
+
+# Route dependencies: a school's year is read by the school, its accountant or an
+# operator; national questions by operators only.
+SCHOOL_SIDE = Depends(authorise(Role.SCHOOL, Role.ACCOUNTANT, Role.OPERATOR))
+OPERATOR = Depends(authorise(Role.OPERATOR))
