@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from registry.api import readside
 from registry.api.errors import install_error_handlers
-from registry.api.routes import auth, batches, school_years
+from registry.api.routes import (
+    auth,
+    batches,
+    enrolments,
+    fotos,
+    funding,
+    projections,
+    school_years,
+    signals,
+    snapshots,
+)
 from registry.bootstrap import Runtime
 
 
@@ -18,5 +27,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(school_years.router)
     app.include_router(batches.router)
-    app.include_router(readside.router)
+    app.include_router(snapshots.router)
+    app.include_router(enrolments.router)
+    app.include_router(fotos.router)
+    app.include_router(signals.router)
+    app.include_router(funding.router)
+    app.include_router(projections.router)
     return app

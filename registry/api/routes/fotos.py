@@ -1,0 +1,81 @@
+"""Issued fotos of a school year and what changed between two of them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from registry.api.deps import SCHOOL_SIDE, RuntimeDep
+from registry.api.reading import (
+    YEAR,
+    Format,
+    csv_response,
+    live_timeline,
+    year_calendar,
+)
+from registry.application.fotos import IssuedFoto, UnknownFoto
+from registry.bootstrap import Runtime
+from registry.domain.foto import FotoKind
+from registry.projections.queries.diff import Side, diff
+
+router = APIRouter(prefix="/v1", tags=["read side"])
+
+
+def _foto(
+    runtime: Runtime, brin: str, schooljaar: str, soort: str, versie: int | None
+) -> IssuedFoto:
+    try:
+        kind = FotoKind.parse(soort)
+    except ValueError as e:
+        raise UnknownFoto(str(e)) from None  # an unknown soort has no foto either
+    return runtime.fotos.stored(brin, schooljaar, kind, versie)
+
+
+def _foto_side(runtime: Runtime, brin: str, schooljaar: str, which: str) -> Side:
+    soort, _, versie = which.partition(":")
+    foto = _foto(
+        runtime, brin, schooljaar, soort, int(versie) if versie.isdigit() else None
+    )
+    return Side(f"{foto.soort}:{foto.versie}", foto.stand_per, foto.position)
+
+
+# Declared before /fotos/{soort}, which would otherwise take "diff" for a soort.
+@router.get(YEAR + "/fotos/diff", dependencies=[SCHOOL_SIDE])
+def foto_diff(
+    brin: str,
+    schooljaar: str,
+    runtime: RuntimeDep,
+    response: Response,
+    van: Annotated[str, Query(description="soort[:versie]")],
+    naar: Annotated[str, Query(description="soort[:versie] or now")] = "now",
+) -> dict[str, Any]:
+    """Who entered, left or changed verdict between two fotos, with causes."""
+    count_date = year_calendar(schooljaar).count_date
+    with live_timeline(runtime, response) as r:
+        now = Side("now", runtime.now(), r.position)
+        sides = [
+            now if which == "now" else _foto_side(runtime, brin, schooljaar, which)
+            for which in (van, naar)
+        ]
+        return diff(r.cursor, brin, schooljaar, count_date, *sides)
+
+
+@router.get(YEAR + "/fotos/{soort}", dependencies=[SCHOOL_SIDE])
+def get_foto(
+    brin: str,
+    schooljaar: str,
+    soort: str,
+    runtime: RuntimeDep,
+    versie: int | None = None,
+    format: Format = "json",
+) -> Any:
+    """An issued foto (latest version unless versie is given)."""
+    foto = _foto(runtime, brin, schooljaar, soort, versie)
+    if format == "csv":
+        return csv_response(
+            foto.document["inschrijvingen"],
+            f"{brin}-{schooljaar}-{soort}-{foto.versie}.csv",
+        )
+    return foto.document | {"versie": foto.versie, "hash": foto.content_hash}

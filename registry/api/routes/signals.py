@@ -1,0 +1,27 @@
+"""A school's attention signals as known at a time."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from registry.api.deps import SCHOOL_SIDE, RuntimeDep
+from registry.api.reading import YEAR, StandPer, known_at, live_timeline, year_calendar
+from registry.projections.queries import signals as signal_list
+
+router = APIRouter(prefix="/v1", tags=["read side"])
+
+
+@router.get(YEAR + "/signals", dependencies=[SCHOOL_SIDE])
+def get_signals(
+    brin: str,
+    schooljaar: str,
+    runtime: RuntimeDep,
+    response: Response,
+    stand_per: StandPer = None,
+) -> list[dict[str, str]]:
+    """The school's attention signals as known at stand_per."""
+    year_calendar(schooljaar)
+    at = known_at(runtime, stand_per)
+    with live_timeline(runtime, response) as r:
+        return signal_list.current(r.cursor, brin, schooljaar, at)
