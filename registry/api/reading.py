@@ -10,7 +10,7 @@ import base64
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -20,6 +20,7 @@ from fastapi.responses import Response
 
 from registry.bootstrap import Runtime
 from registry.domain.calendar import SchoolYearCalendar
+from registry.domain.foto import FotoEntry
 from registry.domain.values import Schooljaar
 from registry.projections.engine.reading import Reading, reading
 from registry.projections.timeline import Timeline
@@ -97,7 +98,7 @@ def paged(
     return page, token
 
 
-def csv_response(entries: list[dict[str, Any]], filename: str) -> Response:
+def csv_response(entries: Sequence[FotoEntry], filename: str) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
