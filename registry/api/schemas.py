@@ -35,8 +35,3 @@ class SchoolYearOut(BaseModel):
     stage: str
     declared_on: date | None
     stopped_on: date | None
-
-
-class Problem(BaseModel):
-    detail: str
-    reason: str
