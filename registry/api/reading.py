@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from registry.bootstrap import Runtime
 from registry.domain.calendar import SchoolYearCalendar
-from registry.domain.foto import FotoEntry
+from registry.domain.foto import FotoEntry, student_number
 from registry.domain.values import Schooljaar
 from registry.projections.engine.reading import Reading, reading
 from registry.projections.timeline import Timeline
@@ -71,7 +71,7 @@ def known_at(runtime: Runtime, t: datetime | None) -> datetime:
 
 def sort_key(e: dict[str, Any]) -> list[str]:
     return [
-        e["leerling"]["bsn"] or e["leerling"]["onderwijsnummer"],
+        student_number(e["leerling"]),
         e["vestiging"],
         e["ingangsdatum"],
     ]

@@ -47,13 +47,16 @@ from typing import Any
 
 from registry.domain.elementcodes import Elementcode, lookup
 from registry.domain.errors import UnknownElementcode
+from registry.domain.foto import FORMAT, FotoKind, student_number
 
-FORMAT = "bron-vo-foto/1"
 CENT = Decimal("0.01")
 RATE_A = Decimal("7766.86")
 RATE_B = Decimal("9137.49")
 VAVO_FAILED = frozenset({"4016", "4026", "4036", "4045", "4055"})
-GRONDSLAG = {"definitief": "definitief", "voorlopig": "voorlopig (provisional)"}
+GRONDSLAG = {
+    FotoKind.DEFINITIEF: "definitief",
+    FotoKind.VOORLOPIG: "voorlopig (provisional)",
+}
 
 _BB_KB = frozenset({"Basisbg", "Bbg", "BBG", "BB", "Kaderbg", "Kbg", "KBG", "KB"})
 _GL_TL = frozenset({"Gemengde", "Gm", "GLG", "GL", "MAVO", "Theor", "TLG", "TL"})
@@ -145,8 +148,7 @@ def line(post: Post, aantal: int) -> dict[str, Any]:
 
 
 def _student(period: Mapping[str, Any]) -> str:
-    leerling = period["leerling"]
-    return str(leerling.get("bsn") or leerling.get("onderwijsnummer"))
+    return student_number(period["leerling"])
 
 
 def _describe(period: Mapping[str, Any]) -> str:

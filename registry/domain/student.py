@@ -10,10 +10,11 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from registry.domain import ids
-from registry.domain.errors import InvalidLandcode, KeyDataMismatch
-from registry.domain.values import Bsn, Geslacht, Landcode, Onderwijsnummer, Postcode
+from registry.domain.errors import KeyDataMismatch
+from registry.domain.values import Bsn, Geslacht, Onderwijsnummer, check_address
 
-KEY_FIELDS = ("geboortedatum", "geslacht", "postcode", "landcode")
+# What a W record may change (contract.md).
+KEY_FIELDS = frozenset({"geboortedatum", "geslacht", "postcode", "landcode"})
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,7 @@ class KeyData:
 
     def __post_init__(self) -> None:
         Geslacht.parse(self.geslacht)
-        if (self.postcode is None) == (self.landcode is None):
-            raise InvalidLandcode(
-                "exactly one of postcode and landcode is required", field="postcode"
-            )
-        if self.postcode is not None:
-            Postcode(self.postcode)
-        if self.landcode is not None:
-            Landcode(self.landcode)
+        check_address(self.postcode, self.landcode)
 
     def as_event(self) -> dict[str, Any]:
         return dict(self.__dict__)  # flat fields: no deep copy needed
@@ -119,7 +113,7 @@ class Student(Aggregate):
     ) -> None:
         """A `W` record: the old values must be the registered ones."""
         current = self.key_data.as_event()
-        unknown = sorted((set(old) | set(new)) - set(KEY_FIELDS))
+        unknown = sorted((set(old) | set(new)) - KEY_FIELDS)
         if unknown:
             raise KeyDataMismatch(
                 f"cannot change {', '.join(unknown)}", field="wijziging"

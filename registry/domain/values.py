@@ -150,6 +150,19 @@ class Landcode:
         return self.value
 
 
+def check_address(postcode: str | None, landcode: str | None) -> None:
+    """Exactly one of postcode and landcode (790), each well-formed (X110, 790)."""
+    if (postcode is None) == (landcode is None):
+        shown = "both" if postcode is not None else "neither"
+        raise InvalidLandcode(
+            f"{shown} of postcode and landcode given", field="postcode"
+        )
+    if postcode is not None:
+        Postcode(postcode)
+    if landcode is not None:
+        Landcode(landcode)
+
+
 @dataclass(frozen=True, order=True)
 class Brin:
     """School number: 2 digits and 2 letters or digits, e.g. 01OE."""

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from registry.domain.errors import DomainError
 from registry.domain.signals import Signal
-from registry.domain.values import Bsn, Landcode, Onderwijsnummer, Postcode
+from registry.domain.student import KEY_FIELDS
+from registry.domain.values import Bsn, Onderwijsnummer, check_address
 from registry.intake.wire import Extended, KeyChange, Period, Record, Student
-
-KEY_FIELDS = {"geboortedatum", "geslacht", "postcode", "landcode"}
 
 
 def _from(error: DomainError) -> Signal:
@@ -40,14 +39,8 @@ def identity_signals(s: Student) -> list[Signal]:
 
 
 def address_signals(postcode: str | None, landcode: str | None) -> list[Signal]:
-    if (postcode is None) == (landcode is None):
-        shown = "both" if postcode is not None else "neither"
-        return [Signal("790", f"leerling: {shown} of postcode and landcode given")]
     try:
-        if postcode is not None:
-            Postcode(postcode)
-        if landcode is not None:
-            Landcode(landcode)
+        check_address(postcode, landcode)
     except DomainError as e:
         return [_from(e)]
     return []

@@ -13,8 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict
 
-from registry.domain.errors import InvalidLandcode
-from registry.domain.values import Bsn, Landcode, Postcode, mask
+from registry.domain.values import Bsn, check_address
 from registry.infrastructure.pools import connect
 from registry.intake.reference_files import parse_json_lines
 
@@ -121,12 +120,7 @@ class PopulationRegister(Protocol):
 def _person_in(data: Any) -> PersonIn:
     person = PersonIn.model_validate(data)
     Bsn(person.bsn)
-    if (person.postcode is None) == (person.landcode is None):
-        raise InvalidLandcode("exactly one of postcode and landcode", field="postcode")
-    if person.postcode is not None:
-        Postcode(person.postcode)
-    if person.landcode is not None:
-        Landcode(person.landcode)
+    check_address(person.postcode, person.landcode)
     return person
 
 
@@ -245,6 +239,3 @@ def _person(row: dict[str, Any]) -> Person:
         row["geheim"],
     )
 
-
-def describe(person: Person) -> str:
-    return f"person {mask(person.bsn)}"

@@ -24,6 +24,7 @@ from uuid import UUID
 from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 
+from registry.domain.foto import student_number
 from registry.projections import events
 from registry.projections.engine.event_log import Fact
 from registry.projections.engine.projection import Handler, Projection
@@ -419,7 +420,7 @@ def _assurance_reported(curs: Cursor[Any], fact: Fact) -> None:
     key = curs.fetchone()
     assert key is not None, f"assurance before SchoolYear.Opened at {fact.position}"
     rows = [
-        (*key, _excluded_number(e), e["reden"], fact.recorded_at, fact.position)
+        (*key, student_number(e["leerling"]), e["reden"], fact.recorded_at, fact.position)
         for e in fact.data["exclusions"]
     ]
     write_rows(
@@ -429,11 +430,6 @@ def _assurance_reported(curs: Cursor[Any], fact: Fact) -> None:
         "recorded_at timestamptz, position bigint",
         rows,
     )
-
-
-def _excluded_number(exclusion: dict[str, Any]) -> str:
-    leerling = exclusion["leerling"]
-    return str(leerling.get("bsn") or leerling.get("onderwijsnummer"))
 
 
 _STEPS = {

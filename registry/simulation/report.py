@@ -7,6 +7,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from registry.domain.foto import FotoKind
+
 PALETTE = ("#1f6feb", "#2da44e", "#bf8700", "#cf222e", "#8250df", "#57606a")
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1f2328}
@@ -116,7 +118,7 @@ def write_report(path: Path, summary: dict[str, Any]) -> Path:
     schools, fotos_note = _largest(
         {b: max((v[1] for v in f.values()), default=0) for b, f in fotos.items()}
     )
-    kinds = ("voorlopig", "actueel", "definitief")
+    kinds = tuple(FotoKind)
     cards = "".join(
         f'<div class="card">{escape(k)}<b>{_fmt(v)}</b></div>'
         for k, v in summary["cards"].items()

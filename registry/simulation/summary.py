@@ -20,7 +20,6 @@ from registry.projections.queries import signals as signal_list
 from registry.projections.queries.diff import Side, counts
 from registry.projections.queries.funding import statement
 
-KINDS = ("voorlopig", "actueel", "definitief")
 T = TypeVar("T")
 
 

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from psycopg import Cursor
 
+from registry.domain.foto import student_number
 from registry.projections.engine.event_log import Fact
 from registry.projections.extracts.base import (
     ExtractProjection,
@@ -57,7 +58,7 @@ class Cbs(ExtractProjection):
                 {
                     "pseudoniem": pseudonym(
                         self.key,
-                        e["leerling"]["bsn"] or e["leerling"]["onderwijsnummer"],
+                        student_number(e["leerling"]),
                     ),
                     "vestiging": e["vestiging"],
                     "elementcode": e["elementcode"],

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from psycopg import Cursor
 
+from registry.domain.foto import student_number
 from registry.projections.engine.event_log import Fact
 from registry.projections.extracts.base import (
     ExtractProjection,
@@ -58,7 +59,7 @@ class Inspectorate(ExtractProjection):
         births = _births(
             curs,
             [
-                e["leerling"]["bsn"] or e["leerling"]["onderwijsnummer"]
+                student_number(e["leerling"])
                 for e in doc["inschrijvingen"]
             ],
         )
@@ -78,7 +79,7 @@ class Inspectorate(ExtractProjection):
                 {
                     "pseudoniem": pseudonym(
                         self.key,
-                        n := e["leerling"]["bsn"] or e["leerling"]["onderwijsnummer"],
+                        n := student_number(e["leerling"]),
                     ),
                     "vestiging": e["vestiging"],
                     "elementcode": e["elementcode"],

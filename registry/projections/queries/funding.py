@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg import Cursor
 
+from registry.domain.foto import FotoKind
 from registry.domain.funding import FundingError, funding_for_year
 
 _LATEST = (
@@ -26,7 +27,7 @@ def statement(curs: Cursor[Any], brin: str, schooljaar: str) -> dict[str, Any]:
     """On a cursor reading the live timeline; raises FundingError when the school
     has no voorlopig or definitief foto."""
     fotos = {s: (p, d) for s, p, d in curs.execute(_LATEST, (brin, schooljaar))}
-    chosen = "definitief" if "definitief" in fotos else "voorlopig"
+    chosen = FotoKind.DEFINITIEF if FotoKind.DEFINITIEF in fotos else FotoKind.VOORLOPIG
     if chosen not in fotos:
         raise FundingError(f"{brin} {schooljaar}: no definitief or voorlopig foto yet")
     position = fotos[chosen][0]
