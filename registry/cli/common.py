@@ -1,24 +1,32 @@
-"""What every `registry` command shares: JSON out, refusals on stderr (exit 2)."""
+"""What every `registry` command shares: JSON out, refusals on stderr (exit 2);
+and the helpers more than one command module needs."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.progress import BarColumn, Progress, TextColumn
 
 from registry.access.policy import AccessError
 from registry.application.errors import ApplicationError
-from registry.bootstrap import Runtime, bootstrap
+from registry.application.fotos import IssuedFoto, UnknownFoto
+from registry.bootstrap import Runtime, bootstrap, projection, projections
 from registry.config import Settings
 from registry.domain.errors import DomainError
+from registry.domain.foto import FotoKind
 from registry.domain.values import Brin, Schooljaar
-from registry.infrastructure.clock import ClockError
+from registry.infrastructure.clock import ClockError, parse_at
+from registry.infrastructure.embedded_kafka import running
 from registry.intake.reference_files import FileRefused
 from registry.intake.service import DeliveryRefused
 from registry.intake.wire import BatchRefused
+from registry.projections.engine.reading import Reading, reading
+from registry.projections.timeline import Timeline
 
 AtOption = Annotated[
     str | None,
@@ -68,3 +76,65 @@ def refuse_file(file: Any, error: FileRefused) -> NoReturn:
     for problem in error.problems:
         typer.echo(f"  {problem}", err=True)
     refuse(f"{file}: {len(error.problems)} problem(s); nothing was recorded")
+
+
+def parse_time(text: str | None, name: str) -> datetime | None:
+    """An ISO 8601 time option, or a refusal naming the option."""
+    try:
+        return parse_at(text)
+    except ValueError as e:
+        refuse(f"{name}: {e}")
+
+
+def progress(label: str) -> Progress:
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        transient=True,
+    )
+
+
+@contextmanager
+def timeline_reading(rt: Runtime) -> Iterator[Reading]:
+    """The timeline caught up first: no projector may be running beside the
+    command line, and an operator expects the answer to include what was just
+    delivered."""
+    rt.catch_up()
+    with reading(rt.database_url, Timeline.name) as r:
+        yield r
+
+
+def foto_kind(soort: str) -> FotoKind:
+    try:
+        return FotoKind.parse(soort)
+    except ValueError as e:
+        refuse(str(e))
+
+
+def stored_foto(rt: Runtime, brin: str, schooljaar: str, which: str) -> IssuedFoto:
+    """The issued foto SOORT[:VERSIE] (the latest version by default), or exit 1."""
+    soort, _, versie = which.partition(":")
+    kind = foto_kind(soort)
+    try:
+        return rt.fotos.stored(brin, schooljaar, kind, int(versie) if versie else None)
+    except (UnknownFoto, ValueError) as e:
+        refuse(str(e), code=1)
+
+
+def projection_named(rt: Runtime, name: str) -> Any:
+    try:
+        return projection(rt.settings, name)
+    except KeyError:
+        known = ", ".join(p.name for p in projections(rt.settings))
+        refuse(f"no projection {name!r}; known: {known}")
+
+
+def kafka_bootstrap(settings: Settings) -> str:
+    """REGISTRY_KAFKA_BOOTSTRAP, else the broker `registry kafka start` left running."""
+    if settings.kafka_bootstrap:
+        return settings.kafka_bootstrap
+    found = running(settings.state_dir)
+    if found is None:
+        refuse("no Kafka: set REGISTRY_KAFKA_BOOTSTRAP or run `registry kafka start`")
+    return found

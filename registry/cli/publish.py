@@ -8,13 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from registry.cli.common import emit, refuse, runtime
+from registry.cli.common import emit, kafka_bootstrap, runtime
 from registry.config import Settings
-from registry.infrastructure.embedded_kafka import (
-    running,
-    start_detached,
-    stop_detached,
-)
+from registry.infrastructure.embedded_kafka import start_detached, stop_detached
 
 kafka_app = typer.Typer(
     help="The embedded Kafka-compatible broker (Tansu).", no_args_is_help=True
@@ -28,16 +24,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(kafka_app, name="kafka")
     app.add_typer(publish_app, name="publish")
     app.command("consume")(consume)
-
-
-def bootstrap(settings: Settings) -> str:
-    """REGISTRY_KAFKA_BOOTSTRAP, else the broker `registry kafka start` left running."""
-    if settings.kafka_bootstrap:
-        return settings.kafka_bootstrap
-    found = running(settings.state_dir)
-    if found is None:
-        refuse("no Kafka: set REGISTRY_KAFKA_BOOTSTRAP or run `registry kafka start`")
-    return found
 
 
 @kafka_app.command("start")
@@ -78,7 +64,7 @@ def publish_relay(
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     with runtime() as rt:
-        address = bootstrap(rt.settings)
+        address = kafka_bootstrap(rt.settings)
         extracts = [
             p for p in projections(rt.settings) if isinstance(p, ExtractProjection)
         ]
@@ -111,7 +97,7 @@ def publish_replay(
     from registry.publishing.relay import Relay, producer
 
     with runtime() as rt:
-        kafka = producer(bootstrap(rt.settings))
+        kafka = producer(kafka_bootstrap(rt.settings))
         try:
             relay = Relay(
                 rt.database_url, kafka, TopicSchemas(), name=f"replay-{recipient}"
@@ -137,7 +123,7 @@ def consume(
 
     settings = Settings()
     with runtime() as rt:
-        consumer = AgencyConsumer(rt.database_url, bootstrap(settings), recipient)
+        consumer = AgencyConsumer(rt.database_url, kafka_bootstrap(settings), recipient)
         consumer.install_signal_handlers()
         idle = {"since": time.monotonic(), "seen": -1}
 

@@ -4,32 +4,32 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn
 
-from registry.application.fotos import IssuedFoto, UnknownFoto
-from registry.bootstrap import Runtime, projection, projections
+from registry.application.fotos import IssuedFoto
+from registry.bootstrap import Runtime, projections
 from registry.cli.common import (
     AtOption,
     emit,
+    foto_kind,
+    parse_time,
+    progress,
+    projection_named,
     refuse,
     refuse_file,
     runtime,
     school_year_key,
+    stored_foto,
+    timeline_reading,
 )
 from registry.domain.calendar import SchoolYearCalendar
-from registry.domain.foto import FotoKind
-from registry.infrastructure.clock import parse_at
 from registry.intake.reference_files import FileRefused, parse_exclusions
 from registry.projections import replay as audit_replay
 from registry.projections.engine.daemon import Daemon
-from registry.projections.engine.reading import Reading, reading
 from registry.projections.queries import audit, signals
 from registry.projections.queries.diff import Side, diff
 from registry.projections.queries.peiling import snapshot as make_snapshot
@@ -49,32 +49,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(foto_app, name="foto")
     app.add_typer(projections_app, name="projections")
     app.add_typer(app_signals, name="signals")
-
-
-def _time(text: str | None, name: str) -> datetime | None:
-    try:
-        return parse_at(text)
-    except ValueError as e:
-        refuse(f"{name}: {e}")
-
-
-def _progress(label: str) -> Progress:
-    return Progress(
-        TextColumn(label),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        transient=True,
-    )
-
-
-@contextmanager
-def _timeline(rt: Runtime) -> Iterator[Reading]:
-    """The timeline caught up first: no projector may be running beside the
-    command line, and an operator expects the answer to include what was just
-    delivered."""
-    rt.catch_up()
-    with reading(rt.database_url, Timeline.name) as r:
-        yield r
 
 
 def snapshot(
@@ -98,15 +72,15 @@ def snapshot(
     except ValueError:
         refuse(f"--peildatum {peildatum!r} is not a date (YYYY-MM-DD)")
     with runtime() as rt:
-        t = _time(stand_per, "--stand-per") or rt.now()
-        with _timeline(rt) as r:
+        t = parse_time(stand_per, "--stand-per") or rt.now()
+        with timeline_reading(rt) as r:
             emit(make_snapshot(r.cursor, brin, schooljaar, d, t))
 
 
 @foto_app.command("issue")
 def foto_issue(soort: str, brin: str, schooljaar: str, at: AtOption = None) -> None:
     """Issue a voorlopig / actueel / definitief foto (printed as the document)."""
-    kind = _kind(soort)
+    kind = foto_kind(soort)
     brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         rt.catch_up()
@@ -114,28 +88,12 @@ def foto_issue(soort: str, brin: str, schooljaar: str, at: AtOption = None) -> N
         emit(_shown(rt, foto))
 
 
-def _kind(soort: str) -> FotoKind:
-    try:
-        return FotoKind.parse(soort)
-    except ValueError as e:
-        refuse(str(e))
-
-
-def _stored(rt: Runtime, brin: str, schooljaar: str, which: str) -> IssuedFoto:
-    soort, _, versie = which.partition(":")
-    kind = _kind(soort)
-    try:
-        return rt.fotos.stored(brin, schooljaar, kind, int(versie) if versie else None)
-    except (UnknownFoto, ValueError) as e:
-        refuse(str(e), code=1)
-
-
 @foto_app.command("show")
 def foto_show(brin: str, schooljaar: str, soort: str) -> None:
     """Print an issued foto (SOORT or SOORT:VERSIE; the latest version by default)."""
     brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
-        foto = _stored(rt, brin, schooljaar, soort)
+        foto = stored_foto(rt, brin, schooljaar, soort)
         emit(_shown(rt, foto))
 
 
@@ -145,7 +103,7 @@ def _shown(rt: Runtime, foto: IssuedFoto) -> dict[str, Any]:
     extra: dict[str, Any] = {"versie": foto.versie, "hash": foto.content_hash}
     if foto.soort == "actueel":
         d = foto.document
-        with _timeline(rt) as r:
+        with timeline_reading(rt) as r:
             extra["signalen"] = signals.current(
                 r.cursor, d["brin"], d["schooljaar"], foto.stand_per
             )
@@ -163,8 +121,8 @@ def signals_list(
     """The school's current attention signals (X121, X130, X131, X132, X150)."""
     brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
-        t = _time(stand_per, "--stand-per") or rt.now()
-        with _timeline(rt) as r:
+        t = parse_time(stand_per, "--stand-per") or rt.now()
+        with timeline_reading(rt) as r:
             emit(signals.current(r.cursor, brin, schooljaar, t))
 
 
@@ -173,7 +131,7 @@ def foto_verify(brin: str, schooljaar: str, soort: str) -> None:
     """Derive an issued foto again from the log; exit 1 if the hash differs."""
     brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
-        foto = _stored(rt, brin, schooljaar, soort)
+        foto = stored_foto(rt, brin, schooljaar, soort)
         rt.catch_up()
         ok = rt.fotos.verify(foto)
         emit(
@@ -194,7 +152,7 @@ def foto_diff(brin: str, schooljaar: str, van: str, naar: str) -> None:
     brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         sides = [_side(rt, brin, schooljaar, which) for which in (van, naar)]
-        with _timeline(rt) as r:
+        with timeline_reading(rt) as r:
             peildatum = SchoolYearCalendar.of(schooljaar).count_date
             emit(diff(r.cursor, brin, schooljaar, peildatum, *sides))
 
@@ -202,7 +160,7 @@ def foto_diff(brin: str, schooljaar: str, van: str, naar: str) -> None:
 def _side(rt: Runtime, brin: str, schooljaar: str, which: str) -> Side:
     if which == "now":
         return Side("now", rt.now(), rt.projector.live_position(Timeline.name))
-    foto = _stored(rt, brin, schooljaar, which)
+    foto = stored_foto(rt, brin, schooljaar, which)
     return Side(f"{foto.soort}:{foto.versie}", foto.stand_per, foto.position)
 
 
@@ -277,22 +235,14 @@ def projections_run(
 @projections_app.command("rebuild")
 def projections_rebuild(name: str) -> None:
     """Rebuild a projection beside the live one; it takes over when caught up."""
-    with runtime() as rt, _progress(f"rebuild {name}") as bar:
-        projection = _projection(rt, name)
+    with runtime() as rt, progress(f"rebuild {name}") as bar:
+        projection = projection_named(rt, name)
         task = bar.add_task(name, total=None)
         schema = rt.projector.rebuild(
             projection,
             on_page=lambda pos, head: bar.update(task, completed=pos, total=head),
         )
     emit({"projection": name, "live": schema})
-
-
-def _projection(rt: Runtime, name: str) -> Any:
-    try:
-        return projection(rt.settings, name)
-    except KeyError:
-        known = ", ".join(p.name for p in projections(rt.settings))
-        refuse(f"no projection {name!r}; known: {known}")
 
 
 def replay(
@@ -311,16 +261,16 @@ def replay(
     """Rebuild a projection from the log as known at T in a scratch schema and
     compare it with the live tables (as known at T) or with an issued foto.
     Exit 1 when they differ."""
-    t = _time(until, "--until")
+    t = parse_time(until, "--until")
     assert t is not None
     with runtime() as rt:
-        chosen = _projection(rt, projection)
+        chosen = projection_named(rt, projection)
         issued = None
         if foto is not None:
             brin, schooljaar, which = ([*foto.split("/"), "", ""])[:3]
             brin, schooljaar = school_year_key(brin, schooljaar)
-            issued = _stored(rt, brin, schooljaar, which)
-        with _progress(f"replay {projection}") as bar:
+            issued = stored_foto(rt, brin, schooljaar, which)
+        with progress(f"replay {projection}") as bar:
             task = bar.add_task(projection, total=None)
             report = audit_replay.replay(
                 rt.projector,
@@ -346,9 +296,9 @@ def explain(
     """The events that decided one student's verdict on the count date."""
     brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
-        t = _time(stand_per, "--stand-per") or rt.now()
+        t = parse_time(stand_per, "--stand-per") or rt.now()
         peildatum = SchoolYearCalendar.of(schooljaar).count_date
-        with _timeline(rt) as r:
+        with timeline_reading(rt) as r:
             try:
                 emit(audit.explain(r.cursor, brin, schooljaar, student, peildatum, t))
             except LookupError as e:
@@ -362,7 +312,7 @@ def funding(brin: str, schooljaar: str) -> None:
     from registry.projections.queries.funding import statement
 
     brin, schooljaar = school_year_key(brin, schooljaar)
-    with runtime() as rt, _timeline(rt) as r:
+    with runtime() as rt, timeline_reading(rt) as r:
         try:
             emit(statement(r.cursor, brin, schooljaar))
         except FundingError as e:
