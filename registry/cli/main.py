@@ -24,7 +24,9 @@ from registry.cli.common import (
     runtime,
     school_year_key,
 )
+from registry.cli.consume import register as register_consume
 from registry.cli.intake import register as register_intake
+from registry.cli.kafka import register as register_kafka
 from registry.cli.publish import register as register_publish
 from registry.cli.readside import register as register_readside
 from registry.config import Settings
@@ -49,7 +51,9 @@ app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
 register_intake(app)
 register_readside(app)
+register_kafka(app)
 register_publish(app)
+register_consume(app)
 
 
 def year_view(year: SchoolYear) -> dict[str, Any]:

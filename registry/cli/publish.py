@@ -1,50 +1,22 @@
-"""`registry kafka …`, `registry publish …` and `registry consume RECIPIENT`."""
+"""`registry publish relay|replay`: the outbox to the agencies over Kafka."""
 
 from __future__ import annotations
 
 import signal
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from registry.cli.common import emit, kafka_bootstrap, runtime
-from registry.config import Settings
-from registry.infrastructure.embedded_kafka import start_detached, stop_detached
 
-kafka_app = typer.Typer(
-    help="The embedded Kafka-compatible broker (Tansu).", no_args_is_help=True
-)
 publish_app = typer.Typer(
     help="Publication to the agencies over Kafka.", no_args_is_help=True
 )
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(kafka_app, name="kafka")
     app.add_typer(publish_app, name="publish")
-    app.command("consume")(consume)
-
-
-@kafka_app.command("start")
-def kafka_start() -> None:
-    """Start the embedded broker (memory storage) with every topic's schema."""
-    from registry.publishing.admin import (
-        ensure_contract_topics,
-        write_broker_schemas,
-    )
-
-    settings = Settings()
-    schemas = write_broker_schemas(settings.state_dir / "topic-schemas")
-    address = start_detached(settings.state_dir, schemas)
-    made = ensure_contract_topics(address)
-    emit({"bootstrap": address, "topics_created": made})
-
-
-@kafka_app.command("stop")
-def kafka_stop() -> None:
-    """Stop the embedded broker (its topics are gone: memory storage)."""
-    emit({"stopped": stop_detached(Settings().state_dir)})
 
 
 @publish_app.command("relay")
@@ -110,30 +82,3 @@ def publish_replay(
             )
         finally:
             kafka.close()
-
-
-def consume(
-    recipient: Annotated[str, typer.Argument(help="cbs, inspectie, svb or gmNNNN")],
-    idle_exit: Annotated[
-        float | None, typer.Option(help="stop after this many idle seconds")
-    ] = None,
-) -> None:
-    """Run the reference consumer of one recipient until SIGTERM (or idle)."""
-    from consumers.agency import AgencyConsumer, Stats
-
-    settings = Settings()
-    with runtime() as rt:
-        consumer = AgencyConsumer(rt.database_url, kafka_bootstrap(settings), recipient)
-        consumer.install_signal_handlers()
-        idle = {"since": time.monotonic(), "seen": -1}
-
-        def until(stats: Stats) -> bool:
-            seen = stats.stored + stats.duplicates + stats.parked
-            if seen != idle["seen"] or not stats.assigned:  # idle once assigned
-                idle.update(since=time.monotonic(), seen=seen)
-            return (
-                idle_exit is not None and time.monotonic() - idle["since"] > idle_exit
-            )
-
-        stats: Any = consumer.run(until=until)
-        emit(stats.__dict__)
