@@ -25,10 +25,13 @@ from registry.cli.common import (
     school_year_key,
 )
 from registry.cli.consume import register as register_consume
-from registry.cli.intake import register as register_intake
+from registry.cli.deliveries import register as register_deliveries
 from registry.cli.kafka import register as register_kafka
+from registry.cli.population import register as register_population
 from registry.cli.publish import register as register_publish
 from registry.cli.readside import register as register_readside
+from registry.cli.simulation import register as register_simulation
+from registry.cli.year import register as register_year
 from registry.config import Settings
 from registry.domain.school_year import SchoolYear
 from registry.intake.reference_files import FileRefused, parse_schools
@@ -49,7 +52,10 @@ db_app = typer.Typer(
 app.add_typer(schools_app, name="schools")
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
-register_intake(app)
+register_deliveries(app)
+register_simulation(app)
+register_population(app)
+register_year(app)
 register_readside(app)
 register_kafka(app)
 register_publish(app)

@@ -1,0 +1,65 @@
+"""`registry submit|feedback|retry-waiting`: batches delivered by the schools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from registry.cli.common import AtOption, emit, refuse, runtime
+from registry.domain.values import Brin, Schooljaar
+from registry.intake.wire import BatchRefused
+
+
+def register(app: typer.Typer) -> None:
+    app.command("submit")(submit)
+    app.command("feedback")(feedback)
+    app.command("retry-waiting")(retry_waiting)
+
+
+def submit(
+    file: Path,
+    at: AtOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="trial delivery: the feedback it would get, recording nothing",
+        ),
+    ] = False,
+) -> None:
+    """Deliver a batch (bron-vo-batch/1) and print its feedback."""
+    try:
+        raw = file.read_bytes()
+    except OSError as e:
+        refuse(f"cannot read {file}: {e}")
+    with runtime() as rt:
+        try:
+            result = rt.record(lambda t: rt.intake.submit(raw, t, dry_run=dry_run), at)
+        except BatchRefused as e:
+            for p in e.problems:
+                typer.echo(
+                    f"  {p['path']}: {p['rule']} (value: {p['value']!r})", err=True
+                )
+            refuse(
+                f"{file}: batch refused as a whole, {len(e.problems)} problem(s); "
+                "nothing was recorded"
+            )
+        emit(result.feedback)
+
+
+def feedback(brin: str, aanleverpunt: int, schooljaar: str, batchnummer: int) -> None:
+    """Print a batch's current feedback (exit 1 when the batch is unknown)."""
+    key = (str(Brin(brin)), aanleverpunt, str(Schooljaar(schooljaar)), batchnummer)
+    with runtime() as rt:
+        found = rt.intake.feedback(key)
+        if found is None:
+            refuse(f"no batch {brin}/{aanleverpunt}/{schooljaar}/{batchnummer}", code=1)
+        emit(found)
+
+
+def retry_waiting(at: AtOption = None) -> None:
+    """Judge again the records waiting on the population register."""
+    with runtime() as rt:
+        emit(rt.record(rt.intake.retry_waiting, at))
