@@ -15,6 +15,7 @@ import typer
 
 from registry.access.policy import Role
 from registry.bootstrap import Runtime
+from registry.cli.audit import register as register_audit
 from registry.cli.common import (
     REFUSALS,
     AtOption,
@@ -26,11 +27,15 @@ from registry.cli.common import (
 )
 from registry.cli.consume import register as register_consume
 from registry.cli.deliveries import register as register_deliveries
+from registry.cli.foto import register as register_foto
 from registry.cli.kafka import register as register_kafka
 from registry.cli.population import register as register_population
+from registry.cli.projections import register as register_projections
 from registry.cli.publish import register as register_publish
-from registry.cli.readside import register as register_readside
+from registry.cli.school_years import register as register_school_years
+from registry.cli.signals import register as register_signals
 from registry.cli.simulation import register as register_simulation
+from registry.cli.snapshots import register as register_snapshots
 from registry.cli.year import register as register_year
 from registry.config import Settings
 from registry.domain.school_year import SchoolYear
@@ -56,7 +61,12 @@ register_deliveries(app)
 register_simulation(app)
 register_population(app)
 register_year(app)
-register_readside(app)
+register_snapshots(app)
+register_school_years(app)
+register_audit(app)
+register_foto(app)
+register_projections(app)
+register_signals(app)
 register_kafka(app)
 register_publish(app)
 register_consume(app)

@@ -1,0 +1,100 @@
+"""`registry foto issue|show|verify|diff`: the count-date snapshots (fotos)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from registry.application.fotos import IssuedFoto
+from registry.bootstrap import Runtime
+from registry.cli.common import (
+    AtOption,
+    emit,
+    foto_kind,
+    runtime,
+    school_year_key,
+    stored_foto,
+    timeline_reading,
+)
+from registry.domain.calendar import SchoolYearCalendar
+from registry.projections.queries import signals
+from registry.projections.queries.diff import Side, diff
+from registry.projections.timeline import Timeline
+
+foto_app = typer.Typer(help="Count-date snapshots (fotos).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(foto_app, name="foto")
+
+
+@foto_app.command("issue")
+def foto_issue(soort: str, brin: str, schooljaar: str, at: AtOption = None) -> None:
+    """Issue a voorlopig / actueel / definitief foto (printed as the document)."""
+    kind = foto_kind(soort)
+    brin, schooljaar = school_year_key(brin, schooljaar)
+    with runtime() as rt:
+        rt.catch_up()
+        foto = rt.record(lambda t: rt.fotos.issue(kind, brin, schooljaar, t), at)
+        emit(_shown(rt, foto))
+
+
+@foto_app.command("show")
+def foto_show(brin: str, schooljaar: str, soort: str) -> None:
+    """Print an issued foto (SOORT or SOORT:VERSIE; the latest version by default)."""
+    brin, schooljaar = school_year_key(brin, schooljaar)
+    with runtime() as rt:
+        foto = stored_foto(rt, brin, schooljaar, soort)
+        emit(_shown(rt, foto))
+
+
+def _shown(rt: Runtime, foto: IssuedFoto) -> dict[str, Any]:
+    """The document with its version and hash; an actuele foto with the school's
+    signals as known at its stand_per beside it (not part of the hashed document)."""
+    extra: dict[str, Any] = {"versie": foto.versie, "hash": foto.content_hash}
+    if foto.soort == "actueel":
+        d = foto.document
+        with timeline_reading(rt) as r:
+            extra["signalen"] = signals.current(
+                r.cursor, d["brin"], d["schooljaar"], foto.stand_per
+            )
+    return foto.document | extra
+
+
+@foto_app.command("verify")
+def foto_verify(brin: str, schooljaar: str, soort: str) -> None:
+    """Derive an issued foto again from the log; exit 1 if the hash differs."""
+    brin, schooljaar = school_year_key(brin, schooljaar)
+    with runtime() as rt:
+        foto = stored_foto(rt, brin, schooljaar, soort)
+        rt.catch_up()
+        ok = rt.fotos.verify(foto)
+        emit(
+            {
+                "soort": foto.soort,
+                "versie": foto.versie,
+                "hash": foto.content_hash,
+                "equal": ok,
+            }
+        )
+        if not ok:
+            raise typer.Exit(1)
+
+
+@foto_app.command("diff")
+def foto_diff(brin: str, schooljaar: str, van: str, naar: str) -> None:
+    """Who entered, left or changed verdict between two fotos (SOORT[:VERSIE] or now)."""
+    brin, schooljaar = school_year_key(brin, schooljaar)
+    with runtime() as rt:
+        sides = [_side(rt, brin, schooljaar, which) for which in (van, naar)]
+        with timeline_reading(rt) as r:
+            peildatum = SchoolYearCalendar.of(schooljaar).count_date
+            emit(diff(r.cursor, brin, schooljaar, peildatum, *sides))
+
+
+def _side(rt: Runtime, brin: str, schooljaar: str, which: str) -> Side:
+    if which == "now":
+        return Side("now", rt.now(), rt.projector.live_position(Timeline.name))
+    foto = stored_foto(rt, brin, schooljaar, which)
+    return Side(f"{foto.soort}:{foto.versie}", foto.stand_per, foto.position)
