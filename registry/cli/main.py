@@ -224,8 +224,9 @@ def demo(
         summary = run_demo(scale, seed)
     except REFUSALS as e:
         refuse(str(e))
-    keys = ("schooljaar", "at", "cards", "signals", "unfunded", "diff", "funding")
-    keys += ("topics", "consumers", "lag", "stages", "report", "database_url")
+    keys: tuple[str, ...] = ("schooljaar", "at", "cards", "signals", "unfunded")
+    keys += ("diff", "funding", "topics", "consumers", "lag", "stages", "report")
+    keys += ("database_url",)
     played = {k: summary["played"][k] for k in ("seconds", "mismatches")}
     emit({k: summary[k] for k in keys} | played)
 
