@@ -1,12 +1,15 @@
-"""`registry assurance`: a school's school year, stage by stage."""
+"""`registry declare-complete|mutation-stop|assurance|school-year`: a school's
+school year, stage by stage."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from registry.bootstrap import Runtime
 from registry.cli.common import (
     AtOption,
     emit,
@@ -15,11 +18,54 @@ from registry.cli.common import (
     runtime,
     school_year_key,
 )
+from registry.domain.school_year import SchoolYear
 from registry.intake.reference_files import FileRefused, parse_exclusions
 
 
 def register(app: typer.Typer) -> None:
+    app.command("declare-complete")(declare_complete)
+    app.command("mutation-stop")(mutation_stop)
     app.command("assurance")(assurance)
+    app.command("school-year")(school_year)
+
+
+def year_view(year: SchoolYear) -> dict[str, Any]:
+    return {
+        "brin": year.brin,
+        "schooljaar": year.schooljaar,
+        "stage": year.stage.value,
+        "declared_on": year.declared_on,
+        "stopped_on": year.stopped_on,
+        "version": year.version,
+    }
+
+
+def _year_command(
+    action: Callable[[Runtime, str, str, Any], SchoolYear],
+    brin: str,
+    schooljaar: str,
+    at: str | None,
+) -> None:
+    brin, schooljaar = school_year_key(brin, schooljaar)
+    with runtime() as rt:
+        emit(year_view(rt.record(lambda t: action(rt, brin, schooljaar, t), at)))
+
+
+def declare_complete(brin: str, schooljaar: str, at: AtOption = None) -> None:
+    """Record the completeness declaration (volledigheidsverklaring)."""
+    _year_command(
+        lambda rt, b, s, t: rt.registry.declare_complete(b, s, t), brin, schooljaar, at
+    )
+
+
+def mutation_stop(brin: str, schooljaar: str, at: AtOption = None) -> None:
+    """Stop mutations on request; refused before the school's voorlopige foto exists."""
+    _year_command(
+        lambda rt, b, s, t: rt.registry.stop_mutations(b, s, t, on_request=True),
+        brin,
+        schooljaar,
+        at,
+    )
 
 
 def assurance(
@@ -61,3 +107,14 @@ def assurance(
                 "exclusions": len(rows),
             }
         )
+
+
+def school_year(brin: str, schooljaar: str) -> None:
+    """Print the stage of a school's registration for a school year (exit 1: none)."""
+    brin, schooljaar = school_year_key(brin, schooljaar)
+    with runtime() as rt:
+        year = rt.registry.school_year(brin, schooljaar)
+        if year is None:
+            refuse(f"no registration for {brin} {schooljaar}", code=1)
+        assert year is not None
+        emit(year_view(year))

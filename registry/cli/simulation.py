@@ -1,4 +1,4 @@
-"""`registry generate`: synthetic school years to play and to demonstrate."""
+"""`registry generate|demo`: synthetic school years, written or played whole."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from registry.cli.common import emit, refuse
+from registry.cli.common import REFUSALS, emit, refuse
 
 
 def register(app: typer.Typer) -> None:
     app.command("generate")(generate)
+    app.command("demo")(demo)
 
 
 def generate(
@@ -26,3 +27,24 @@ def generate(
     if scale not in ("tiny", "small", "national"):
         refuse(f"--scale {scale!r} is not tiny, small or national")
     emit(write_year(seed, scale, out))
+
+
+def demo(
+    scale: Annotated[str, typer.Option(help="tiny, small or national")] = "small",
+    seed: Annotated[int, typer.Option(help="the generated year's seed")] = 1,
+) -> None:
+    """Play a whole school year on a fresh demo database (simulated clock), with
+    publication to the agencies beside it; prints a summary, writes a report."""
+    from registry.simulation.demo import run_demo
+
+    if scale not in ("tiny", "small", "national"):
+        refuse(f"--scale {scale!r} is not tiny, small or national")
+    try:
+        summary = run_demo(scale, seed)
+    except REFUSALS as e:
+        refuse(str(e))
+    keys: tuple[str, ...] = ("schooljaar", "at", "cards", "signals", "unfunded")
+    keys += ("diff", "funding", "topics", "consumers", "lag", "stages", "report")
+    keys += ("database_url",)
+    played = {k: summary["played"][k] for k in ("seconds", "mismatches")}
+    emit({k: summary[k] for k in keys} | played)
