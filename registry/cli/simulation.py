@@ -24,8 +24,7 @@ def generate(
     outcome counts."""
     from registry.simulation.generator import generate as write_year
 
-    if scale not in ("tiny", "small", "national"):
-        refuse(f"--scale {scale!r} is not tiny, small or national")
+    _check_scale(scale)
     emit(write_year(seed, scale, out))
 
 
@@ -37,8 +36,7 @@ def demo(
     publication to the agencies beside it; prints a summary, writes a report."""
     from registry.simulation.demo import run_demo
 
-    if scale not in ("tiny", "small", "national"):
-        refuse(f"--scale {scale!r} is not tiny, small or national")
+    _check_scale(scale)
     try:
         summary = run_demo(scale, seed)
     except REFUSALS as e:
@@ -48,3 +46,8 @@ def demo(
     keys += ("database_url",)
     played = {k: summary["played"][k] for k in ("seconds", "mismatches")}
     emit({k: summary[k] for k in keys} | played)
+
+
+def _check_scale(scale: str) -> None:
+    if scale not in ("tiny", "small", "national"):
+        refuse(f"--scale {scale!r} is not tiny, small or national")
