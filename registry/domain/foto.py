@@ -35,13 +35,15 @@ Soort = Literal["peiling", "voorlopig", "actueel", "definitief"]
 EXCLUSION_CODES = {"indicatie": "X151", "verzuim": "X160"}
 
 
-class Leerling(TypedDict):
+class LeerlingRef(TypedDict):
+    """A document's `leerling`: the student by number."""
+
     bsn: str | None
     onderwijsnummer: str | None
 
 
 class FotoEntry(TypedDict):
-    leerling: Leerling
+    leerling: LeerlingRef
     vestiging: str
     elementcode: str
     leerjaar: int
@@ -75,13 +77,13 @@ class FotoRef(TypedDict):
     bekostigd: int
 
 
-def leerling(number: str, kind: str) -> Leerling:
+def leerling(number: str, kind: str) -> LeerlingRef:
     """A student number as the documents show it: under `bsn` or `onderwijsnummer`."""
     bsn = number if kind == "bsn" else None
     return {"bsn": bsn, "onderwijsnummer": None if bsn else number}
 
 
-def student_number(who: Leerling) -> str:
+def student_number(who: LeerlingRef) -> str:
     """The BSN or onderwijsnummer of a document's `leerling`."""
     return who["bsn"] or who["onderwijsnummer"] or ""
 

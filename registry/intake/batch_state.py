@@ -22,7 +22,7 @@ from registry.domain.values import Onderwijsnummer
 from registry.intake.identity import Lookups, wire_name_key
 from registry.intake.population import PopulationRegister, RegisterUnavailable
 from registry.intake.tables import IntakeStore
-from registry.intake.wire import BatchKey, Record
+from registry.intake.wire import BatchKey, Melding
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,8 @@ class BatchState:
         raise RuntimeError("no onderwijsnummer serials left")
 
 
-def _numbers(records: Sequence[Record]) -> set[str]:
-    return {n for r in records for n in (r.student.bsn, r.student.onderwijsnummer) if n}
+def _numbers(records: Sequence[Melding]) -> set[str]:
+    return {n for r in records for n in (r.leerling.bsn, r.leerling.onderwijsnummer) if n}
 
 
 def _serials(store: IntakeStore, dry_run: bool) -> Iterator[int]:
@@ -102,14 +102,14 @@ def load_state(
     registry: Registry,
     store: IntakeStore,
     register: PopulationRegister,
-    records: Sequence[Record],
+    records: Sequence[Melding],
     ctx: Context,
 ) -> BatchState:
     numbers = _numbers(records)
-    names = [k for r in records if (k := wire_name_key(r.student)) is not None]
+    names = [k for r in records if (k := wire_name_key(r.leerling)) is not None]
     try:
         persons = register.by_bsn(
-            sorted({r.student.bsn for r in records if r.student.bsn})
+            sorted({r.leerling.bsn for r in records if r.leerling.bsn})
         )
         by_name = register.by_name(names)
     except RegisterUnavailable:

@@ -8,7 +8,7 @@ from registry.domain.errors import DomainError
 from registry.domain.signals import Signal
 from registry.domain.student import KEY_FIELDS
 from registry.domain.values import Bsn, Onderwijsnummer, check_address
-from registry.intake.wire import Extended, KeyChange, Period, Record, Student
+from registry.intake.wire import Inschrijving, Leerling, Melding, Uitgebreid, Wijziging
 
 
 def _from(error: DomainError) -> Signal:
@@ -16,13 +16,13 @@ def _from(error: DomainError) -> Signal:
     return Signal(error.code, error.message)
 
 
-def identity_signals(s: Student) -> list[Signal]:
+def identity_signals(s: Leerling) -> list[Signal]:
     signals: list[Signal] = []
     if s.bsn is not None and s.onderwijsnummer is not None:
         signals.append(
             Signal("X103", "leerling: both bsn and onderwijsnummer are given")
         )
-    elif s.bsn is None and s.onderwijsnummer is None and s.extended is None:
+    elif s.bsn is None and s.onderwijsnummer is None and s.uitgebreid is None:
         signals.append(
             Signal("X103", "leerling: no bsn, no onderwijsnummer and no uitgebreid")
         )
@@ -33,8 +33,8 @@ def identity_signals(s: Student) -> list[Signal]:
             except DomainError as e:
                 signals.append(_from(e))
     signals += address_signals(s.postcode, s.landcode)
-    if s.extended is not None:
-        signals += extended_signals(s.extended, abroad=s.landcode is not None, s=s)
+    if s.uitgebreid is not None:
+        signals += extended_signals(s.uitgebreid, abroad=s.landcode is not None, s=s)
     return signals
 
 
@@ -46,20 +46,20 @@ def address_signals(postcode: str | None, landcode: str | None) -> list[Signal]:
     return []
 
 
-def extended_signals(x: Extended, *, abroad: bool, s: Student) -> list[Signal]:
+def extended_signals(x: Uitgebreid, *, abroad: bool, s: Leerling) -> list[Signal]:
     required = {
-        "achternaam": x.surname,
-        "voornamen": x.first_names,
-        "geboortedatum": s.birth_date,
-        "geslacht": s.sex,
+        "achternaam": x.achternaam,
+        "voornamen": x.voornamen,
+        "geboortedatum": s.geboortedatum,
+        "geslacht": s.geslacht,
     }
     if abroad:
-        required["buitenlands_adres"] = x.foreign_address
+        required["buitenlands_adres"] = x.buitenlands_adres
     else:
         required |= {
-            "straatnaam": x.street,
-            "huisnummer": x.house_number,
-            "plaatsnaam": x.place,
+            "straatnaam": x.straatnaam,
+            "huisnummer": x.huisnummer,
+            "plaatsnaam": x.plaatsnaam,
         }
     missing = [name for name, value in required.items() if value in (None, "", [])]
     if missing:
@@ -67,21 +67,21 @@ def extended_signals(x: Extended, *, abroad: bool, s: Student) -> list[Signal]:
     return []
 
 
-def period_signals(r: Record) -> list[Signal]:
-    p = r.period or Period()
+def period_signals(r: Melding) -> list[Signal]:
+    p = r.inschrijving or Inschrijving()
     signals: list[Signal] = []
-    if p.start is None:
+    if p.ingangsdatum is None:
         signals.append(Signal("097", "inschrijving.ingangsdatum is missing"))
-    if r.mutation in ("T", "A"):
+    if r.mutatie in ("T", "A"):
         signals += _terms_signals(p)
-    if r.mutation == "U" and p.end is None:
+    if r.mutatie == "U" and p.einddatum is None:
         signals.append(
             Signal("X124", "inschrijving.einddatum is required with mutatie U")
         )
     return signals
 
 
-def _terms_signals(p: Period) -> list[Signal]:
+def _terms_signals(p: Inschrijving) -> list[Signal]:
     """Fields a T or A must carry; their values are judged with the period
     (application/mutations.py)."""
     signals: list[Signal] = []
@@ -94,23 +94,23 @@ def _terms_signals(p: Period) -> list[Signal]:
     return signals
 
 
-def change_signals(r: Record) -> list[Signal]:
-    if r.mutation != "A":
-        return [Signal("X105", f"mutatie {r.mutation}: a W record must have mutatie A")]
-    change: KeyChange | None = r.change
-    if change is None or not change.new:
+def change_signals(r: Melding) -> list[Signal]:
+    if r.mutatie != "A":
+        return [Signal("X105", f"mutatie {r.mutatie}: a W record must have mutatie A")]
+    change: Wijziging | None = r.wijziging
+    if change is None or not change.nieuw:
         return [Signal("X105", "wijziging: oud and nieuw are required with soort W")]
-    unknown = sorted((set(change.old) | set(change.new)) - KEY_FIELDS)
+    unknown = sorted((set(change.oud) | set(change.nieuw)) - KEY_FIELDS)
     if unknown:
         return [Signal("X105", f"wijziging: {', '.join(unknown)} cannot be changed")]
-    new = change.new
+    new = change.nieuw
     if "postcode" in new or "landcode" in new:
         return address_signals(new.get("postcode"), new.get("landcode"))
     return []
 
 
-def static_signals(r: Record) -> list[Signal]:
-    signals = identity_signals(r.student)
-    signals += period_signals(r) if r.kind == "I" else change_signals(r)
+def static_signals(r: Melding) -> list[Signal]:
+    signals = identity_signals(r.leerling)
+    signals += period_signals(r) if r.soort == "I" else change_signals(r)
     return signals
 

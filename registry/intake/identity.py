@@ -21,7 +21,7 @@ from registry.domain.signals import Signal
 from registry.domain.student import Student
 from registry.domain.values import mask
 from registry.intake.population import NameKey, Person, name_key
-from registry.intake.wire import Student as Wire
+from registry.intake.wire import Leerling
 
 
 @dataclass
@@ -47,24 +47,24 @@ class Identity:
         return any(s.rejects for s in self.signals)
 
 
-def wire_name_key(s: Wire) -> NameKey | None:
-    x = s.extended
-    if x is None or not x.surname or not x.first_names or not s.birth_date or not s.sex:
+def wire_name_key(s: Leerling) -> NameKey | None:
+    x = s.uitgebreid
+    if x is None or not x.achternaam or not x.voornamen or not s.geboortedatum or not s.geslacht:
         return None
-    return name_key(x.surname, x.prefix, x.first_names, s.birth_date, s.sex)
+    return name_key(x.achternaam, x.voorvoegsel, x.voornamen, s.geboortedatum, s.geslacht)
 
 
-def resolve(s: Wire, look: Lookups) -> Identity:
+def resolve(s: Leerling, look: Lookups) -> Identity:
     if s.onderwijsnummer is not None:
         return _by_onderwijsnummer(s, look)
     if s.bsn is not None:
         matched = _by_bsn(s, look)
-        if s.extended is None or matched.waiting or not matched.rejected:
+        if s.uitgebreid is None or matched.waiting or not matched.rejected:
             return matched
     return _by_name(s, look)
 
 
-def _by_onderwijsnummer(s: Wire, look: Lookups) -> Identity:
+def _by_onderwijsnummer(s: Leerling, look: Lookups) -> Identity:
     number = s.onderwijsnummer
     assert number is not None
     known = look.students.get(number)
@@ -78,23 +78,23 @@ def _by_onderwijsnummer(s: Wire, look: Lookups) -> Identity:
             ]
         )
     key = known.key
-    if key["geboortedatum"] != s.birth_date or key["geslacht"] != s.sex:
+    if key["geboortedatum"] != s.geboortedatum or key["geslacht"] != s.geslacht:
         return Identity(
             signals=[
                 Signal(
                     "752",
-                    f"onderwijsnummer {mask(number)}: geboortedatum {s.birth_date} and "
-                    f"geslacht {s.sex} do not match the registry",
+                    f"onderwijsnummer {mask(number)}: geboortedatum {s.geboortedatum} and "
+                    f"geslacht {s.geslacht} do not match the registry",
                 )
             ]
         )
     return Identity(number=number, kind="onderwijsnummer")
 
 
-def _by_bsn(s: Wire, look: Lookups) -> Identity:
+def _by_bsn(s: Leerling, look: Lookups) -> Identity:
     bsn = s.bsn
     assert bsn is not None
-    if s.landcode is not None and s.extended is None:
+    if s.landcode is not None and s.uitgebreid is None:
         return Identity(
             signals=[
                 Signal(
@@ -109,14 +109,14 @@ def _by_bsn(s: Wire, look: Lookups) -> Identity:
     person = look.persons.get(bsn)
     if (
         person is None
-        or person.geboortedatum != s.birth_date
-        or person.geslacht != s.sex
+        or person.geboortedatum != s.geboortedatum
+        or person.geslacht != s.geslacht
     ):
         return Identity(
             signals=[
                 Signal(
                     "753",
-                    f"bsn {mask(bsn)}, geboortedatum {s.birth_date} and geslacht {s.sex} "
+                    f"bsn {mask(bsn)}, geboortedatum {s.geboortedatum} and geslacht {s.geslacht} "
                     "do not match the population register",
                 )
             ]
@@ -124,7 +124,7 @@ def _by_bsn(s: Wire, look: Lookups) -> Identity:
     return Identity(number=bsn, kind="bsn", signals=_attention(person, s))
 
 
-def _attention(person: Person, s: Wire) -> list[Signal]:
+def _attention(person: Person, s: Leerling) -> list[Signal]:
     signals = []
     if (
         s.postcode is not None
@@ -141,7 +141,7 @@ def _attention(person: Person, s: Wire) -> list[Signal]:
     return signals
 
 
-def _by_name(s: Wire, look: Lookups) -> Identity:
+def _by_name(s: Leerling, look: Lookups) -> Identity:
     key = wire_name_key(s)
     if key is None:
         return Identity(

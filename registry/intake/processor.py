@@ -25,7 +25,7 @@ from registry.intake.batch_state import BatchState, Context
 from registry.intake.checks import static_signals
 from registry.intake.identity import Identity, resolve
 from registry.intake.population import name_key
-from registry.intake.wire import Record
+from registry.intake.wire import Melding
 
 IDENTITY_CODES = {"742", "X102", "X103", "790", "X110", "X104"}
 
@@ -45,11 +45,11 @@ class Outcome:
         }
 
 
-def _numbers(r: Record, identity: Identity | None = None) -> dict[str, str | None]:
+def _numbers(r: Melding, identity: Identity | None = None) -> dict[str, str | None]:
     if identity is not None and identity.number is not None:
         bsn = identity.number if identity.kind == "bsn" else None
         return {"bsn": bsn, "onderwijsnummer": None if bsn else identity.number}
-    return {"bsn": r.student.bsn, "onderwijsnummer": r.student.onderwijsnummer}
+    return {"bsn": r.leerling.bsn, "onderwijsnummer": r.leerling.onderwijsnummer}
 
 
 def _signal(e: DomainError) -> Signal:
@@ -57,11 +57,11 @@ def _signal(e: DomainError) -> Signal:
     return Signal(e.code, e.message)
 
 
-def process(state: BatchState, ctx: Context, r: Record) -> Outcome:
+def process(state: BatchState, ctx: Context, r: Melding) -> Outcome:
     signals = static_signals(r)
     identity = None
     if not any(s.code in IDENTITY_CODES for s in signals):
-        identity = resolve(r.student, state.lookups)
+        identity = resolve(r.leerling, state.lookups)
         if identity.waiting:
             return Outcome("W", _numbers(r))
         signals += identity.signals
@@ -77,7 +77,7 @@ def process(state: BatchState, ctx: Context, r: Record) -> Outcome:
         return Outcome("A", _numbers(r, identity), rejections)
     assert identity is not None
     attention = [s for s in signals if not s.rejects] + attention
-    if r.kind == "W":
+    if r.soort == "W":
         return _apply_change(state, ctx, r, identity, attention)
     assert mutation is not None
     student = _student(state, ctx, r, identity)
@@ -92,11 +92,11 @@ def _dedupe(signals: list[Signal]) -> list[Signal]:
     return [s for s in signals if not (s.code in seen or seen.add(s.code))]  # type: ignore[func-returns-value]
 
 
-def _dry_id(r: Record) -> UUID:
+def _dry_id(r: Melding) -> UUID:
     return ids.student_id(f"dry-run/{r.meldingnummer}")
 
 
-def _judged_id(identity: Identity | None, r: Record) -> UUID | None:
+def _judged_id(identity: Identity | None, r: Melding) -> UUID | None:
     """The student the record is judged for: none when not identified; a
     stand-in for one who gets a number only when the record is accepted (no
     periods yet, so the judgement holds for the number issued)."""
@@ -107,7 +107,7 @@ def _judged_id(identity: Identity | None, r: Record) -> UUID | None:
     return ids.student_id(identity.number)
 
 
-def _source(ctx: Context, r: Record) -> Source:
+def _source(ctx: Context, r: Melding) -> Source:
     return Source(
         ctx.brin,
         ctx.aanleverpunt,
@@ -119,67 +119,67 @@ def _source(ctx: Context, r: Record) -> Source:
 
 
 def _mutation(
-    ctx: Context, r: Record, student: UUID | None
+    ctx: Context, r: Melding, student: UUID | None
 ) -> EnrolmentMutation | None:
     """The record as a mutation to judge (None for a W record)."""
-    p = r.period
-    if r.kind != "I" or p is None:
+    p = r.inschrijving
+    if r.soort != "I" or p is None:
         return None
     return EnrolmentMutation(
-        r.mutation,
+        r.mutatie,
         ctx.brin,
-        p.start,
+        p.ingangsdatum,
         _source(ctx, r),
         student,
         p.vestiging,
         p.elementcode,
         p.leerjaar,
         p.jaren_pro,
-        p.end,
+        p.einddatum,
     )
 
 
-def _register(state: BatchState, r: Record, m: EnrolmentMutation) -> Register:
+def _register(state: BatchState, r: Melding, m: EnrolmentMutation) -> Register:
     eid = m.enrolment_id
     return Register(
         school=state.school,
         year=state.year,
         enrolment=None if eid is None else state.enrolments.get(eid),
         periods={} if m.student_id is None else state.student_periods(m.student_id),
-        birth_date=r.student.birth_date,
+        birth_date=r.leerling.geboortedatum,
     )
 
 
 def _student(
-    state: BatchState, ctx: Context, r: Record, identity: Identity
+    state: BatchState, ctx: Context, r: Melding, identity: Identity
 ) -> Student | None:
     """The student of an accepted record, registered when new (None in a trial
     delivery that would issue a number)."""
     if identity.number is not None and identity.number in state.lookups.students:
         return state.lookups.students[identity.number]
-    s = r.student
+    s = r.leerling
     if identity.issue_number:
         if ctx.dry_run:
             return None
         number: Bsn | Onderwijsnummer = state.issue_number()
         identity.number = str(number)
-        x = s.extended
-        assert x and x.surname and x.first_names and s.birth_date and s.sex
+        x = s.uitgebreid
+        assert x and x.achternaam and x.voornamen and s.geboortedatum and s.geslacht
         state.issued_rows.append(
             (
                 str(number),
-                *name_key(x.surname, x.prefix, x.first_names, s.birth_date, s.sex)[:3],
-                s.birth_date,
-                s.sex,
+                *name_key(x.achternaam, x.voorvoegsel, x.voornamen, s.geboortedatum, s.geslacht)[:3],
+                s.geboortedatum,
+                s.geslacht,
             )
         )
     elif identity.kind == "bsn":
         number = Bsn(identity.number or "")
     else:
         number = Onderwijsnummer(identity.number or "")
-    assert s.birth_date is not None and s.sex is not None
-    key = KeyData(s.birth_date, s.sex, s.postcode, s.landcode)
-    extended = s.extended.model_dump(by_alias=True) if s.extended else None
+    assert s.geboortedatum is not None and s.geslacht is not None
+    key = KeyData(s.geboortedatum, s.geslacht, s.postcode, s.landcode)
+    extended = s.uitgebreid.model_dump() if s.uitgebreid else None
     student = Student.register(
         number, key, ctx.at, issued=identity.issue_number, extended=extended
     )
@@ -188,11 +188,11 @@ def _student(
     if identity.issue_number:
         state.lookups.issued_by_name[
             name_key(
-                s.extended.surname or "",
-                s.extended.prefix,
-                s.extended.first_names or "",
-                s.birth_date,
-                s.sex,
+                s.uitgebreid.achternaam or "",
+                s.uitgebreid.voorvoegsel,
+                s.uitgebreid.voornamen or "",
+                s.geboortedatum,
+                s.geslacht,
             )
         ] = [str(number)]  # type: ignore[union-attr]
     return student
@@ -201,11 +201,11 @@ def _student(
 def _apply_change(
     state: BatchState,
     ctx: Context,
-    r: Record,
+    r: Melding,
     identity: Identity,
     attention: list[Signal],
 ) -> Outcome:
-    assert r.change is not None
+    assert r.wijziging is not None
     student = state.lookups.students.get(identity.number or "")
     if student is None:
         return Outcome(
@@ -218,8 +218,8 @@ def _apply_change(
         "batchnummer": ctx.key[3],
         "meldingnummer": r.meldingnummer,
     }
-    old = {k: _iso(v) for k, v in r.change.old.items()}
-    new = {k: _iso(v) for k, v in r.change.new.items()}
+    old = {k: _iso(v) for k, v in r.wijziging.oud.items()}
+    new = {k: _iso(v) for k, v in r.wijziging.nieuw.items()}
     try:
         student.change_key_data(old, new, source, ctx.at)
     except DomainError as e:

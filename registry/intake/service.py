@@ -30,7 +30,13 @@ from registry.intake.tables import (
     IntakeStore,
     batch_row,
 )
-from registry.intake.wire import Batch, BatchKey, BatchRefused, Record, parse_batch
+from registry.intake.wire import (
+    Aanlevering,
+    BatchKey,
+    BatchRefused,
+    Melding,
+    parse_batch,
+)
 
 FEEDBACK_FORMAT = "bron-vo-terugkoppeling/1"
 MAX_ATTEMPTS = 5
@@ -95,7 +101,7 @@ class Intake:
         stored = self.store.batch(key)
         return None if stored is None else stored.feedback
 
-    def _check_sender(self, batch: Batch) -> None:
+    def _check_sender(self, batch: Aanlevering) -> None:
         school = self.registry.get_many([ids.school_id(batch.brin)]).get(
             ids.school_id(batch.brin)
         )
@@ -123,7 +129,7 @@ class Intake:
 
     def _redelivered(
         self,
-        batch: Batch,
+        batch: Aanlevering,
         content_hash: str,
         stored_hash: str,
         feedback: dict[str, Any],
@@ -137,10 +143,10 @@ class Intake:
         return Result(feedback, recorded=False)
 
     def _process(
-        self, batch: Batch, content_hash: str, at: datetime, dry_run: bool
+        self, batch: Aanlevering, content_hash: str, at: datetime, dry_run: bool
     ) -> Result:
         ctx = Context(batch.key, batch.accountant, batch.soort, at, dry_run)
-        records = sorted(batch.records, key=lambda r: r.meldingnummer)
+        records = sorted(batch.meldingen, key=lambda r: r.meldingnummer)
         state = load_state(self.registry, self.store, self.register, records, ctx)
         outcomes = [(r, process(state, ctx, r)) for r in records]
         feedback = feedback_document(
@@ -184,7 +190,7 @@ class Intake:
     ) -> Counter[str]:
         soort = waiting[0]["soort"]
         ctx = Context(key, soort == "ACCOUNTANTSMUTATIE", soort, at, dry_run=False)
-        records = [Record.model_validate(w["record"]) for w in waiting]
+        records = [Melding.model_validate(w["record"]) for w in waiting]
         state = load_state(self.registry, self.store, self.register, records, ctx)
         stored = self.store.batch(key)
         assert stored is not None
@@ -231,14 +237,14 @@ def _state_writes(state: BatchState) -> list[SideWrite]:
 
 
 def _waiting_rows(
-    key: BatchKey, soort: str, outcomes: list[tuple[Record, Outcome]], at: datetime
+    key: BatchKey, soort: str, outcomes: list[tuple[Melding, Outcome]], at: datetime
 ) -> list[tuple[Any, ...]]:
     return [
         (
             *key,
             r.meldingnummer,
             soort,
-            json.dumps(r.model_dump(mode="json", by_alias=True)),
+            json.dumps(r.model_dump(mode="json")),
             at,
         )
         for r, o in outcomes

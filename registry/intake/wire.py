@@ -45,60 +45,63 @@ class BatchRefused(Exception):
 class _Wire(BaseModel):
     # Unknown fields are ignored so school packages may send more than we read;
     # absent and null mean the same (every optional field defaults to None).
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    # Field names are the contract's Dutch names, used as they are inside.
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class Extended(_Wire):
-    surname: str | None = Field(None, alias="achternaam")
-    prefix: str | None = Field(None, alias="voorvoegsel")
-    first_names: str | None = Field(None, alias="voornamen")
-    street: str | None = Field(None, alias="straatnaam")
-    house_number: int | None = Field(None, alias="huisnummer")
-    house_number_suffix: str | None = Field(None, alias="huisnummertoevoeging")
-    place: str | None = Field(None, alias="plaatsnaam")
-    foreign_address: list[str] | None = Field(None, alias="buitenlands_adres")
+class Uitgebreid(_Wire):
+    """The extended set: a student without a number, or one the register missed."""
+
+    achternaam: str | None = None
+    voorvoegsel: str | None = None
+    voornamen: str | None = None
+    straatnaam: str | None = None
+    huisnummer: int | None = None
+    huisnummertoevoeging: str | None = None
+    plaatsnaam: str | None = None
+    buitenlands_adres: list[str] | None = None
 
 
-class Student(_Wire):
+class Leerling(_Wire):
     bsn: str | None = None
     onderwijsnummer: str | None = None
-    student_number: str | None = Field(None, alias="leerlingnummer")
-    birth_date: date | None = Field(None, alias="geboortedatum")
-    sex: Literal["M", "V"] | None = Field(None, alias="geslacht")
+    leerlingnummer: str | None = None
+    geboortedatum: date | None = None
+    geslacht: Literal["M", "V"] | None = None
     postcode: str | None = None
     landcode: str | None = None
-    extended: Extended | None = Field(None, alias="uitgebreid")
+    uitgebreid: Uitgebreid | None = None
 
 
-class Period(_Wire):
+class Inschrijving(_Wire):
     vestiging: str | None = None
-    start: date | None = Field(None, alias="ingangsdatum")
-    end: date | None = Field(None, alias="einddatum")
+    ingangsdatum: date | None = None
+    einddatum: date | None = None
     elementcode: str | None = None
     leerjaar: int | None = None
     jaren_pro: int | None = None
 
 
-class KeyChange(_Wire):
-    old: dict[str, Any] = Field(alias="oud")
-    new: dict[str, Any] = Field(alias="nieuw")
+class Wijziging(_Wire):
+    oud: dict[str, Any]
+    nieuw: dict[str, Any]
 
 
-class Record(_Wire):
+class Melding(_Wire):
     meldingnummer: int = Field(ge=1)
-    kind: Literal["I", "W"] = Field(alias="soort")
-    mutation: Literal["T", "A", "U", "V"] = Field(alias="mutatie")
-    student: Student = Field(alias="leerling")
-    period: Period | None = Field(None, alias="inschrijving")
-    change: KeyChange | None = Field(None, alias="wijziging")
+    soort: Literal["I", "W"]
+    mutatie: Literal["T", "A", "U", "V"]
+    leerling: Leerling
+    inschrijving: Inschrijving | None = None
+    wijziging: Wijziging | None = None
 
 
-class Package(_Wire):
+class Pakket(_Wire):
     naam: str
     versie: str
 
 
-class Batch(_Wire):
+class Aanlevering(_Wire):
     format: Literal["bron-vo-batch/1"]
     brin: str
     aanleverpunt: int = Field(ge=0, le=99)
@@ -106,8 +109,8 @@ class Batch(_Wire):
     schooljaar: str
     soort: Literal["INSCHRIJVING", "ACCOUNTANTSMUTATIE"]
     verantwoordelijke: Literal["INSTELLING", "ACCOUNTANT"]
-    pakket: Package | None = None
-    records: list[Record] = Field(alias="meldingen", min_length=1, max_length=100_000)
+    pakket: Pakket | None = None
+    meldingen: list[Melding] = Field(min_length=1, max_length=100_000)
 
     @field_validator("brin")
     @classmethod
@@ -143,7 +146,7 @@ def _problem(loc: tuple[Any, ...], rule: str, value: Any) -> dict[str, Any]:
     return {"path": path, "rule": rule, "value": shown}
 
 
-def parse_batch(raw: bytes | str) -> tuple[Batch, str]:
+def parse_batch(raw: bytes | str) -> tuple[Aanlevering, str]:
     """Parse and check a batch; returns it with its content hash, or refuses it."""
     try:
         data = json.loads(raw)
@@ -152,7 +155,7 @@ def parse_batch(raw: bytes | str) -> tuple[Batch, str]:
     if not isinstance(data, dict):
         raise BatchRefused([_problem((), "a batch is a JSON object", None)])
     try:
-        batch = Batch.model_validate(data)
+        batch = Aanlevering.model_validate(data)
     except ValidationError as e:
         raise BatchRefused(
             [_problem(err["loc"], err["msg"], err.get("input")) for err in e.errors()]
@@ -164,7 +167,7 @@ def parse_batch(raw: bytes | str) -> tuple[Batch, str]:
     return batch, hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _cross_checks(batch: Batch) -> list[dict[str, Any]]:
+def _cross_checks(batch: Aanlevering) -> list[dict[str, Any]]:
     problems = []
     if batch.accountant and batch.verantwoordelijke != "ACCOUNTANT":
         problems.append(
@@ -175,7 +178,7 @@ def _cross_checks(batch: Batch) -> list[dict[str, Any]]:
             )
         )
     seen: set[int] = set()
-    for i, record in enumerate(batch.records):
+    for i, record in enumerate(batch.meldingen):
         if record.meldingnummer in seen:
             problems.append(
                 _problem(

@@ -99,7 +99,7 @@ def check(raw: str | bytes) -> None:
         )
         return
     assert len(digest) == 64
-    for r in parsed.records:
+    for r in parsed.meldingen:
         assert all(s.code in CODES for s in static_signals(r))
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, ClassVar
+from uuid import UUID
 
 from psycopg import Cursor
 
@@ -22,7 +23,7 @@ from registry.projections.engine.event_log import Fact
 from registry.projections.engine.projection import Projection
 from registry.projections.extracts import outbox
 from registry.projections.extracts.outbox import Message
-from registry.projections.extracts.page_state import PageState
+from registry.projections.extracts.page_state import PageState, StudentRow
 
 DDL = """
 CREATE TABLE students (
@@ -47,22 +48,11 @@ TopicName = Callable[[str, str], str]
 
 
 @dataclass(frozen=True)
-class Student:
-    student_id: Any
-    number: str
-    kind: str
-    geboortedatum: date | None
-    postcode: str | None
-
-    @property
-    def bsn(self) -> str | None:
-        return self.number if self.kind == "bsn" else None
-
-
-@dataclass(frozen=True)
 class Period:
-    enrolment_id: Any
-    student: Student
+    """A period as a recipient's rules see it after one event."""
+
+    enrolment_id: UUID
+    student: StudentRow  # as the log has the student at that event
     brin: str
     ingangsdatum: date
     vestiging: str | None
@@ -168,16 +158,9 @@ def _period(state: PageState, fact: Fact) -> Period | None:
     student = state.student(row.student_id) if row is not None else None
     if row is None or student is None:
         return None
-    who = Student(
-        student.student_id,
-        student.number,
-        student.kind,
-        student.geboortedatum,
-        student.postcode,
-    )
     return Period(
         row.enrolment_id,
-        who,
+        replace(student),  # a copy: later events of the page change the row
         row.brin,
         row.ingangsdatum,
         row.vestiging,
