@@ -27,9 +27,13 @@ from registry.projections.engine import catalog
 from registry.projections.engine.event_log import EventLog
 from registry.projections.engine.projection import Projection
 from registry.projections.engine.runner import Projector
+from registry.projections.extracts.base import ExtractProjection
 from registry.projections.queries.peiling import TimelineFotos
 from registry.projections.timeline import Timeline
 from registry.publishing import contract, relay
+from registry.publishing.contract import TopicSchemas
+from registry.publishing.relay import Relay, producer
+from registry.publishing.round import Publication
 
 T = TypeVar("T")
 
@@ -64,6 +68,23 @@ class Runtime:
             store.create_tables()
         self.projector.create_tables()
         relay.create_tables(self.database_url)
+
+    def publication(
+        self, kafka_bootstrap: str, *, name: str = "relay", recipients: str | None = None
+    ) -> Publication:
+        """Rounds of the extracts brought up to date and their outbox relayed on
+        one producer (`recipients`: a LIKE pattern of the recipients served)."""
+        extracts = [p for p in self.projections if isinstance(p, ExtractProjection)]
+        relay = Relay(
+            self.database_url,
+            producer(kafka_bootstrap),
+            TopicSchemas(),
+            name=name,
+            recipients=recipients,
+        )
+        return Publication(
+            self.projector, extracts, relay, lambda: producer(kafka_bootstrap)
+        )
 
     def catch_up(self, name: str = Timeline.name) -> str:
         """Bring a projection up to the head of the log now (an entry point's

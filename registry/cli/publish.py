@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from registry.cli.common import emit, kafka_bootstrap, runtime
+from registry.cli.common import emit, kafka_bootstrap, refuse, runtime
 
 publish_app = typer.Typer(
     help="Publication to the agencies over Kafka.", no_args_is_help=True
@@ -27,33 +27,27 @@ def publish_relay(
     poll: Annotated[float, typer.Option(help="seconds between rounds")] = 1.0,
 ) -> None:
     """Catch the extract projections up and produce the outbox to Kafka."""
-    from registry.bootstrap import projections
-    from registry.projections.engine.multi import fresh_together
-    from registry.projections.extracts.base import ExtractProjection
-    from registry.publishing.contract import TopicSchemas
-    from registry.publishing.relay import Relay, producer
+    import psycopg
+    from kafka.errors import KafkaError
 
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     with runtime() as rt:
-        address = kafka_bootstrap(rt.settings)
-        extracts = [
-            p for p in projections(rt.settings) if isinstance(p, ExtractProjection)
-        ]
-        schemas = TopicSchemas()
+        publication = rt.publication(kafka_bootstrap(rt.settings))
         sent = 0
-        while not stop["now"]:
-            fresh_together(rt.projector, extracts)
-            kafka = producer(
-                address
-            )  # a new producer a round: a refusal is fatal to one
-            try:
-                sent += Relay(rt.database_url, kafka, schemas).run_once()
-            finally:
-                kafka.close()
-            if once:
-                break
-            time.sleep(poll)
+        try:
+            while not stop["now"]:
+                try:
+                    sent += publication.round()
+                except (KafkaError, psycopg.Error) as e:
+                    if once:
+                        refuse(f"the round failed: {e}")
+                    typer.echo(f"registry: round failed, trying again: {e}", err=True)
+                if once:
+                    break
+                time.sleep(poll)
+        finally:
+            publication.close()
         emit({"sent": sent})
 
 

@@ -89,11 +89,19 @@ def dead_letter_topics() -> list[str]:
     return [dead_letter_topic(r) for r in recipients()]
 
 
+class MissingSchema(LookupError):
+    """A topic has no JSON Schema in the contract."""
+
+
 @cache
 def schema(name: str) -> dict[str, Any]:
     """The JSON Schema of a schema name ('cbs.fotos.v1') from the package data."""
     path = resources.files(__package__).joinpath(f"schemas/{name}.json")
-    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MissingSchema(f"the contract's schema {name} is not installed") from None
+    loaded: dict[str, Any] = json.loads(text)
     return loaded
 
 
@@ -108,10 +116,6 @@ def _is_date(value: str) -> bool:
     except ValueError:
         return False
     return len(value) == 10
-
-
-class MissingSchema(LookupError):
-    """A topic has no JSON Schema in the contract."""
 
 
 class TopicSchemas:

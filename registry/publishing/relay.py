@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,9 @@ from registry.publishing.contract import (
     CE_SOURCE,
     SCHEMA_VERSION,
     TopicSchemas,
+    all_topics,
     ce_type,
+    parse_topic,
 )
 from registry.publishing.partitioner import KeyPartitioner
 
@@ -139,7 +142,11 @@ class Relay:
         in_flight: int = 5000,
     ) -> None:
         """`recipients`: a LIKE pattern ('cbs', 'gm%'), so several relays, one per
-        recipient group, each with its own position (`name`), share the work."""
+        recipient group, each with its own position (`name`), share the work.
+        Refuses to start when a topic it serves has no schema."""
+        schemas.require(
+            [t for t in all_topics() if _like(parse_topic(t)[0], recipients)]
+        )
         self.recipients = recipients
         self.in_flight = in_flight
         self.url = url
@@ -222,15 +229,28 @@ class Relay:
         on_window: Callable[[int], None] | None = None,
     ) -> int:
         """Send a recipient's messages again, from a log position on, with their
-        original ids (a consumer that lost its store rebuilds it from these)."""
+        original ids (a consumer that lost its store rebuilds it from these).
+        The same send path as a relay round: a message that breaks its schema
+        or is too large is parked, not sent."""
         sent, seq = 0, 0
         while True:
             batch = self._read(seq, recipient, self.window)
             if not batch:
                 return sent
-            sent += self._send_window(
-                [r for r in batch if r.source_position >= from_position]
-            )
+            refused: list[tuple[Row, str]] = []
+            futures = [
+                future
+                for row in batch
+                if row.source_position >= from_position
+                and (future := self._send(row, refused)) is not None
+            ]
+            self.kafka.flush()
+            # flush() returning does not mean every record landed: check each.
+            for future in futures:
+                future.get(timeout=30)
+            if refused:
+                self._park(refused)
+            sent += len(futures)
             seq = batch[-1].seq
             if on_window:
                 on_window(sent)
@@ -241,30 +261,6 @@ class Relay:
                 _SELECT, (after, recipient, recipient, limit)
             ).fetchall()
         return [Row.of(r) for r in rows]
-
-    def _send_window(self, rows: Sequence[Row]) -> int:
-        futures: list[tuple[Row, FutureRecordMetadata]] = []
-        refused: list[tuple[Row, str]] = []
-        for row in rows:
-            problem = self.schemas.problem(row.topic, row.payload)
-            if problem is not None:
-                refused.append((row, problem))
-                continue
-            future = self.kafka.send(
-                row.topic,
-                key=row.key.encode(),
-                value=row.value,
-                headers=row.headers(),
-            )
-            futures.append((row, future))
-        self.kafka.flush()
-        # flush() returning does not mean every record landed: check each one. A
-        # failure raises before the window is acknowledged, so it is sent again.
-        for _row, future in futures:
-            future.get(timeout=30)
-        if refused:
-            self._park(refused)
-        return len(futures)
 
     def _park(self, refused: list[tuple[Row, str]]) -> None:
         for row, reason in refused:
@@ -283,6 +279,16 @@ class Relay:
                 "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = now()",
                 (self.name, seq),
             )
+
+
+def _like(value: str, pattern: str | None) -> bool:
+    """SQL's LIKE, as the relay's outbox query applies `recipients`."""
+    if pattern is None:
+        return True
+    regex = "".join(
+        ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern
+    )
+    return re.fullmatch(regex, value) is not None
 
 
 def _settle(entry: tuple[int, FutureRecordMetadata | None]) -> int:

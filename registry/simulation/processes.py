@@ -31,7 +31,8 @@ from registry.projections.engine.multi import fresh_together
 from registry.projections.engine.runner import Projector
 from registry.publishing.contract import TopicSchemas
 from registry.publishing.relay import Relay, producer
-from registry.simulation.publication import Consumers
+from registry.publishing.round import Publication
+from registry.simulation.agencies import Consumers
 
 log = logging.getLogger(__name__)
 _MP = mp.get_context("spawn")  # no forked copies of open connections
@@ -103,17 +104,16 @@ def give_way(pid: int) -> None:
 def keep_relaying(url: str, bootstrap: str, last: Event, poll: float) -> None:
     collector.tune()
     _yield_to_the_play()
-    schemas = TopicSchemas()
-
-    def round_() -> None:
-        kafka = producer(bootstrap)  # a new producer a round: a refusal is fatal to one
-        try:
-            Relay(url, kafka, schemas).run_once()
-        finally:
-            kafka.close()
-
-    with pooled(url, max_size=2):  # not a connection per window read
-        _until(last, poll, round_)
+    # The extracts process keeps the outbox filled: these rounds only relay.
+    relay = Relay(url, producer(bootstrap), TopicSchemas())
+    publication = Publication(
+        Projector(url), [], relay, lambda: producer(bootstrap)
+    )
+    try:
+        with pooled(url, max_size=2):  # not a connection per window read
+            _until(last, poll, publication.round)
+    finally:
+        publication.close()
 
 
 def keep_consuming(

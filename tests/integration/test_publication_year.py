@@ -19,8 +19,8 @@ from registry.projections.extracts.municipalities import municipality
 from registry.projections.timeline import Timeline
 from registry.publishing.admin import ensure_topics, write_broker_schemas
 from registry.publishing.contract import all_topics
+from registry.simulation.agencies import Consumers
 from registry.simulation.generator import generate
-from registry.simulation.publication import Consumers, Publisher
 from registry.simulation.year import play
 
 
@@ -46,7 +46,11 @@ def _publish_year(runtime: Runtime, kafka_bootstrap: str, year: Path) -> None:
         offset_reset="latest",
     ).start()
     assert consumers.wait_assigned()
-    Publisher(runtime, kafka_bootstrap, extracts).round()
+    publication = runtime.publication(kafka_bootstrap)
+    try:
+        publication.round()
+    finally:
+        publication.close()
     consumers.stop(settle_seconds=4)
     _check(runtime, recipients)
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 from typing import Any
 
 import psycopg
+import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from registry.bootstrap import Runtime
@@ -17,7 +18,7 @@ from registry.projections.extracts.inspectorate import Inspectorate
 from registry.projections.extracts.municipalities import Municipalities
 from registry.projections.extracts.svb import Svb
 from registry.publishing.admin import ensure_topics
-from registry.publishing.contract import TopicSchemas
+from registry.publishing.contract import MissingSchema, TopicSchemas
 from registry.publishing.contract import topic as topic_name
 from registry.publishing.relay import Relay, producer
 from tests.conftest import utc
@@ -184,4 +185,30 @@ def test_a_message_too_large_to_send_is_parked_not_a_stall(
         reasons = [r[0] for r in conn.execute("SELECT reason FROM outbox_refused")]
     assert len(reasons) == waiting > 0
     assert all("too large" in r for r in reasons)
+    # Republishing takes the same send path: parked again, nothing raised.
+    with psycopg.connect(rt.database_url) as conn:
+        conn.execute("DELETE FROM outbox_refused")
+    assert relay.republish("cbs") == 0
+    with psycopg.connect(rt.database_url) as conn:
+        (parked,) = conn.execute("SELECT count(*) FROM outbox_refused").fetchone()  # type: ignore[misc]
+    assert parked == waiting
     kafka.close()
+
+
+def test_a_relay_refuses_to_start_without_the_schemas_of_its_topics(
+    runtime: Runtime, kafka_bootstrap: str
+) -> None:
+    class Without(TopicSchemas):
+        def __init__(self) -> None:
+            super().__init__()
+            del self._validators["svb.kinderbijslag.v1"]
+
+    kafka = producer(kafka_bootstrap)
+    try:
+        with pytest.raises(MissingSchema, match=r"svb\.kinderbijslag\.v1"):
+            Relay(runtime.database_url, kafka, Without())
+        with pytest.raises(MissingSchema):
+            Relay(runtime.database_url, kafka, Without(), recipients="svb")
+        Relay(runtime.database_url, kafka, Without(), recipients="cbs")  # not svb's
+    finally:
+        kafka.close()

@@ -1,5 +1,5 @@
-"""Publication running beside the registry in one process (the demo): the extract
-projections kept up, the relay producing, and the agencies' consumers storing."""
+"""The agencies beside the demo: one reference consumer thread per recipient,
+storing what the relay publishes."""
 
 from __future__ import annotations
 
@@ -9,65 +9,8 @@ import time
 from typing import Any
 
 from consumers.agency import AgencyConsumer
-from registry.bootstrap import Runtime
-from registry.projections.engine.multi import fresh_together
-from registry.projections.extracts.base import ExtractProjection
-from registry.publishing.contract import TopicSchemas
-from registry.publishing.relay import Relay, producer
 
 log = logging.getLogger(__name__)
-
-
-class Publisher:
-    def __init__(
-        self,
-        rt: Runtime,
-        bootstrap: str,
-        extracts: list[ExtractProjection],
-        poll_seconds: float = 0.5,
-    ) -> None:
-        self.rt = rt
-        self.bootstrap = bootstrap
-        self.extracts = extracts
-        self.poll_seconds = poll_seconds
-        self.schemas = TopicSchemas()
-        self.sent = 0
-        self.rounds = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
-        self._relay: Relay | None = None
-
-    def start(self) -> Publisher:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.round()
-            except Exception:  # keep publishing; the next round starts afresh
-                log.exception("publication round failed; trying again")
-            self._stop.wait(self.poll_seconds)
-
-    def round(self) -> int:
-        fresh_together(self.rt.projector, self.extracts)
-        kafka = producer(self.bootstrap)
-        try:
-            self._relay = Relay(self.rt.database_url, kafka, self.schemas)
-            sent = self._relay.run_once()
-        finally:
-            kafka.close()
-        self.sent += sent
-        self.rounds += 1
-        return sent
-
-    def lag(self) -> int:
-        return self._relay.lag() if self._relay is not None else 0
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
-        self.round()  # whatever arrived last
 
 
 class Consumers:
