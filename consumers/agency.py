@@ -139,7 +139,7 @@ class AgencyConsumer:
 
     def _connection(self) -> psycopg.Connection[Any]:
         """One connection kept for the consumer's life: a new one per polled
-        batch cost the server a process each, thousands at national scale."""
+        batch would cost the server a process each."""
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self.url, autocommit=True)
         return self._conn

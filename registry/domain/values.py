@@ -60,7 +60,7 @@ class Bsn:
 
 # The digits are checked before, so stdnum's checksum suffices (its validate()
 # would clean the string again). Cached: one record builds the same number
-# several times (record, student, enrolment), ~7% of intake's time uncached.
+# several times (record, student, enrolment).
 @lru_cache(maxsize=1 << 16)
 def _eleven_proof(digits: str) -> bool:
     return digits != "000000000" and _bsn.checksum(digits) == 0

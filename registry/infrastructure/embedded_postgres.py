@@ -73,10 +73,9 @@ class EmbeddedPostgres:
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
 
 
-# The defaults checkpoint every 1 GB of WAL: the national demo writes that in
-# ~20 s, so it forced 74 checkpoints in 22 minutes, each followed by full-page
-# images in the WAL. Both settings take effect on a reload. A given server
-# (REGISTRY_DATABASE_URL) is its operator's to tune.
+# The defaults checkpoint every 1 GB of WAL, which the national demo writes in
+# seconds, each checkpoint followed by full-page images. Both settings take
+# effect on a reload. A given server (REGISTRY_DATABASE_URL) is its operator's.
 TUNING = {"max_wal_size": "8GB", "checkpoint_timeout": "15min"}
 
 

@@ -1,10 +1,8 @@
 """Connections to PostgreSQL: from a pool while a runtime holds one for the URL,
 else a connection of their own.
 
-A new connection costs the server a process and an authentication (3–9 ms on
-these machines). The intake store, the population register, the projector and
-the access store each opened one per call, four or five per delivered batch:
-at national scale (16,000 batches) that was minutes of the year's play.
+A new connection costs the server a process and an authentication, and the
+stores would otherwise open one per call, several per delivered batch.
 
 `connect` behaves like `with psycopg.connect(url) as conn` either way: the
 block's transaction commits at its end, or rolls back on an exception. A pooled

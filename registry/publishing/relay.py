@@ -103,10 +103,8 @@ MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 def producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
     """Not idempotent: what idempotence adds (no duplicate from a retry, order
     kept with several requests in flight) the relay has already, through the
-    consumers' deduplication by `ce_id` and one request in flight. It cost more
-    than half the publication's CPU: the relay bench (30,000 messages, embedded
-    broker) went from 3,378 to 6,549 msgs/s, and per message from 249 to 139 µs
-    in the relay and from 284 to 106 µs in the broker."""
+    consumers' deduplication by `ce_id` and one request in flight, and it cost
+    half the publication's CPU (docs/benchmarks-notes.md)."""
     settings: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
         "acks": "all",

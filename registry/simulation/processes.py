@@ -3,9 +3,7 @@ the timeline kept up, the extracts kept up in one pass over the log, the relay
 producing the outbox, and the agencies' consumers storing what arrives.
 
 Processes, not threads: every part is CPU-bound Python, and threads of one
-process share one core (the GIL). At national scale the play, the projections
-and the relay in one process took more than an hour; side by side they use
-both cores. The parts stop in order: the projections take a last pass, then
+process share one core (the GIL); side by side they use both cores. The parts stop in order: the projections take a last pass, then
 the relay a last round, then the consumers store what is still arriving. Each
 sets the garbage collector as a runtime does (runtime/collector.py): the
 extracts hold a large, slowly changing heap of their own.

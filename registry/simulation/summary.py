@@ -83,8 +83,8 @@ def gather(
     }
 
 
-# The latest version of each foto, without its document: at national scale the
-# documents are ~1 GB of JSON that took 15 s to fetch and decode for two numbers.
+# The latest version of each foto, without its document: the documents are far
+# too large to fetch and decode for two numbers.
 _LATEST = """
 SELECT DISTINCT ON (brin, soort) brin, soort, versie, position, stand_per,
   (document->>'controletotaal')::int, (document->>'bekostigd')::int
@@ -152,8 +152,8 @@ def _each_school(
 ) -> dict[str, T]:
     """`work` for every school, over several connections at once: each call is
     the database's work (a snapshot query), and one connection keeps one server
-    process busy while the others wait (at national scale the diffs were 68 s on
-    one). Results in the order of the schools given."""
+    process busy while the others wait. Results in the order of the schools
+    given."""
     todo = iter(brins)
     lock = threading.Lock()
 

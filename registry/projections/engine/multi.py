@@ -1,8 +1,8 @@
 """Projections that read the same events, caught up in one pass over the log.
 
 The four extract projections read the same kinds of events; caught up one by
-one, each reads and decodes the whole log again (at national scale that was
-most of the publication's time). Here one page is read and decoded once and
+one, each would read and decode the whole log again. Here one page is read and
+decoded once and
 applied to each projection in its own schema, and every projection's position
 moves in the same transaction as its rows: still exactly once, and a process
 killed mid-page leaves all of them where they were. Facts are shared between

@@ -57,9 +57,8 @@ CREATE TABLE pending_leavers (
 CREATE TABLE pending_written (txid bigint NOT NULL);
 INSERT INTO pending_written VALUES (0);
 """
-    # Ended periods waiting out their 4 weeks. After the year-end deregistrations
-    # that is ~190,000 at national scale: loaded on every page of 2,000 events
-    # they made the extract's tail after the play take minutes. So they stay in
+    # Ended periods waiting out their 4 weeks: after the year-end
+    # deregistrations far too many to load on every page. So they stay in
     # memory from page to page, with a heap by due date (a fact pops what has
     # come due instead of scanning them all) and an index by student; a page
     # writes back only what changed. Each page notes its transaction id beside

@@ -1,6 +1,6 @@
 """The students and periods a page of the log touches, held in memory while the
-page is applied and written back in two set-based statements: one round trip
-per event would make a rebuild of an extract take an hour at national scale."""
+page is applied and written back in two set-based statements: a round trip per
+event would cap a rebuild at the round-trip rate."""
 
 from __future__ import annotations
 

@@ -95,8 +95,7 @@ def _query(by_position: bool, one_school: bool) -> Composed:
         p=_known("p", by_position), q=_known("q", by_position)
     )
     # One school: the planner expects a row or two and would scan the school's
-    # licences once per period (at a school of 2,000, 300,000 rows compared);
-    # materialized, they are read once. The country's query hash-joins them.
+    # licences once per period; materialized, they are read once. The country's query hash-joins them.
     materialized = SQL("MATERIALIZED " if one_school else "")
     return SQL(_PERIODS).format(
         valid=valid,

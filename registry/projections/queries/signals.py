@@ -99,7 +99,7 @@ def _params(brin: str | None, schooljaar: str, at: datetime) -> dict[str, Any]:
 def counts(curs: Cursor[Any], schooljaar: str, at: datetime) -> dict[str, int]:
     """Signals per code in the whole country as known at `at`: what every
     school's `current` list adds up to, counted in the database with one query
-    per code (at national scale, not six queries for each of 600 schools)."""
+    per code rather than several per school."""
     params = _params(None, schooljaar, at)
     out: dict[str, int] = {}
     for code, queries in _NATIONAL.items():
