@@ -8,8 +8,6 @@ from datetime import UTC, date, datetime
 SCHOOLJAAR = "2026-2027"
 FIRST_DAY = date(2026, 8, 1)
 LAST_DAY = date(2027, 7, 31)
-COUNT_DATE = date(2026, 10, 1)
-MUTATION_STOP = date(2027, 6, 1)
 PRO_AGE_LIMIT = date(2008, 8, 1)  # born before: turned 18 before FIRST_DAY (X150)
 LICENCE_FROM = "2020-08-01"
 MAX_RECORDS = 100_000

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from random import Random
 
 from registry.simulation.generator import names
-from registry.simulation.generator.cohort import Pupil
+from registry.simulation.generator.cohort import MODES, Pupil
 from registry.simulation.generator.config import Scale, planted
 from registry.simulation.generator.people import PersonMaker
 from registry.simulation.generator.picking import Picker
@@ -35,7 +35,7 @@ class IdentityPlanter:
 
     def plant(self, scale: Scale) -> None:
         self.pro_old(planted(scale, "pro_old"))
-        for mode in ("typo", "secret", "postcode", "found", "border", "unknown"):
+        for mode in MODES[1:]:  # every student not planted stays "plain"
             taken = self.picker.take(planted(scale, mode), lambda p: True)
             for pupil in taken:
                 pupil.mode = mode
