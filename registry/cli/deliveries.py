@@ -9,7 +9,7 @@ import typer
 
 from registry.cli.common import AtOption, emit, refuse, runtime
 from registry.domain.values import Brin, Schooljaar
-from registry.intake.wire import BatchRefused
+from registry.intake.wire import BatchKey, BatchRefused
 
 
 def register(app: typer.Typer) -> None:
@@ -51,7 +51,9 @@ def submit(
 
 def feedback(brin: str, aanleverpunt: int, schooljaar: str, batchnummer: int) -> None:
     """Print a batch's current feedback (exit 1 when the batch is unknown)."""
-    key = (str(Brin(brin)), aanleverpunt, str(Schooljaar(schooljaar)), batchnummer)
+    key = BatchKey(
+        str(Brin(brin)), aanleverpunt, str(Schooljaar(schooljaar)), batchnummer
+    )
     with runtime() as rt:
         found = rt.intake.feedback(key)
         if found is None:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from registry.access.policy import Role
 from registry.access.users import Principal
 from registry.api.deps import PrincipalDep, RuntimeDep, now
+from registry.intake.wire import BatchKey
 
 router = APIRouter(prefix="/v1/batches", tags=["deliveries"])
 DELIVERERS = {Role.SCHOOL: "INSCHRIJVING", Role.ACCOUNTANT: "ACCOUNTANTSMUTATIE"}
@@ -75,7 +76,8 @@ def feedback(
             status.HTTP_403_FORBIDDEN,
             f"user {principal.login} may read its own BRIN only",
         )
-    stored = runtime.intake.store.batch((brin, aanleverpunt, schooljaar, batchnummer))
+    key = BatchKey(brin, aanleverpunt, schooljaar, batchnummer)
+    stored = runtime.intake.store.batch(key)
     if stored is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such batch")
     if principal.role in DELIVERERS and DELIVERERS[principal.role] != stored.soort:
