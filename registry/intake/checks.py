@@ -47,7 +47,7 @@ def address_signals(postcode: str | None, landcode: str | None) -> list[Signal]:
 
 
 def extended_signals(x: Uitgebreid, *, abroad: bool, s: Leerling) -> list[Signal]:
-    required = {
+    required: dict[str, object] = {
         "achternaam": x.achternaam,
         "voornamen": x.voornamen,
         "geboortedatum": s.geboortedatum,

@@ -24,7 +24,7 @@ from registry.domain.values import Bsn, Onderwijsnummer
 from registry.intake.batch_state import BatchState, Context
 from registry.intake.checks import static_signals
 from registry.intake.identity import Identity, resolve
-from registry.intake.population import name_key
+from registry.intake.population import NameKey, name_key
 from registry.intake.wire import Melding
 
 IDENTITY_CODES = {"742", "X102", "X103", "790", "X110", "X104"}
@@ -88,8 +88,11 @@ def process(state: BatchState, ctx: Context, r: Melding) -> Outcome:
 
 
 def _dedupe(signals: list[Signal]) -> list[Signal]:
-    seen: set[str] = set()
-    return [s for s in signals if not (s.code in seen or seen.add(s.code))]  # type: ignore[func-returns-value]
+    """The first signal of each code, in order."""
+    first: dict[str, Signal] = {}
+    for s in signals:
+        first.setdefault(s.code, s)
+    return list(first.values())
 
 
 def _dry_id(r: Melding) -> UUID:
@@ -158,6 +161,7 @@ def _student(
     if identity.number is not None and identity.number in state.lookups.students:
         return state.lookups.students[identity.number]
     s = r.leerling
+    issued_name: NameKey | None = None
     if identity.issue_number:
         if ctx.dry_run:
             return None
@@ -165,13 +169,11 @@ def _student(
         identity.number = str(number)
         x = s.uitgebreid
         assert x and x.achternaam and x.voornamen and s.geboortedatum and s.geslacht
+        issued_name = name_key(
+            x.achternaam, x.voorvoegsel, x.voornamen, s.geboortedatum, s.geslacht
+        )
         state.issued_rows.append(
-            (
-                str(number),
-                *name_key(x.achternaam, x.voorvoegsel, x.voornamen, s.geboortedatum, s.geslacht)[:3],
-                s.geboortedatum,
-                s.geslacht,
-            )
+            (str(number), *issued_name[:3], s.geboortedatum, s.geslacht)
         )
     elif identity.kind == "bsn":
         number = Bsn(identity.number or "")
@@ -185,16 +187,8 @@ def _student(
     )
     state.lookups.students[str(number)] = student
     state.touch(student)
-    if identity.issue_number:
-        state.lookups.issued_by_name[
-            name_key(
-                s.uitgebreid.achternaam or "",
-                s.uitgebreid.voorvoegsel,
-                s.uitgebreid.voornamen or "",
-                s.geboortedatum,
-                s.geslacht,
-            )
-        ] = [str(number)]  # type: ignore[union-attr]
+    if issued_name is not None:
+        state.lookups.issued_by_name[issued_name] = [str(number)]
     return student
 
 
