@@ -10,10 +10,10 @@ import hashlib
 import json
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Literal, TypedDict
+from typing import Final, Literal, TypedDict
 
 FORMAT = "bron-vo-foto/1"
-PEILING = "peiling"
+PEILING: Final = "peiling"
 
 
 class FotoKind(StrEnum):

@@ -104,7 +104,7 @@ def _against_foto(
             d["schooljaar"],
             date.fromisoformat(d["peildatum"]),
             foto.stand_per,
-            foto.soort,
+            foto.soort.value,
             foto.position,
         )
     digest = content_hash(again)

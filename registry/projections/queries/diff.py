@@ -13,7 +13,7 @@ from uuid import UUID
 from psycopg import Cursor
 
 from registry.infrastructure.event_store import EVENTS_TABLE
-from registry.projections.queries.peiling import periods, reasons
+from registry.projections.queries.peiling import PeriodRow, periods, reasons
 
 
 @dataclass(frozen=True)
@@ -25,19 +25,21 @@ class Side:
     position: int
 
 
-_FIELDS = ("vestiging", "elementcode", "leerjaar", "einddatum")
-
-
-def _state(row: dict[str, Any]) -> dict[str, Any]:
+def _state(row: PeriodRow) -> dict[str, Any]:
     why = reasons(row)
-    state = {f: row[f] for f in _FIELDS} | {"bekostigd": not why, "redenen": why}
-    if state["einddatum"] is not None:
-        state["einddatum"] = state["einddatum"].isoformat()
-    return state
+    einddatum = row["einddatum"]
+    return {
+        "vestiging": row["vestiging"],
+        "elementcode": row["elementcode"],
+        "leerjaar": row["leerjaar"],
+        "einddatum": None if einddatum is None else einddatum.isoformat(),
+        "bekostigd": not why,
+        "redenen": why,
+    }
 
 
 KINDS = ("ingestroomd", "uitgestroomd", "gewijzigd", "gegevens_gewijzigd")
-Change = tuple[str, dict[str, Any] | None, dict[str, Any] | None]
+Change = tuple[str, PeriodRow | None, PeriodRow | None]
 
 
 def diff(
@@ -108,16 +110,18 @@ def changes(
     return out
 
 
-def _verdict(row: dict[str, Any]) -> list[str]:
+def _verdict(row: PeriodRow) -> list[str]:
     return reasons(row)
 
 
-def _number(before: dict[UUID, Any], after: dict[UUID, Any], eid: UUID) -> str:
+def _number(
+    before: dict[UUID, PeriodRow], after: dict[UUID, PeriodRow], eid: UUID
+) -> str:
     return str((after.get(eid) or before[eid])["number"])
 
 
 def _causes(
-    curs: Cursor[Any], row: dict[str, Any], low: int, high: int
+    curs: Cursor[Any], row: PeriodRow, low: int, high: int
 ) -> list[dict[str, Any]]:
     """Events in (low, high] that touch this student's periods, the licence the
     verdict depends on, or the student's assurance exclusions."""
