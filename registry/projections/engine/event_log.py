@@ -44,6 +44,11 @@ class Fact:
         return self.topic.rpartition(":")[2]
 
 
+def _uuid(value: UUID | str) -> UUID:
+    """The registry's aggregates have UUIDs; the library's type allows strings."""
+    return value if isinstance(value, UUID) else UUID(value)
+
+
 def topics(*classes: type) -> tuple[str, ...]:
     """The stored topics of event classes."""
     return tuple(get_topic(cls) for cls in classes)
@@ -103,7 +108,7 @@ class EventLog:
         return [
             Fact(
                 n.id,
-                n.originator_id,
+                _uuid(n.originator_id),
                 n.originator_version,
                 n.topic,
                 decode(n.topic, n.state),
