@@ -63,7 +63,7 @@ class Runtime:
 
     def create_tables(self) -> None:
         """Every table of the registry that is missing; idempotent."""
-        self.registry.recorder.create_table()  # type: ignore[attr-defined]
+        self.registry.create_table()
         for store in (self.access, self.population, self.intake.store, self.fotos):
             store.create_tables()
         self.projector.create_tables()
@@ -95,9 +95,9 @@ class Runtime:
     def now(self) -> datetime:
         """'Now' for a question (not a record): with a simulated clock, the last
         recorded time, so answers follow the replayed year."""
-        last = self.registry.recorder.last_recorded_at()  # type: ignore[attr-defined]
+        last = self.registry.last_recorded_at()
         if self.settings.clock == "simulated" and last is not None:
-            return last  # type: ignore[no-any-return]
+            return last
         return datetime.now(UTC)
 
     def at(self, at_text: str | None) -> datetime:

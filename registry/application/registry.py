@@ -127,11 +127,20 @@ class Registry(Application[UUID]):
         assert isinstance(self.recorder, RegistryRecorder)
         return self.recorder
 
+    def create_table(self) -> None:
+        """The event store's tables and the clock guard; idempotent."""
+        self._recorder.create_table()
+
+    def last_recorded_at(self) -> datetime | None:
+        """The recorded time of the last save (None: nothing recorded yet)."""
+        return self._recorder.last_recorded_at()
+
     def get_many(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
         """Many aggregates from one query (bulk intake), not one query each."""
         aggregates: dict[UUID, Aggregate] = {}
         for stored in self._recorder.select_events_many(sorted(set(ids))):
             event = self.mapper.to_domain_event(stored)
+            assert isinstance(event, Aggregate.Event)  # the registry stores no other
             aggregate = event.mutate(aggregates.get(event.originator_id))
             assert aggregate is not None
             aggregates[event.originator_id] = aggregate
@@ -139,7 +148,7 @@ class Registry(Application[UUID]):
 
     def _get(self, cls: type[A], aggregate_id: UUID) -> A | None:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         assert isinstance(aggregate, cls)

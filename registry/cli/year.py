@@ -32,7 +32,7 @@ def year_play(directory: Path) -> None:
             refuse(
                 "a generated year carries its own times: set REGISTRY_CLOCK=simulated"
             )
-        if rt.registry.recorder.last_recorded_at() is not None:  # type: ignore[attr-defined]
+        if rt.registry.last_recorded_at() is not None:
             refuse(
                 "the database already holds a history; play a generated year on an "
                 "empty one (REGISTRY_DATABASE_URL or a fresh REGISTRY_STATE_DIR)"
