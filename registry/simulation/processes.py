@@ -15,6 +15,7 @@ import contextlib
 import logging
 import multiprocessing as mp
 import os
+from collections.abc import Callable
 from multiprocessing.synchronize import Event
 from typing import Any
 
@@ -34,6 +35,8 @@ from registry.simulation.agencies import Consumers
 
 log = logging.getLogger(__name__)
 _MP = mp.get_context("spawn")  # no forked copies of open connections
+# A part: name, target, the arguments before and after its stop event.
+Part = tuple[str, Callable[..., None], tuple[Any, ...], tuple[Any, ...]]
 
 
 def _until(last: Event, poll: float, work: Any) -> None:
@@ -148,7 +151,7 @@ class Beside:
         self._done = [_MP.Event() for _ in range(4)]
         self._stats = _MP.Queue()
         poll = (poll_seconds,)
-        parts = (  # name, target, the arguments before and after its stop event
+        parts: tuple[Part, ...] = (
             ("timeline", keep_projections, (settings, False), poll),
             ("extracts", keep_projections, (settings, True), poll),
             ("relay", keep_relaying, (url, bootstrap), poll),

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import Cursor
-from psycopg.sql import SQL, Composable, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from registry.bootstrap import Runtime
 from registry.domain.calendar import SchoolYearCalendar
@@ -148,7 +148,7 @@ WORKERS = min(4, (os.cpu_count() or 1) + 1)
 
 
 def _each_school(
-    url: str, setup: Composable, work: Callable[[Cursor[Any], str], T], brins: list[str]
+    url: str, setup: Composed, work: Callable[[Cursor[Any], str], T], brins: list[str]
 ) -> dict[str, T]:
     """`work` for every school, over several connections at once: each call is
     the database's work (a snapshot query), and one connection keeps one server

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +30,9 @@ from registry.intake.wire import BatchKey, BatchRefused
 @dataclass
 class PlayReport:
     ops: Counter[str] = field(default_factory=Counter)
-    seconds: Counter[str] = field(default_factory=Counter)  # wall-clock, per kind
+    seconds: defaultdict[str, float] = field(  # wall-clock, per kind
+        default_factory=lambda: defaultdict(float)
+    )
     mismatches: list[str] = field(default_factory=list)
     batches: dict[BatchKey, None] = field(default_factory=dict)  # ordered set
     refused_batches: int = 0

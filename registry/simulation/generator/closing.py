@@ -84,9 +84,18 @@ class Closing:
             if final and not p.busy and p.mode == "plain" and p.start == FIRST_DAY:
                 ready = random_day(self.rng, date(2027, 7, 5), date(2027, 7, 12))
                 day = delivery_day(ready, p.site.school)
-                kw = {"code": p.code, "leerjaar": p.leerjaar, "start": p.start}
                 items.append(
-                    Item(day, p.site.school, p, "U", p.site, end=LAST_DAY, **kw)
+                    Item(
+                        day,
+                        p.site.school,
+                        p,
+                        "U",
+                        p.site,
+                        code=p.code,
+                        leerjaar=p.leerjaar,
+                        start=p.start,
+                        end=LAST_DAY,
+                    )
                 )
         return items
 

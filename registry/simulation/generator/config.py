@@ -13,8 +13,8 @@ LICENCE_FROM = "2020-08-01"
 MAX_RECORDS = 100_000
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 LOAD_SCHOOLS = utc(2026, 7, 1, 9)

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 from random import Random
+from typing import Unpack
 
 from registry.simulation.generator.cohort import Cohort, Pupil
 from registry.simulation.generator.config import LONG_WAIT_DAY, Scale, planted
 from registry.simulation.generator.curriculum import YEARS, allows
-from registry.simulation.generator.picking import Destinations, Item, Picker
-from registry.simulation.generator.reference import SchoolRef
+from registry.simulation.generator.picking import Destinations, Item, ItemFields, Picker
+from registry.simulation.generator.reference import SchoolRef, Site
 from registry.simulation.generator.timeline import blocked, delivery_day, random_day
 
 SEPTEMBER = date(2026, 9, 7)
@@ -51,9 +52,16 @@ class EventPlanter:
         self.counts["newcomers"] = self.newcomers(planted(scale, "newcomers"))
         self.counts["long_waits"] = self.newcomers(scale.long_waits, LONG_WAIT_DAY)
 
-    def add(self, pupil: Pupil, day: date, mutatie: str, **kw: object) -> Item:
-        site = kw.pop("site", pupil.site)
-        item = Item(day, site.school, pupil, mutatie, site, **kw)  # type: ignore[arg-type]
+    def add(
+        self,
+        pupil: Pupil,
+        day: date,
+        mutatie: str,
+        site: Site | None = None,
+        **kw: Unpack[ItemFields],
+    ) -> Item:
+        site = pupil.site if site is None else site
+        item = Item(day, site.school, pupil, mutatie, site, **kw)
         self.items.append(item)
         return item
 
@@ -65,7 +73,7 @@ class EventPlanter:
             if not blocked(delivered) and not blocked(day):
                 return day, delivered
 
-    def _period(self, pupil: Pupil, **kw: object) -> dict[str, object]:
+    def _period(self, pupil: Pupil, **kw: Unpack[ItemFields]) -> ItemFields:
         return {
             "code": pupil.code,
             "leerjaar": pupil.leerjaar,
@@ -102,8 +110,16 @@ class EventPlanter:
         self.add(pupil, left, "U", **self._period(pupil, end=start - DAY))
         code = self.cohort.curriculum.code(site, pupil.stream, pupil.leerjaar)
         number = self.cohort.next_number(site.school)
-        kw = {"code": code, "leerjaar": pupil.leerjaar, "start": start}
-        self.add(pupil, arrived, "T", site=site, number=number, **kw)
+        self.add(
+            pupil,
+            arrived,
+            "T",
+            site,
+            code=code,
+            leerjaar=pupil.leerjaar,
+            start=start,
+            number=number,
+        )
         return True
 
     def double(self, pupil: Pupil) -> bool:
@@ -114,8 +130,17 @@ class EventPlanter:
         day = delivery_day(start, site.school)
         code = self.cohort.curriculum.code(site, pupil.stream, pupil.leerjaar)
         number = self.cohort.next_number(site.school)
-        kw = {"code": code, "leerjaar": pupil.leerjaar, "start": start}
-        self.add(pupil, day, "T", site=site, number=number, tag="double", **kw)
+        self.add(
+            pupil,
+            day,
+            "T",
+            site,
+            code=code,
+            leerjaar=pupil.leerjaar,
+            start=start,
+            number=number,
+            tag="double",
+        )
         return True
 
     def correct(self, pupil: Pupil) -> bool:
@@ -142,7 +167,7 @@ class EventPlanter:
         in June, after the mutation stop."""
         pupil.delivered_leerjaar = pupil.leerjaar - 1
         _, day = self._day(date(2027, 6, 2), date(2027, 6, 11), pupil.site.school)
-        self.add(pupil, day, "A", tag="accountant", **self._period(pupil))
+        self.add(pupil, day, "A", **self._period(pupil, tag="accountant"))
         return True
 
     def corrected_typos(self, pupils: list[Pupil]) -> None:
@@ -166,7 +191,7 @@ class EventPlanter:
             pupil = self.cohort.new_pupil(site, stream, leerjaar, begin)
             pupil.busy = True
             tag = "long-wait" if start else ""
-            self.add(pupil, day, "T", tag=tag, **self._period(pupil))
+            self.add(pupil, day, "T", **self._period(pupil, tag=tag))
         return count
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from random import Random
+from typing import TypedDict
 
 from registry.simulation.generator.cohort import Pupil
 from registry.simulation.generator.reference import SchoolRef, Site
@@ -27,6 +28,18 @@ class Item:
     tag: str = ""  # "double" (X130 planted), "accountant", "long-wait"
     new_postcode: str | None = None
     number: str = ""  # leerlingnummer at the delivering school
+
+
+class ItemFields(TypedDict, total=False):
+    """An Item's optional fields, as the planters pass them along."""
+
+    code: str | None
+    leerjaar: int | None
+    start: date | None
+    end: date | None
+    tag: str
+    new_postcode: str | None
+    number: str
 
 
 class Picker:
