@@ -16,7 +16,7 @@ from typing import Any
 from kafka.partitioner import DefaultPartitioner, Partitioner, murmur2
 
 
-class KeyPartitioner(Partitioner):
+class KeyPartitioner(Partitioner):  # type: ignore[misc]  # kafka-python has no type hints: its base is Any
     def __init__(self) -> None:
         self._unkeyed = DefaultPartitioner()
 
