@@ -77,7 +77,7 @@ class FotoRef(TypedDict):
     bekostigd: int
 
 
-def leerling(number: str, kind: str) -> LeerlingRef:
+def leerling(number: str, kind: str | None) -> LeerlingRef:
     """A student number as the documents show it: under `bsn` or `onderwijsnummer`."""
     bsn = number if kind == "bsn" else None
     return {"bsn": bsn, "onderwijsnummer": None if bsn else number}

@@ -4,11 +4,13 @@ the registry's own rules. Ernst A rejects the record; S accepts it with attentio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Final, Literal
 
-REJECT, ATTENTION = "A", "S"
+Ernst = Literal["A", "S"]
+REJECT: Final = "A"
+ATTENTION: Final = "S"
 
-CODES: dict[str, tuple[str, str]] = {
+CODES: dict[str, tuple[Ernst, str]] = {
     "023": (REJECT, "elementcode missing"),
     "028": (REJECT, "leerjaar missing"),
     "097": (REJECT, "ingangsdatum missing"),
@@ -61,12 +63,9 @@ class Signal:
             raise ValueError(f"unknown signal code {self.code}")
 
     @property
-    def ernst(self) -> str:
+    def ernst(self) -> Ernst:
         return CODES[self.code][0]
 
     @property
     def rejects(self) -> bool:
         return self.ernst == REJECT
-
-    def as_feedback(self) -> dict[str, Any]:
-        return {"code": self.code, "ernst": self.ernst, "tekst": self.text}

@@ -17,12 +17,14 @@ from registry.application.mutations import (
 from registry.domain import ids
 from registry.domain.enrolment import Enrolment, Source
 from registry.domain.errors import DomainError
+from registry.domain.foto import LeerlingRef, leerling
 from registry.domain.school_year import SchoolYear
 from registry.domain.signals import Signal
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn, Onderwijsnummer
 from registry.intake.batch_state import BatchState, Context
 from registry.intake.checks import static_signals
+from registry.intake.feedback import FeedbackEntry, Status, signal_entry
 from registry.intake.identity import Identity, resolve
 from registry.intake.population import NameKey, name_key
 from registry.intake.wire import Melding
@@ -32,23 +34,22 @@ IDENTITY_CODES = {"742", "X102", "X103", "790", "X110", "X104"}
 
 @dataclass
 class Outcome:
-    status: str
-    numbers: dict[str, str | None]
+    status: Status
+    numbers: LeerlingRef
     signals: list[Signal] = field(default_factory=list)
 
-    def entry(self, meldingnummer: int) -> dict[str, Any]:
+    def entry(self, meldingnummer: int) -> FeedbackEntry:
         return {
             "meldingnummer": meldingnummer,
             "status": self.status,
             "leerling": self.numbers,
-            "signalen": [s.as_feedback() for s in self.signals],
+            "signalen": [signal_entry(s) for s in self.signals],
         }
 
 
-def _numbers(r: Melding, identity: Identity | None = None) -> dict[str, str | None]:
+def _numbers(r: Melding, identity: Identity | None = None) -> LeerlingRef:
     if identity is not None and identity.number is not None:
-        bsn = identity.number if identity.kind == "bsn" else None
-        return {"bsn": bsn, "onderwijsnummer": None if bsn else identity.number}
+        return leerling(identity.number, identity.kind)
     return {"bsn": r.leerling.bsn, "onderwijsnummer": r.leerling.onderwijsnummer}
 
 

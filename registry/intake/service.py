@@ -18,6 +18,7 @@ from registry.domain.school import School
 from registry.domain.signals import Signal
 from registry.infrastructure.event_store import SideWrite
 from registry.intake.batch_state import BatchState, Context, load_state
+from registry.intake.feedback import FeedbackDocument, feedback_document
 from registry.intake.population import PopulationRegister
 from registry.intake.processor import Outcome, process
 from registry.intake.tables import (
@@ -38,7 +39,6 @@ from registry.intake.wire import (
     parse_batch,
 )
 
-FEEDBACK_FORMAT = "bron-vo-terugkoppeling/1"
 MAX_ATTEMPTS = 5
 WAIT_LIMIT = timedelta(days=14)
 
@@ -49,26 +49,8 @@ class DeliveryRefused(Exception):
 
 @dataclass(frozen=True)
 class Result:
-    feedback: dict[str, Any]
+    feedback: FeedbackDocument
     recorded: bool  # False: a trial delivery, or a re-delivery of a stored batch
-
-
-def feedback_document(key: BatchKey, entries: list[dict[str, Any]]) -> dict[str, Any]:
-    entries = sorted(entries, key=lambda e: e["meldingnummer"])
-    status = Counter(e["status"] for e in entries)
-    brin, aanleverpunt, schooljaar, batchnummer = key
-    return {
-        "format": FEEDBACK_FORMAT,
-        "brin": brin,
-        "aanleverpunt": aanleverpunt,
-        "batchnummer": batchnummer,
-        "schooljaar": schooljaar,
-        "ontvangen": len(entries),
-        "goedgekeurd": status["G"],
-        "afgekeurd": status["A"],
-        "wachtend": status["W"],
-        "meldingen": entries,
-    }
 
 
 class Intake:
@@ -97,7 +79,7 @@ class Intake:
                 continue  # another delivery changed the same student: judge again
         raise ConcurrentChange(f"batch {batch.key} kept conflicting; deliver it again")
 
-    def feedback(self, key: BatchKey) -> dict[str, Any] | None:
+    def feedback(self, key: BatchKey) -> FeedbackDocument | None:
         stored = self.store.batch(key)
         return None if stored is None else stored.feedback
 
@@ -132,7 +114,7 @@ class Intake:
         batch: Aanlevering,
         content_hash: str,
         stored_hash: str,
-        feedback: dict[str, Any],
+        feedback: FeedbackDocument,
     ) -> Result:
         if stored_hash != content_hash:
             raise DeliveryRefused(

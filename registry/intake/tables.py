@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 
 from registry.application.mutations import Period
 from registry.infrastructure.pools import connect
+from registry.intake.feedback import FeedbackDocument
 from registry.intake.population import NameKey
 from registry.intake.wire import BatchKey
 
@@ -82,7 +83,7 @@ INSERT_ISSUED = (
 @dataclass(frozen=True)
 class StoredBatch:
     content_hash: str
-    feedback: dict[str, Any]
+    feedback: FeedbackDocument
     soort: str
 
 
@@ -158,6 +159,6 @@ def batch_row(
     soort: str,
     received: datetime,
     updated: datetime,
-    feedback: dict[str, Any],
+    feedback: FeedbackDocument,
 ) -> tuple[Any, ...]:
     return (*key, content_hash, soort, received, updated, json.dumps(feedback))

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from registry.access.policy import Role
 from registry.access.users import Principal
 from registry.api.deps import PrincipalDep, RuntimeDep, now
+from registry.intake.feedback import FeedbackDocument
 from registry.intake.wire import BatchKey
 
 router = APIRouter(prefix="/v1/batches", tags=["deliveries"])
@@ -32,8 +33,15 @@ def _may_deliver(principal: Principal, brin: Any, soort: Any) -> None:
         )
 
 
+# The routes return a typed FeedbackDocument; the response model stays a plain
+# object (pydantic takes only typing_extensions' TypedDict on Python 3.11, and
+# would then also reorder the keys of a stored document).
+FEEDBACK = dict[str, Any]
+
+
 @router.post(
     "",
+    response_model=FEEDBACK,
     responses={
         422: {"description": "batch refused as a whole"},
         409: {"description": "batch key delivered with other content"},
@@ -46,7 +54,7 @@ async def submit(
     dry_run: Annotated[
         bool, Query(description="trial delivery: record nothing")
     ] = False,
-) -> dict[str, Any]:
+) -> FeedbackDocument:
     """Deliver a bron-vo-batch/1 batch; returns its feedback (bron-vo-terugkoppeling/1)."""
     raw = await request.body()
     try:
@@ -59,7 +67,10 @@ async def submit(
     return result.feedback
 
 
-@router.get("/{brin}/{aanleverpunt}/{schooljaar}/{batchnummer}/feedback")
+@router.get(
+    "/{brin}/{aanleverpunt}/{schooljaar}/{batchnummer}/feedback",
+    response_model=FEEDBACK,
+)
 def feedback(
     brin: str,
     aanleverpunt: int,
@@ -67,7 +78,7 @@ def feedback(
     batchnummer: int,
     runtime: RuntimeDep,
     principal: PrincipalDep,
-) -> dict[str, Any]:
+) -> FeedbackDocument:
     """The current feedback of a delivered batch (own BRIN only)."""
     if principal.role is not Role.OPERATOR and (
         principal.role not in DELIVERERS or principal.brin != brin
