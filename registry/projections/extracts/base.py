@@ -18,12 +18,14 @@ from uuid import UUID
 
 from psycopg import Cursor
 
+from registry.domain.foto import FotoDocument, FotoKind
 from registry.projections import events
 from registry.projections.engine.event_log import Fact
 from registry.projections.engine.projection import Projection
 from registry.projections.extracts import outbox
 from registry.projections.extracts.outbox import Message
 from registry.projections.extracts.page_state import PageState, StudentRow
+from registry.projections.extracts.payloads import Mutatie, Payload
 
 DDL = """
 CREATE TABLE students (
@@ -37,7 +39,7 @@ CREATE INDEX periods_student ON periods (student_id);
 """
 
 # What the recipients see of an enrolment event: the mutation it records.
-MUTATIONS = {
+MUTATIONS: dict[str, Mutatie] = {
     events.ENROLMENT_REGISTERED: "T",
     events.ENROLMENT_REREGISTERED: "T",
     events.ENROLMENT_AMENDED: "A",
@@ -122,11 +124,11 @@ class ExtractProjection(Projection):
         """Called after each page, before the outbox is written."""
 
     def on_mutation(
-        self, curs: Cursor[Any], fact: Fact, mutatie: str, period: Period
+        self, curs: Cursor[Any], fact: Fact, mutatie: Mutatie, period: Period
     ) -> list[Message]:
         return []
 
-    def on_foto(self, curs: Cursor[Any], fact: Fact, soort: str) -> list[Message]:
+    def on_foto(self, curs: Cursor[Any], fact: Fact, soort: FotoKind) -> list[Message]:
         return []
 
     def on_time(self, curs: Cursor[Any], fact: Fact, state: PageState) -> list[Message]:
@@ -138,7 +140,7 @@ class ExtractProjection(Projection):
         kind: str,
         key: str,
         subject: str,
-        payload: dict[str, Any],
+        payload: Payload,
         recipient: str | None = None,
     ) -> Message:
         return Message(
@@ -171,7 +173,9 @@ def _period(state: PageState, fact: Fact) -> Period | None:
     )
 
 
-def foto_document(curs: Cursor[Any], fact: Fact, soort: str) -> dict[str, Any] | None:
+def foto_document(
+    curs: Cursor[Any], fact: Fact, soort: FotoKind
+) -> FotoDocument | None:
     """The issued foto's document (stored in the transaction of its event)."""
     versie = fact.data["foto"]["versie"]
     row = curs.execute(

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from psycopg import Cursor
 
-from registry.domain.foto import student_number
+from registry.domain.foto import FotoKind, student_number
 from registry.projections.engine.event_log import Fact
 from registry.projections.extracts.base import (
     ExtractProjection,
@@ -16,6 +16,7 @@ from registry.projections.extracts.base import (
     pseudonym,
 )
 from registry.projections.extracts.outbox import Message
+from registry.projections.extracts.payloads import CbsFoto, CbsInschrijving, Mutatie
 
 
 class Cbs(ExtractProjection):
@@ -24,10 +25,10 @@ class Cbs(ExtractProjection):
     recipient: ClassVar[str] = "cbs"
 
     def on_mutation(
-        self, curs: Cursor[Any], fact: Fact, mutatie: str, period: Period
+        self, curs: Cursor[Any], fact: Fact, mutatie: Mutatie, period: Period
     ) -> list[Message]:
         who = pseudonym(self.key, period.student.number)
-        payload = {
+        payload: CbsInschrijving = {
             "pseudoniem": who,
             "mutatie": mutatie,
             "brin": period.brin,
@@ -42,14 +43,14 @@ class Cbs(ExtractProjection):
             self.message(fact, "inschrijvingen", who, str(period.enrolment_id), payload)
         ]
 
-    def on_foto(self, curs: Cursor[Any], fact: Fact, soort: str) -> list[Message]:
+    def on_foto(self, curs: Cursor[Any], fact: Fact, soort: FotoKind) -> list[Message]:
         doc = foto_document(curs, fact, soort)
         if doc is None:
             return []
-        payload = {
+        payload: CbsFoto = {
             "brin": doc["brin"],
             "schooljaar": doc["schooljaar"],
-            "soort": soort,
+            "soort": soort.value,
             "versie": fact.data["foto"]["versie"],
             "peildatum": doc["peildatum"],
             "controletotaal": doc["controletotaal"],

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from psycopg import Cursor
 
-from registry.domain.foto import student_number
+from registry.domain.foto import FotoKind, student_number
 from registry.projections.engine.event_log import Fact
 from registry.projections.extracts.base import (
     ExtractProjection,
@@ -21,6 +21,11 @@ from registry.projections.extracts.base import (
     quarter_start,
 )
 from registry.projections.extracts.outbox import Message
+from registry.projections.extracts.payloads import (
+    InspectieFoto,
+    InspectieInschrijving,
+    Mutatie,
+)
 
 
 class Inspectorate(ExtractProjection):
@@ -29,10 +34,10 @@ class Inspectorate(ExtractProjection):
     recipient: ClassVar[str] = "inspectie"
 
     def on_mutation(
-        self, curs: Cursor[Any], fact: Fact, mutatie: str, period: Period
+        self, curs: Cursor[Any], fact: Fact, mutatie: Mutatie, period: Period
     ) -> list[Message]:
         who = pseudonym(self.key, period.student.number)
-        payload = {
+        payload: InspectieInschrijving = {
             "pseudoniem": who,
             "mutatie": mutatie,
             "brin": period.brin,
@@ -51,7 +56,7 @@ class Inspectorate(ExtractProjection):
             )
         ]
 
-    def on_foto(self, curs: Cursor[Any], fact: Fact, soort: str) -> list[Message]:
+    def on_foto(self, curs: Cursor[Any], fact: Fact, soort: FotoKind) -> list[Message]:
         doc = foto_document(curs, fact, soort)
         if doc is None:
             return []
@@ -66,10 +71,10 @@ class Inspectorate(ExtractProjection):
         per_vestiging = Counter(
             e["vestiging"] for e in doc["inschrijvingen"] if e["bekostigd"]
         )
-        payload = {
+        payload: InspectieFoto = {
             "brin": doc["brin"],
             "schooljaar": doc["schooljaar"],
-            "soort": soort,
+            "soort": soort.value,
             "versie": fact.data["foto"]["versie"],
             "peildatum": doc["peildatum"],
             "controletotaal": doc["controletotaal"],

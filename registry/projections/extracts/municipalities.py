@@ -22,6 +22,11 @@ from registry.projections.engine.sql import write_rows
 from registry.projections.extracts.base import ExtractProjection, Period, age
 from registry.projections.extracts.outbox import Message
 from registry.projections.extracts.page_state import PageState, StudentRow
+from registry.projections.extracts.payloads import (
+    GemeenteInschrijving,
+    GemeenteVsv,
+    Mutatie,
+)
 
 LEAVER_WINDOW = timedelta(weeks=4)
 
@@ -133,7 +138,7 @@ INSERT INTO pending_written VALUES (0);
         self._memo = (row[0], row[1])
 
     def on_mutation(
-        self, curs: Cursor[Any], fact: Fact, mutatie: str, period: Period
+        self, curs: Cursor[Any], fact: Fact, mutatie: Mutatie, period: Period
     ) -> list[Message]:
         s = period.student
         if mutatie == "T":  # a new school within the 4 weeks: no leaver
@@ -160,7 +165,7 @@ INSERT INTO pending_written VALUES (0);
         gm = municipality(s.postcode)
         if gm is None or mutatie == "A":
             return []
-        payload = {
+        payload: GemeenteInschrijving = {
             "bsn": s.bsn,
             "onderwijsnummer": None if s.bsn else s.number,
             "geboortedatum": s.geboortedatum.isoformat() if s.geboortedatum else None,
@@ -215,7 +220,7 @@ INSERT INTO pending_written VALUES (0);
         gm = municipality(student.postcode)
         if gm is None:
             return None
-        payload = {
+        payload: GemeenteVsv = {
             "bsn": student.bsn,
             "onderwijsnummer": None if student.bsn else student.number,
             "geboortedatum": student.geboortedatum.isoformat()

@@ -18,6 +18,7 @@ from typing import Any
 from psycopg import Cursor
 
 from registry.projections.engine.sql import write_rows
+from registry.projections.extracts.payloads import Payload
 
 NAMESPACE = uuid.UUID("3b0d9f5e-8a41-4f0c-9d7e-5c2a61e0b7a4")
 DDL = """
@@ -36,7 +37,7 @@ class Message:
     key: str
     kind: str
     subject: str  # what the message is about, unique per source event and kind
-    payload: dict[str, Any]
+    payload: Payload
     source_position: int
     recorded_at: datetime
 

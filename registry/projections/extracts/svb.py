@@ -10,6 +10,11 @@ from psycopg import Cursor
 from registry.projections.engine.event_log import Fact
 from registry.projections.extracts.base import ExtractProjection, Period, age
 from registry.projections.extracts.outbox import Message
+from registry.projections.extracts.payloads import (
+    Gebeurtenis,
+    Mutatie,
+    SvbKinderbijslag,
+)
 
 
 class Svb(ExtractProjection):
@@ -18,11 +23,12 @@ class Svb(ExtractProjection):
     recipient: ClassVar[str] = "svb"
 
     def on_mutation(
-        self, curs: Cursor[Any], fact: Fact, mutatie: str, period: Period
+        self, curs: Cursor[Any], fact: Fact, mutatie: Mutatie, period: Period
     ) -> list[Message]:
         bsn = period.student.bsn
         if bsn is None or mutatie not in ("T", "U", "V"):
             return []
+        event: Gebeurtenis
         if mutatie == "T":
             event, day = "ingeschreven", period.ingangsdatum
         else:
@@ -30,7 +36,7 @@ class Svb(ExtractProjection):
         years = age(period.student.geboortedatum, day)
         if years not in (16, 17):
             return []
-        payload = {
+        payload: SvbKinderbijslag = {
             "bsn": bsn,
             "gebeurtenis": event,
             "datum": day.isoformat(),

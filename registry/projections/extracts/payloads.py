@@ -1,0 +1,135 @@
+"""The payload of each topic the extracts publish, one TypedDict per JSON Schema
+of the published contract (registry/publishing/schemas/, named after the schema
+in each docstring). The schemas are what agencies rely on; these types let mypy
+hold the extracts to them, and tests/unit/test_payload_types.py holds these
+types to the schemas."""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+Mutatie = Literal["T", "A", "U", "V"]
+FotoSoort = Literal["voorlopig", "actueel", "definitief"]
+Gebeurtenis = Literal["ingeschreven", "uitgeschreven"]
+
+
+class CbsInschrijving(TypedDict):
+    """cbs.inschrijvingen.v1"""
+
+    pseudoniem: str
+    mutatie: Mutatie
+    brin: str
+    vestiging: str | None
+    elementcode: str | None
+    leerjaar: int | None
+    ingangsdatum: str
+    einddatum: str | None
+    geregistreerd_op: str
+
+
+class CbsFotoInschrijving(TypedDict):
+    """cbs.fotos.v1, an item of `inschrijvingen`"""
+
+    pseudoniem: str
+    vestiging: str | None
+    elementcode: str | None
+    leerjaar: int | None
+    bekostigd: bool
+    redenen: list[str]
+
+
+class CbsFoto(TypedDict):
+    """cbs.fotos.v1"""
+
+    brin: str
+    schooljaar: str
+    soort: FotoSoort
+    versie: int
+    peildatum: str
+    controletotaal: int
+    bekostigd: int
+    inschrijvingen: list[CbsFotoInschrijving]
+
+
+class InspectieInschrijving(TypedDict):
+    """inspectie.inschrijvingen.v1"""
+
+    pseudoniem: str
+    mutatie: Mutatie
+    brin: str
+    vestiging: str | None
+    elementcode: str | None
+    leerjaar: int | None
+    leeftijd: int | None
+    ingangsdatum: str
+    einddatum: str | None
+
+
+class InspectieFotoInschrijving(TypedDict):
+    """inspectie.fotos.v1, an item of `inschrijvingen`"""
+
+    pseudoniem: str
+    vestiging: str | None
+    elementcode: str | None
+    leerjaar: int | None
+    leeftijd: int | None
+    bekostigd: bool
+    redenen: list[str]
+
+
+class InspectieFoto(TypedDict):
+    """inspectie.fotos.v1"""
+
+    brin: str
+    schooljaar: str
+    soort: FotoSoort
+    versie: int
+    peildatum: str
+    controletotaal: int
+    bekostigd: int
+    bekostigd_per_vestiging: dict[str, int]
+    inschrijvingen: list[InspectieFotoInschrijving]
+
+
+class GemeenteInschrijving(TypedDict):
+    """gemeente.inschrijvingen.v1 (every municipality's topic)"""
+
+    bsn: str | None
+    onderwijsnummer: str | None
+    geboortedatum: str | None
+    mutatie: Literal["T", "U", "V"]
+    brin: str
+    vestiging: str | None
+    ingangsdatum: str
+    einddatum: str | None
+
+
+class GemeenteVsv(TypedDict):
+    """gemeente.vsv.v1: a potential early school leaver"""
+
+    bsn: str | None
+    onderwijsnummer: str | None
+    geboortedatum: str | None
+    laatste_brin: str
+    einddatum: str
+
+
+class SvbKinderbijslag(TypedDict):
+    """svb.kinderbijslag.v1"""
+
+    bsn: str
+    gebeurtenis: Gebeurtenis
+    datum: str
+    brin: str
+    leeftijd: int  # 16 or 17 (the schema's enum)
+
+
+Payload = (
+    CbsInschrijving
+    | CbsFoto
+    | InspectieInschrijving
+    | InspectieFoto
+    | GemeenteInschrijving
+    | GemeenteVsv
+    | SvbKinderbijslag
+)
