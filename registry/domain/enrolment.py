@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import TypedDict
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from registry.domain import ids
 from registry.domain.errors import EnrolmentExists, EnrolmentUnknown, InvalidPeriod
+
+
+class TermsFields(TypedDict):
+    """A period's terms as its events carry them."""
+
+    vestiging: str
+    elementcode: str
+    leerjaar: int
+    jaren_pro: int | None
+    einddatum: date | None
+
+
+class SourceFields(TypedDict):
+    """A fact's source as the enrolment events carry it."""
+
+    brin: str
+    aanleverpunt: int
+    schooljaar: str
+    batchnummer: int
+    meldingnummer: int
+    accountant: bool
 
 
 @dataclass(frozen=True)
@@ -30,8 +51,15 @@ class PeriodTerms:
                 field="einddatum",
             )
 
-    def as_event(self) -> dict[str, Any]:
-        return dict(self.__dict__)  # flat fields: no deep copy needed
+    def as_event(self) -> TermsFields:
+        # In field order: the order of the keys in the stored event.
+        return {
+            "vestiging": self.vestiging,
+            "elementcode": self.elementcode,
+            "leerjaar": self.leerjaar,
+            "jaren_pro": self.jaren_pro,
+            "einddatum": self.einddatum,
+        }
 
 
 @dataclass(frozen=True)
@@ -45,8 +73,16 @@ class Source:
     meldingnummer: int
     accountant: bool = False
 
-    def as_event(self) -> dict[str, Any]:
-        return dict(self.__dict__)  # flat fields: no deep copy needed
+    def as_event(self) -> SourceFields:
+        # In field order: the order of the keys in the stored event.
+        return {
+            "brin": self.brin,
+            "aanleverpunt": self.aanleverpunt,
+            "schooljaar": self.schooljaar,
+            "batchnummer": self.batchnummer,
+            "meldingnummer": self.meldingnummer,
+            "accountant": self.accountant,
+        }
 
 
 def covers(ingangsdatum: date, einddatum: date | None, day: date) -> bool:
@@ -60,23 +96,23 @@ class Enrolment(Aggregate):
         student_id: UUID
         brin: str
         ingangsdatum: date
-        terms: dict[str, Any]
-        source: dict[str, Any]
+        terms: TermsFields
+        source: SourceFields
 
     class Amended(Aggregate.Event):
-        terms: dict[str, Any]
-        source: dict[str, Any]
+        terms: TermsFields
+        source: SourceFields
 
     class Ended(Aggregate.Event):
         einddatum: date
-        source: dict[str, Any]
+        source: SourceFields
 
     class Deleted(Aggregate.Event):
-        source: dict[str, Any]
+        source: SourceFields
 
     class Reregistered(Aggregate.Event):
-        terms: dict[str, Any]
-        source: dict[str, Any]
+        terms: TermsFields
+        source: SourceFields
 
     @event(Registered)
     def __init__(
@@ -84,8 +120,8 @@ class Enrolment(Aggregate):
         student_id: UUID,
         brin: str,
         ingangsdatum: date,
-        terms: dict[str, Any],
-        source: dict[str, Any],
+        terms: TermsFields,
+        source: SourceFields,
     ) -> None:
         self.student_id = student_id
         self.brin = brin
@@ -141,9 +177,7 @@ class Enrolment(Aggregate):
 
     def end(self, einddatum: date, source: Source, at: datetime) -> None:
         self._check_exists()
-        PeriodTerms(**{**self.terms.as_event(), "einddatum": einddatum}).check_against(
-            self.ingangsdatum
-        )
+        replace(self.terms, einddatum=einddatum).check_against(self.ingangsdatum)
         self._end(einddatum=einddatum, source=source.as_event(), timestamp=at)
 
     def delete(self, source: Source, at: datetime) -> None:
@@ -159,23 +193,21 @@ class Enrolment(Aggregate):
 
     @event(Reregistered)
     def _reregister(
-        self, terms: dict[str, Any], source: dict[str, Any], timestamp: datetime
+        self, terms: TermsFields, source: SourceFields, timestamp: datetime
     ) -> None:
         self.terms = PeriodTerms(**terms)
         self.deleted = False
 
     @event(Amended)
     def _amend(
-        self, terms: dict[str, Any], source: dict[str, Any], timestamp: datetime
+        self, terms: TermsFields, source: SourceFields, timestamp: datetime
     ) -> None:
         self.terms = PeriodTerms(**terms)
 
     @event(Ended)
-    def _end(
-        self, einddatum: date, source: dict[str, Any], timestamp: datetime
-    ) -> None:
-        self.terms = PeriodTerms(**{**self.terms.as_event(), "einddatum": einddatum})
+    def _end(self, einddatum: date, source: SourceFields, timestamp: datetime) -> None:
+        self.terms = replace(self.terms, einddatum=einddatum)
 
     @event(Deleted)
-    def _delete(self, source: dict[str, Any], timestamp: datetime) -> None:
+    def _delete(self, source: SourceFields, timestamp: datetime) -> None:
         self.deleted = True
