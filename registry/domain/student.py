@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -15,6 +16,36 @@ from registry.domain.values import Bsn, Geslacht, Onderwijsnummer, check_address
 
 # What a W record may change (contract.md).
 KEY_FIELDS = frozenset({"geboortedatum", "geslacht", "postcode", "landcode"})
+
+
+class KeyDataFields(TypedDict):
+    """The limited set as the student's events carry it."""
+
+    geboortedatum: date
+    geslacht: str
+    postcode: str | None
+    landcode: str | None
+
+
+class ExtendedSet(TypedDict):
+    """The extended set (contract.md `leerling.uitgebreid`) as delivered."""
+
+    achternaam: str | None
+    voorvoegsel: str | None
+    voornamen: str | None
+    straatnaam: str | None
+    huisnummer: int | None
+    huisnummertoevoeging: str | None
+    plaatsnaam: str | None
+    buitenlands_adres: list[str] | None
+
+
+class ChangeSource(TypedDict):
+    """The W record a change of key data came from."""
+
+    brin: str
+    batchnummer: int
+    meldingnummer: int
 
 
 @dataclass(frozen=True)
@@ -30,11 +61,17 @@ class KeyData:
         Geslacht.parse(self.geslacht)
         check_address(self.postcode, self.landcode)
 
-    def as_event(self) -> dict[str, Any]:
-        return dict(self.__dict__)  # flat fields: no deep copy needed
+    def as_event(self) -> KeyDataFields:
+        # In field order: the order of the keys in the stored event.
+        return {
+            "geboortedatum": self.geboortedatum,
+            "geslacht": self.geslacht,
+            "postcode": self.postcode,
+            "landcode": self.landcode,
+        }
 
-    def replace(self, changes: dict[str, Any]) -> KeyData:
-        merged = self.__dict__ | changes
+    def replace(self, changes: Mapping[str, Any]) -> KeyData:
+        merged = {**self.__dict__, **changes}
         if "postcode" in changes and changes["postcode"] is not None:
             merged["landcode"] = None
         if "landcode" in changes and changes["landcode"] is not None:
@@ -49,16 +86,16 @@ class Student(Aggregate):
         number: str
         kind: str
         issued: bool
-        key: dict[str, Any]
-        extended: dict[str, Any] | None
+        key: KeyDataFields
+        extended: ExtendedSet | None
 
     class KeyDataChanged(Aggregate.Event):
-        old: dict[str, Any]
-        new: dict[str, Any]
-        source: dict[str, Any]
+        old: KeyDataFields
+        new: KeyDataFields
+        source: ChangeSource
 
     class ExtendedSetRecorded(Aggregate.Event):
-        extended: dict[str, Any]
+        extended: ExtendedSet
 
     @event(Registered)
     def __init__(
@@ -66,14 +103,14 @@ class Student(Aggregate):
         number: str,
         kind: str,
         issued: bool,
-        key: dict[str, Any],
-        extended: dict[str, Any] | None,
+        key: KeyDataFields,
+        extended: ExtendedSet | None,
     ) -> None:
         self.number = number
         self.kind = kind
         self.issued = issued
-        self.key = dict(key)
-        self.extended = dict(extended) if extended else None
+        self.key = key.copy()
+        self.extended = extended.copy() if extended else None
 
     @staticmethod
     def create_id(number: str) -> UUID:
@@ -87,7 +124,7 @@ class Student(Aggregate):
         at: datetime,
         *,
         issued: bool = False,
-        extended: dict[str, Any] | None = None,
+        extended: ExtendedSet | None = None,
     ) -> Student:
         kind = "bsn" if isinstance(number, Bsn) else "onderwijsnummer"
         return cls._create(
@@ -106,12 +143,13 @@ class Student(Aggregate):
 
     def change_key_data(
         self,
-        old: dict[str, Any],
-        new: dict[str, Any],
-        source: dict[str, Any],
+        old: Mapping[str, Any],
+        new: Mapping[str, Any],
+        source: ChangeSource,
         at: datetime,
     ) -> None:
-        """A `W` record: the old values must be the registered ones."""
+        """A `W` record: the old values must be the registered ones. `old` and
+        `new` are as delivered: fields other than the key data are refused."""
         current = self.key_data.as_event()
         unknown = sorted((set(old) | set(new)) - KEY_FIELDS)
         if unknown:
@@ -132,19 +170,17 @@ class Student(Aggregate):
     @event(KeyDataChanged)
     def _change_key_data(
         self,
-        old: dict[str, Any],
-        new: dict[str, Any],
-        source: dict[str, Any],
+        old: KeyDataFields,
+        new: KeyDataFields,
+        source: ChangeSource,
         timestamp: datetime,
     ) -> None:
-        self.key = dict(new)
+        self.key = new.copy()
 
-    def record_extended_set(self, extended: dict[str, Any], at: datetime) -> None:
+    def record_extended_set(self, extended: ExtendedSet, at: datetime) -> None:
         if extended != self.extended:
             self._record_extended_set(extended=extended, timestamp=at)
 
     @event(ExtendedSetRecorded)
-    def _record_extended_set(
-        self, extended: dict[str, Any], timestamp: datetime
-    ) -> None:
-        self.extended = dict(extended)
+    def _record_extended_set(self, extended: ExtendedSet, timestamp: datetime) -> None:
+        self.extended = extended.copy()

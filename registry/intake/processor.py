@@ -20,7 +20,7 @@ from registry.domain.errors import DomainError
 from registry.domain.foto import LeerlingRef, leerling
 from registry.domain.school_year import SchoolYear
 from registry.domain.signals import Signal
-from registry.domain.student import KeyData, Student
+from registry.domain.student import ChangeSource, KeyData, Student
 from registry.domain.values import Bsn, Onderwijsnummer
 from registry.intake.batch_state import BatchState, Context
 from registry.intake.checks import static_signals
@@ -182,7 +182,7 @@ def _student(
         number = Onderwijsnummer(identity.number or "")
     assert s.geboortedatum is not None and s.geslacht is not None
     key = KeyData(s.geboortedatum, s.geslacht, s.postcode, s.landcode)
-    extended = s.uitgebreid.model_dump() if s.uitgebreid else None
+    extended = s.uitgebreid.as_event() if s.uitgebreid else None
     student = Student.register(
         number, key, ctx.at, issued=identity.issue_number, extended=extended
     )
@@ -208,9 +208,9 @@ def _apply_change(
             _numbers(r, identity),
             [Signal("X105", "wijziging: the student is not registered")],
         )
-    source = {
+    source: ChangeSource = {
         "brin": ctx.brin,
-        "batchnummer": ctx.key[3],
+        "batchnummer": ctx.key.batchnummer,
         "meldingnummer": r.meldingnummer,
     }
     old = {k: _iso(v) for k, v in r.wijziging.oud.items()}

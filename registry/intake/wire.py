@@ -17,6 +17,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from registry.domain.student import ExtendedSet
 from registry.domain.values import mask
 
 FORMAT = "bron-vo-batch/1"
@@ -60,6 +61,20 @@ class Uitgebreid(_Wire):
     huisnummertoevoeging: str | None = None
     plaatsnaam: str | None = None
     buitenlands_adres: list[str] | None = None
+
+    def as_event(self) -> ExtendedSet:
+        """As a student's events record it: every field, in this order."""
+        lines = self.buitenlands_adres
+        return {
+            "achternaam": self.achternaam,
+            "voorvoegsel": self.voorvoegsel,
+            "voornamen": self.voornamen,
+            "straatnaam": self.straatnaam,
+            "huisnummer": self.huisnummer,
+            "huisnummertoevoeging": self.huisnummertoevoeging,
+            "plaatsnaam": self.plaatsnaam,
+            "buitenlands_adres": None if lines is None else list(lines),
+        }
 
 
 class Leerling(_Wire):
