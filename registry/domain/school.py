@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TypedDict
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -14,11 +14,32 @@ from registry.domain.errors import InvalidRegistration, SchoolUnknown
 from registry.domain.values import Brin, Postcode, Vestiging
 
 
+class LicenceFields(TypedDict):
+    """A licence as the school's events carry it."""
+
+    elementcode: str
+    van: date
+    tot: date | None
+
+
+class VestigingDetails(TypedDict):
+    """A vestiging as the school's events carry it (its number beside it)."""
+
+    naam: str
+    hoofdvestiging: bool
+    postcode: str
+    gemeente: str
+
+
 @dataclass(frozen=True)
 class Licence:
     elementcode: str
     van: date
     tot: date | None = None
+
+    def as_event(self) -> LicenceFields:
+        # In field order: the order of the keys in the stored event.
+        return {"elementcode": self.elementcode, "van": self.van, "tot": self.tot}
 
     def check(self) -> None:
         # Not in __post_init__: replaying old events must not depend on today's table.
@@ -48,7 +69,7 @@ class VestigingRegistration:
         for licence in self.licenties:
             licence.check()
 
-    def details(self) -> dict[str, Any]:
+    def details(self) -> VestigingDetails:
         return {
             "naam": self.naam,
             "hoofdvestiging": self.hoofdvestiging,
@@ -80,7 +101,7 @@ class SchoolRegistration:
             )
 
 
-def _licences_state(licences: list[dict[str, Any]]) -> tuple[Licence, ...]:
+def _licences_state(licences: list[LicenceFields]) -> tuple[Licence, ...]:
     return tuple(Licence(**lic) for lic in licences)
 
 
@@ -100,25 +121,25 @@ class School(Aggregate):
 
     class VestigingOpened(Aggregate.Event):
         vestiging: str
-        details: dict[str, Any]
+        details: VestigingDetails
 
     class VestigingChanged(Aggregate.Event):
         vestiging: str
-        details: dict[str, Any]
+        details: VestigingDetails
 
     class VestigingClosed(Aggregate.Event):
         vestiging: str
 
     class LicencesChanged(Aggregate.Event):
         vestiging: str
-        licences: list[dict[str, Any]]
+        licences: list[LicenceFields]
 
     @event(Registered)
     def __init__(self, brin: str, naam: str, gemeente: str) -> None:
         self.brin = brin
         self.naam = naam
         self.gemeente = gemeente
-        self.vestigingen: dict[str, dict[str, Any]] = {}
+        self.vestigingen: dict[str, VestigingDetails] = {}
         self.closed_vestigingen: set[str] = set()
         self.licences: dict[str, tuple[Licence, ...]] = {}
 
@@ -164,7 +185,7 @@ class School(Aggregate):
                 vestiging=v.vestiging, details=v.details(), timestamp=at
             )
         if self.licences.get(v.vestiging, ()) != v.licenties:
-            rows = [asdict(lic) for lic in v.licenties]
+            rows = [lic.as_event() for lic in v.licenties]
             self._change_licences(vestiging=v.vestiging, licences=rows, timestamp=at)
 
     @event(Renamed)
@@ -177,16 +198,16 @@ class School(Aggregate):
 
     @event(VestigingOpened)
     def _open_vestiging(
-        self, vestiging: str, details: dict[str, Any], timestamp: datetime
+        self, vestiging: str, details: VestigingDetails, timestamp: datetime
     ) -> None:
-        self.vestigingen[vestiging] = dict(details)
+        self.vestigingen[vestiging] = details.copy()
         self.closed_vestigingen.discard(vestiging)
 
     @event(VestigingChanged)
     def _change_vestiging(
-        self, vestiging: str, details: dict[str, Any], timestamp: datetime
+        self, vestiging: str, details: VestigingDetails, timestamp: datetime
     ) -> None:
-        self.vestigingen[vestiging] = dict(details)
+        self.vestigingen[vestiging] = details.copy()
 
     @event(VestigingClosed)
     def _close_vestiging(self, vestiging: str, timestamp: datetime) -> None:
@@ -196,7 +217,7 @@ class School(Aggregate):
 
     @event(LicencesChanged)
     def _change_licences(
-        self, vestiging: str, licences: list[dict[str, Any]], timestamp: datetime
+        self, vestiging: str, licences: list[LicenceFields], timestamp: datetime
     ) -> None:
         self.licences[vestiging] = _licences_state(licences)
 
