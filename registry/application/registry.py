@@ -31,7 +31,7 @@ from registry.domain import ids
 from registry.domain.enrolment import Enrolment
 from registry.domain.foto import FotoKind, FotoRef
 from registry.domain.school import School, SchoolRegistration
-from registry.domain.school_year import SchoolYear
+from registry.domain.school_year import Exclusion, SchoolYear
 from registry.domain.student import Student
 from registry.infrastructure.event_store import (
     APPLICATION_NAME,
@@ -229,7 +229,7 @@ class Registry(Application[UUID]):
         brin: str,
         schooljaar: str,
         batches: list[int],
-        exclusions: list[dict[str, Any]],
+        exclusions: list[Exclusion],
         at: datetime,
     ) -> SchoolYear:
         year = self._school_year_for_update(brin, schooljaar, at)

@@ -18,7 +18,7 @@ from registry.cli.common import (
     runtime,
     school_year_key,
 )
-from registry.domain.school_year import SchoolYear
+from registry.domain.school_year import Exclusion, SchoolYear
 from registry.intake.reference_files import FileRefused, parse_exclusions
 
 
@@ -85,7 +85,7 @@ def assurance(
         numbers = [int(n) for n in batches.split(",") if n.strip()]
     except ValueError:
         refuse(f"--batches {batches!r} is not a list of numbers N,N")
-    rows: list[dict[str, Any]] = []
+    rows: list[Exclusion] = []
     if exclusions is not None:
         try:
             rows = parse_exclusions(exclusions.read_text(encoding="utf-8").splitlines())

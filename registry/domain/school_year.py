@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Literal, TypedDict
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -24,6 +24,20 @@ class Stage(StrEnum):
     ASSURANCE_REPORTED = "assurance_reported"
     FINAL_SNAPSHOT = "final_snapshot"
     CLOSED = "closed"
+
+
+class ExcludedStudent(TypedDict, total=False):
+    """The student an exclusion names: by exactly one of the two numbers."""
+
+    bsn: str
+    onderwijsnummer: str
+
+
+class Exclusion(TypedDict):
+    """A student the assurance report says not to fund, and why."""
+
+    leerling: ExcludedStudent
+    reden: Literal["verzuim", "indicatie"]
 
 
 _ORDER = list(Stage)
@@ -54,7 +68,7 @@ class SchoolYear(Aggregate):
     class AssuranceReported(Aggregate.Event):
         reported_on: date
         batches: list[int]
-        exclusions: list[dict[str, Any]]
+        exclusions: list[Exclusion]
 
     class FinalSnapshotIssued(Aggregate.Event):
         foto: FotoRef
@@ -71,7 +85,7 @@ class SchoolYear(Aggregate):
         self.stopped_on: date | None = None
         self.fotos: dict[str, list[FotoRef]] = {}
         self.assurance_batches: list[int] = []
-        self.exclusions: list[dict[str, Any]] = []
+        self.exclusions: list[Exclusion] = []
 
     @staticmethod
     def create_id(brin: str, schooljaar: str) -> UUID:
@@ -158,7 +172,7 @@ class SchoolYear(Aggregate):
         self.stage = Stage.CURRENT_SNAPSHOT
 
     def report_assurance(
-        self, batches: list[int], exclusions: list[dict[str, Any]], at: datetime
+        self, batches: list[int], exclusions: list[Exclusion], at: datetime
     ) -> None:
         self._require("assurance report", Stage.CURRENT_SNAPSHOT)
         self._assure(
@@ -173,11 +187,11 @@ class SchoolYear(Aggregate):
         self,
         reported_on: date,
         batches: list[int],
-        exclusions: list[dict[str, Any]],
+        exclusions: list[Exclusion],
         timestamp: datetime,
     ) -> None:
         self.assurance_batches = list(batches)
-        self.exclusions = [dict(e) for e in exclusions]
+        self.exclusions = [e.copy() for e in exclusions]
         self.stage = Stage.ASSURANCE_REPORTED
 
     def record_final_snapshot(self, foto: FotoRef, at: datetime) -> None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from registry.domain.errors import DomainError
 from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
+from registry.domain.school_year import ExcludedStudent, Exclusion
 from registry.domain.values import Bsn, Onderwijsnummer
 
 T = TypeVar("T")
@@ -106,17 +107,22 @@ class ExclusionIn(_Model):
     leerling: LeerlingRef
     reden: Literal["verzuim", "indicatie"]
 
-    def to_event(self) -> dict[str, Any]:
-        if (self.leerling.bsn is None) == (self.leerling.onderwijsnummer is None):
+    def to_event(self) -> Exclusion:
+        """Checked, and as delivered: the number is recorded as it was written."""
+        bsn, onderwijsnummer = self.leerling.bsn, self.leerling.onderwijsnummer
+        student: ExcludedStudent
+        if bsn is not None and onderwijsnummer is None:
+            Bsn(bsn)
+            student = {"bsn": bsn}
+        elif onderwijsnummer is not None and bsn is None:
+            Onderwijsnummer(onderwijsnummer)
+            student = {"onderwijsnummer": onderwijsnummer}
+        else:
             raise DomainError(
                 "exactly one of bsn and onderwijsnummer is required", field="leerling"
             )
-        if self.leerling.bsn is not None:
-            Bsn(self.leerling.bsn)
-        else:
-            Onderwijsnummer(self.leerling.onderwijsnummer or "")
-        return self.model_dump(exclude_none=True)
+        return {"leerling": student, "reden": self.reden}
 
 
-def parse_exclusions(lines: Iterable[str]) -> list[dict[str, Any]]:
+def parse_exclusions(lines: Iterable[str]) -> list[Exclusion]:
     return parse_json_lines(lines, lambda d: ExclusionIn.model_validate(d).to_event())
