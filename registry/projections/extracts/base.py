@@ -77,7 +77,7 @@ def age(born: date | None, on: date) -> int | None:
 
 class ExtractProjection(Projection):
     recipient: ClassVar[str]
-    extra_ddl: ClassVar[str] = ""
+    ddl: ClassVar[str] = DDL  # a recipient with tables of its own adds them to DDL
     topics: ClassVar[tuple[str, ...]] = (
         *MUTATIONS,
         *events.FOTO_ISSUED,
@@ -89,10 +89,6 @@ class ExtractProjection(Projection):
         (the composition root passes it in: the contract is a layer above)."""
         self.key = key
         self.topic_name = topic
-
-    @property
-    def ddl(self) -> str:  # type: ignore[override]
-        return DDL + self.extra_ddl
 
     def topic(self, kind: str, recipient: str | None = None) -> str:
         return self.topic_name(recipient or self.recipient, kind)

@@ -19,7 +19,7 @@ from psycopg import Cursor
 
 from registry.projections.engine.event_log import Fact
 from registry.projections.engine.sql import write_rows
-from registry.projections.extracts.base import ExtractProjection, Period, age
+from registry.projections.extracts.base import DDL, ExtractProjection, Period, age
 from registry.projections.extracts.outbox import Message
 from registry.projections.extracts.page_state import PageState, StudentRow
 from registry.projections.extracts.payloads import (
@@ -29,6 +29,13 @@ from registry.projections.extracts.payloads import (
 )
 
 LEAVER_WINDOW = timedelta(weeks=4)
+PENDING_DDL = """
+CREATE TABLE pending_leavers (
+  enrolment_id uuid PRIMARY KEY, student_id uuid NOT NULL, einddatum date NOT NULL,
+  due date NOT NULL, ended_by bigint NOT NULL, brin text NOT NULL);
+CREATE TABLE pending_written (txid bigint NOT NULL);
+INSERT INTO pending_written VALUES (0);
+"""
 
 
 @cache
@@ -55,13 +62,7 @@ class Municipalities(ExtractProjection):
     name: ClassVar[str] = "extract_gemeenten"
     version: ClassVar[int] = 2
     recipient: ClassVar[str] = "gemeenten"
-    extra_ddl: ClassVar[str] = """
-CREATE TABLE pending_leavers (
-  enrolment_id uuid PRIMARY KEY, student_id uuid NOT NULL, einddatum date NOT NULL,
-  due date NOT NULL, ended_by bigint NOT NULL, brin text NOT NULL);
-CREATE TABLE pending_written (txid bigint NOT NULL);
-INSERT INTO pending_written VALUES (0);
-"""
+    ddl: ClassVar[str] = DDL + PENDING_DDL
     # Ended periods waiting out their 4 weeks: after the year-end
     # deregistrations far too many to load on every page. So they stay in
     # memory from page to page, with a heap by due date (a fact pops what has
