@@ -70,21 +70,21 @@ class AgencyConsumer:
         self.stats = Stats()
         self._stop = threading.Event()
         self._conn: psycopg.Connection[Any] | None = None
-        session, heartbeat = group_timeouts
         self.schemas.require(self.topics)
-        self.kafka = KafkaConsumer(
-            *self.topics,
-            bootstrap_servers=bootstrap,
-            group_id=group or f"agency-{recipient}",
-            enable_auto_commit=False,
-            auto_offset_reset=offset_reset,
-            session_timeout_ms=session,
-            heartbeat_interval_ms=heartbeat,
-        )
-        self.dead_letters = KafkaProducer(
-            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True
-        )
-        with psycopg.connect(url) as conn:
+        session, heartbeat = group_timeouts
+        self._kafka_settings: dict[str, Any] = {
+            "bootstrap_servers": bootstrap,
+            "group_id": group or f"agency-{recipient}",
+            "enable_auto_commit": False,
+            "auto_offset_reset": offset_reset,
+            "session_timeout_ms": session,
+            "heartbeat_interval_ms": heartbeat,
+        }
+        self._bootstrap = bootstrap
+
+    def create_tables(self) -> None:
+        """The recipient's store: its own schema, made if missing."""
+        with psycopg.connect(self.url) as conn:
             conn.execute(
                 SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(self.schema))
             )
@@ -100,6 +100,11 @@ class AgencyConsumer:
     def run(
         self, until: Callable[[Stats], bool] | None = None, poll_ms: int = 500
     ) -> Stats:
+        self.create_tables()
+        self.kafka = KafkaConsumer(*self.topics, **self._kafka_settings)
+        self.dead_letters = KafkaProducer(
+            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True
+        )
         try:
             while not self._stop.is_set():
                 batch = [
