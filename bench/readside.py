@@ -47,7 +47,8 @@ from registry.config import Settings
 from registry.domain.enrolment import Enrolment, PeriodTerms, Source
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn
-from registry.projections.engine.event_log import EVENTS_TABLE, head, read_page
+from registry.infrastructure.event_store import EVENTS_TABLE
+from registry.projections.engine.event_log import EventLog
 from registry.projections.engine.runner import PAGE_SIZE, Projector
 from registry.projections.queries.peiling import national_totals, snapshot
 from registry.projections.timeline import Timeline
@@ -117,9 +118,11 @@ def raw_scan_rate(url: str) -> float:
         "SELECT notification_id, topic, state FROM {} WHERE notification_id > %s "
         "AND notification_id <= %s ORDER BY notification_id LIMIT %s"
     ).format(Identifier(EVENTS_TABLE))
+    log = EventLog.open(url)
+    limit = log.head()
+    log.close()
     with psycopg.connect(url) as conn:
         start = time.perf_counter()
-        limit = head(conn.cursor())
         while position < limit:
             with conn.transaction():
                 rows = conn.execute(query, (position, limit, PAGE_SIZE)).fetchall()
@@ -275,18 +278,20 @@ def writer(
 def tail(url: str, done: threading.Event, positions: list[int]) -> None:
     """Read the log from the last position up to the head, page by page, as the
     projector does, until the writers are done and the head is reached."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        curs, position = conn.cursor(), 0
+    log, position = EventLog.open(url), 0
+    try:
         while True:
             finished = done.is_set()  # read before the head: the last pass sees all
-            limit = head(curs)
+            limit = log.head()
             while position < limit:
-                facts = read_page(curs, position, limit, PAGE_SIZE)
+                facts = log.page(position, limit, PAGE_SIZE)
                 positions += [f.position for f in facts]
                 position = facts[-1].position if len(facts) == PAGE_SIZE else limit
             if finished:
                 return
             time.sleep(0.002)
+    finally:
+        log.close()
 
 
 @dataclass
