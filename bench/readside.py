@@ -317,12 +317,13 @@ def tailing(server_url: str, saves: int) -> TailResult:
 
 
 def _tailing(url: str, saves: int) -> TailResult:
-    from registry.bootstrap import event_store_env
+    from registry.infrastructure.event_store import event_store_env
 
     settings = Settings(
         database_url=SecretStr(url), pool_size=WRITERS, pool_max_overflow=2
     )
     registry = Registry(env=event_store_env(url, settings))
+    registry.create_table()
     try:
         clock = SharedClock(datetime(2027, 8, 1, tzinfo=UTC))
         stats = [WriterStats() for _ in range(WRITERS)]

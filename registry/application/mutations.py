@@ -16,7 +16,7 @@ from typing import Literal
 from uuid import UUID
 
 from registry.domain import elementcodes, ids
-from registry.domain.calendar import SchoolYearCalendar
+from registry.domain.calendar import SchoolYearCalendar, local_day
 from registry.domain.enrolment import Enrolment, PeriodTerms, Source, covers
 from registry.domain.errors import (
     AccountantMutationTooEarly,
@@ -31,6 +31,7 @@ from registry.domain.errors import (
 from registry.domain.school import School
 from registry.domain.school_year import SchoolYear
 from registry.domain.signals import Signal
+from registry.domain.values import Schooljaar
 
 Mutatie = Literal["T", "A", "U", "V"]
 LATE_END = timedelta(days=7)
@@ -147,6 +148,9 @@ class Register:
     school: School | None
     year: SchoolYear | None  # the school year of the delivery
     enrolment: Enrolment | None = None  # the period the mutation is about
+    # The school's registration in every school year the period may touch
+    # (missing: none yet); the stage of each judges a change of its count date.
+    years: Mapping[str, SchoolYear] = field(default_factory=dict)
     periods: Mapping[UUID, Period] = field(default_factory=dict)  # the student's
     birth_date: date | None = None
 
@@ -261,7 +265,7 @@ def accountant_errors(
     source: Source, year: SchoolYear | None, at: datetime
 ) -> list[DomainError]:
     """X141: an accountant mutation before the mutation stop (of any record)."""
-    if not source.accountant or stop_in_effect(year, source.schooljaar, at.date()):
+    if not source.accountant or stop_in_effect(year, source.schooljaar, local_day(at)):
         return []
     return [
         AccountantMutationTooEarly(
@@ -275,32 +279,65 @@ def accountant_errors(
 def stage_errors(
     m: EnrolmentMutation, register: Register, at: datetime
 ) -> list[DomainError]:
-    """060 (assured), X141 (accountant too early), X140 (stopped) for the school
-    year of the delivery."""
-    year, schooljaar = register.year, m.source.schooljaar
-    stopped = stop_in_effect(year, schooljaar, at.date())
-    count_date = SchoolYearCalendar.of(schooljaar).count_date
-    # Whether the period changes on the count date needs the whole change.
-    touches = m.complete and touches_count_date(m, register.enrolment, count_date)
+    """060 (assured) and X140 (stopped) for every school year whose count date
+    the period covers, before or after the change, and that the change touches
+    (whatever school year the batch is labelled with); X141 (an accountant
+    mutation before the stop) for the delivery's school year."""
+    on = local_day(at)
+    touched = touched_years(m, register, on) if m.complete else []
+    assured = [
+        (sj, cd) for sj, cd in touched if (y := register.years.get(sj)) and y.assured
+    ]
+    stopped = [
+        (sj, cd)
+        for sj, cd in touched
+        if stop_in_effect(register.years.get(sj), sj, on)
+    ]
     errors: list[DomainError] = []
-    if year is not None and year.assured and touches:
+    if assured:
         errors.append(
             CountDateAssured(
-                f"the assurance report for {m.brin} {schooljaar} was received; "
-                f"this mutation changes the count date {count_date}",
+                "; ".join(
+                    f"the assurance report for {m.brin} {sj} was received; "
+                    f"this mutation changes the count date {cd}"
+                    for sj, cd in assured
+                ),
                 field="mutatie",
             )
         )
-    errors += accountant_errors(m.source, year, at)
-    if not m.source.accountant and stopped and touches:
+    errors += accountant_errors(m.source, register.year, at)
+    if not m.source.accountant and stopped:
         errors.append(
             MutationStopped(
-                f"mutation stop for {m.brin} {schooljaar}: a change of the count "
-                f"date {count_date} needs an accountant mutation",
+                "; ".join(
+                    f"mutation stop for {m.brin} {sj}: a change of the count "
+                    f"date {cd} needs an accountant mutation"
+                    for sj, cd in stopped
+                ),
                 field="soort",
             )
         )
     return errors
+
+
+def touched_years(
+    m: EnrolmentMutation, register: Register, on: date
+) -> list[tuple[str, date]]:
+    """(school year, count date) of every count date whose enrolment the mutation
+    changes: from the year the period starts in to the year after today's (no
+    later year can be stopped yet) or the latest year with a registration."""
+    start = m.ingangsdatum
+    if start is None:
+        return []
+    first = Schooljaar.containing(start).start_year
+    last = Schooljaar.containing(on).start_year + 1
+    last = max([last, *(Schooljaar(sj).start_year for sj in register.years)])
+    out = []
+    for year in range(first, last + 1):
+        calendar = SchoolYearCalendar.of(Schooljaar.starting(year))
+        if touches_count_date(m, register.enrolment, calendar.count_date):
+            out.append((str(calendar.schooljaar), calendar.count_date))
+    return out
 
 
 def _count_date_view(

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from registry.domain.values import Schooljaar
+
+# The registry's days are Dutch days: a deadline or a stop at midnight is
+# midnight in the Netherlands, whatever the offset of the recorded time.
+NETHERLANDS = ZoneInfo("Europe/Amsterdam")
+
+
+def local_day(at: datetime) -> date:
+    """The date in the Netherlands of an aware instant."""
+    return at.astimezone(NETHERLANDS).date()
 
 
 @dataclass(frozen=True)

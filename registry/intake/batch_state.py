@@ -14,11 +14,12 @@ from eventsourcing.domain import Aggregate
 from registry.application.mutations import Period
 from registry.application.registry import Registry
 from registry.domain import ids
+from registry.domain.calendar import local_day
 from registry.domain.enrolment import Enrolment
 from registry.domain.school import School
 from registry.domain.school_year import SchoolYear
 from registry.domain.student import Student
-from registry.domain.values import Onderwijsnummer
+from registry.domain.values import Onderwijsnummer, Schooljaar
 from registry.intake.identity import Lookups, wire_name_key
 from registry.intake.population import PopulationRegister, RegisterUnavailable
 from registry.intake.tables import IntakeStore
@@ -49,7 +50,8 @@ class Context:
 @dataclass
 class BatchState:
     school: School
-    year: SchoolYear | None
+    year: SchoolYear | None  # the delivery's school year
+    years: dict[str, SchoolYear]  # every one a record may touch, as registered
     lookups: Lookups
     enrolments: dict[UUID, Enrolment]
     periods: dict[UUID, dict[UUID, Period]]
@@ -98,6 +100,25 @@ def _serials(store: IntakeStore, dry_run: bool) -> Iterator[int]:
         yield from store.next_serials(64)
 
 
+def _school_years(records: Sequence[Melding], ctx: Context) -> list[str]:
+    """Every school year whose count date a record's period may cover, up to the
+    year after the delivery's: the stage of each judges the record."""
+    days = [
+        d
+        for r in records
+        if r.inschrijving is not None
+        for d in (r.inschrijving.ingangsdatum, r.inschrijving.einddatum)
+        if d is not None
+    ]
+    first = min(
+        [Schooljaar.containing(d).start_year for d in days]
+        + [Schooljaar(ctx.schooljaar).start_year]
+    )
+    last = Schooljaar.containing(local_day(ctx.at)).start_year + 1
+    last = max(last, Schooljaar(ctx.schooljaar).start_year)
+    return [str(Schooljaar.starting(y)) for y in range(first, last + 1)]
+
+
 def load_state(
     registry: Registry,
     store: IntakeStore,
@@ -121,7 +142,8 @@ def load_state(
     fixed = [ids.school_id(ctx.brin), ids.school_year_id(ctx.brin, ctx.schooljaar)]
     periods = store.periods_of(student_ids)
     here = [p.enrolment_id for p in periods if p.brin == ctx.brin]
-    loaded = registry.get_many([*student_ids, *fixed, *here])
+    years = [ids.school_year_id(ctx.brin, sj) for sj in _school_years(records, ctx)]
+    loaded = registry.get_many([*student_ids, *fixed, *here, *years])
     school = loaded.get(fixed[0])
     assert isinstance(school, School)
     year = loaded.get(fixed[1])
@@ -131,6 +153,7 @@ def load_state(
     return BatchState(
         school=school,
         year=year if isinstance(year, SchoolYear) else None,
+        years={a.schooljaar: a for a in loaded.values() if isinstance(a, SchoolYear)},
         lookups=Lookups(
             students={a.number: a for a in loaded.values() if isinstance(a, Student)},
             persons=persons,

@@ -148,6 +148,7 @@ def _register(state: BatchState, r: Melding, m: EnrolmentMutation) -> Register:
     return Register(
         school=state.school,
         year=state.year,
+        years=state.years,
         enrolment=None if eid is None else state.enrolments.get(eid),
         periods={} if m.student_id is None else state.student_periods(m.student_id),
         birth_date=r.leerling.geboortedatum,
@@ -241,4 +242,5 @@ def _apply(state: BatchState, ctx: Context, m: EnrolmentMutation) -> None:
     state.touch(enrolment)
     if state.year is None:
         state.year = SchoolYear.open(ctx.brin, ctx.schooljaar, ctx.at)
+        state.years[ctx.schooljaar] = state.year
         state.touch(state.year)

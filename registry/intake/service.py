@@ -14,6 +14,7 @@ from typing import Any
 from registry.application.errors import ConcurrentChange
 from registry.application.registry import Registry
 from registry.domain import ids
+from registry.domain.calendar import local_day
 from registry.domain.school import School
 from registry.domain.signals import Signal
 from registry.infrastructure.event_store import SideWrite
@@ -64,7 +65,7 @@ class Intake:
     def submit(
         self, raw: bytes | str, at: datetime, *, dry_run: bool = False
     ) -> Result:
-        batch, content_hash = parse_batch(raw)
+        batch, content_hash = parse_batch(raw, local_day(at))
         self._check_sender(batch)
         for _ in range(MAX_ATTEMPTS):
             if not dry_run:
@@ -172,7 +173,8 @@ class Intake:
     ) -> Counter[str]:
         soort = waiting[0]["soort"]
         ctx = Context(key, soort == "ACCOUNTANTSMUTATIE", soort, at, dry_run=False)
-        records = [Melding.model_validate(w["record"]) for w in waiting]
+        # Stored by intake itself, dates as text: not the wire's strict types.
+        records = [Melding.model_validate(w["record"], strict=False) for w in waiting]
         state = load_state(self.registry, self.store, self.register, records, ctx)
         stored = self.store.batch(key)
         assert stored is not None

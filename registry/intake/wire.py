@@ -161,8 +161,10 @@ def _problem(loc: tuple[Any, ...], rule: str, value: Any) -> dict[str, Any]:
     return {"path": path, "rule": rule, "value": shown}
 
 
-def parse_batch(raw: bytes | str) -> tuple[Aanlevering, str]:
-    """Parse and check a batch; returns it with its content hash, or refuses it."""
+def parse_batch(raw: bytes | str, on: date | None = None) -> tuple[Aanlevering, str]:
+    """Parse and check a batch delivered on day `on`; returns it with its content
+    hash, or refuses it. Types are exact: JSON numbers for numbers, `YYYY-MM-DD`
+    strings of real dates for dates (contract.md)."""
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -170,16 +172,58 @@ def parse_batch(raw: bytes | str) -> tuple[Aanlevering, str]:
     if not isinstance(data, dict):
         raise BatchRefused([_problem((), "a batch is a JSON object", None)])
     try:
-        batch = Aanlevering.model_validate(data)
+        batch = Aanlevering.model_validate_json(raw, strict=True)
     except ValidationError as e:
         raise BatchRefused(
             [_problem(err["loc"], err["msg"], err.get("input")) for err in e.errors()]
         ) from None
-    problems = _cross_checks(batch)
+    problems = _cross_checks(batch) + _date_ranges(batch, on)
     if problems:
         raise BatchRefused(problems)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return batch, hashlib.sha256(canonical.encode()).hexdigest()
+
+
+EARLIEST = date(1990, 8, 1)
+OLDEST_YEARS = 100
+
+
+def _date_ranges(batch: Aanlevering, on: date | None) -> list[dict[str, Any]]:
+    """Dates that would enter the log for good must be plausible: periods between
+    1 August 1990 and the end of the school year after the batch's; a birth date
+    not after the delivery nor more than 100 years before it."""
+    latest = date(int(batch.schooljaar[:4]) + 2, 7, 31)
+    problems = []
+    for i, r in enumerate(batch.meldingen):
+        p = r.inschrijving
+        for name in ("ingangsdatum", "einddatum"):
+            day = getattr(p, name) if p is not None else None
+            if day is not None and not EARLIEST <= day <= latest:
+                problems.append(
+                    _problem(
+                        ("meldingen", i, "inschrijving", name),
+                        f"a date between {EARLIEST} and {latest}",
+                        day.isoformat(),
+                    )
+                )
+        born = r.leerling.geboortedatum
+        if born is not None and on is not None and not _years_before(on) <= born <= on:
+            problems.append(
+                _problem(
+                    ("meldingen", i, "leerling", "geboortedatum"),
+                    f"a birth date not after {on} nor more than {OLDEST_YEARS} "
+                    "years before it",
+                    born.isoformat(),
+                )
+            )
+    return problems
+
+
+def _years_before(on: date, years: int = OLDEST_YEARS) -> date:
+    try:
+        return on.replace(year=on.year - years)
+    except ValueError:  # 29 February, in a year that has none
+        return date(on.year - years, 3, 1)
 
 
 def _cross_checks(batch: Aanlevering) -> list[dict[str, Any]]:

@@ -313,6 +313,26 @@ def test_waiting_on_the_register_then_x132(rt: Runtime) -> None:
         ),
         batch(rec(1, student(ANNA)), batchnummer=1000),
         batch(),
+        # Types are exact (contract.md): no numbers as text, no floats for
+        # integers, no date-times or impossible dates for dates.
+        batch(rec(1, student(ANNA), inschrijving=period(leerjaar="1"))),
+        batch(rec(1, student(ANNA), inschrijving=period(leerjaar=1.0))),
+        batch(
+            rec(
+                1,
+                student(ANNA),
+                inschrijving=period(ingangsdatum="2026-08-01T00:00:00"),
+            )
+        ),
+        batch(rec(1, student(ANNA), inschrijving=period(ingangsdatum="2026-02-30"))),
+        batch(rec(1, student(ANNA, geboortedatum="2013-05-17T00:00:00Z"))),
+        batch(rec(1, student(ANNA)), aanleverpunt="0"),
+        # Dates that would enter the log for good must be plausible.
+        batch(rec(1, student(ANNA), inschrijving=period(ingangsdatum="9999-12-31"))),
+        batch(rec(1, student(ANNA), inschrijving=period(ingangsdatum="1990-07-31"))),
+        batch(rec(1, student(ANNA), inschrijving=period(einddatum="2028-08-01"))),
+        batch(rec(1, student(ANNA, geboortedatum="2026-08-21"))),
+        batch(rec(1, student(ANNA, geboortedatum="1926-08-19"))),
     ],
 )
 def test_whole_batch_refusals_record_nothing(rt: Runtime, raw: str) -> None:
@@ -359,3 +379,13 @@ def test_feedback_is_json_and_masks_nothing_it_should_not(rt: Runtime) -> None:
     text = fb["meldingen"][0]["signalen"][0]["tekst"]
     assert "800000482" not in text and "482" in text
     assert json.loads(json.dumps(fb))["format"] == "bron-vo-terugkoppeling/1"
+
+
+def test_the_last_plausible_dates_are_judged_not_refused(rt: Runtime) -> None:
+    latest = period(einddatum="2028-07-31")
+    assert one(rt, rec(1, student(ANNA), inschrijving=latest)) == ("G", [])
+    # A period from 1990 is a plausible date, but it changes every count date
+    # since, all of them long stopped.
+    earliest = period(ingangsdatum="1990-08-01")
+    got = one(rt, rec(1, student(PIET), inschrijving=earliest), number=2)
+    assert got == ("A", ["X140"])

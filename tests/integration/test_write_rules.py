@@ -192,3 +192,35 @@ def test_after_the_assurance_report_count_date_changes_are_060(
     assert deliver(change, at=after) == {1: ("A", ["060", "X140"])}
     year_end = anna(1, "U", einddatum="2027-07-31")
     assert deliver(year_end, at=after, **ACCOUNTANT) == {1: ("G", [])}
+
+
+def test_the_periods_school_year_judges_not_the_batch_label(
+    rt: Runtime, deliver: Deliveries
+) -> None:
+    """A change of the count date of 2026-2027 after its stop is refused in a
+    batch labelled 2027-2028 too, and after its assurance report likewise."""
+    assert deliver(anna(einddatum="2027-07-31")) == {1: ("G", [])}
+    reg = rt.registry
+    reg.declare_complete("01OE", SJ, utc(2026, 10, 10))
+    rt.fotos.issue(FotoKind.VOORLOPIG, "01OE", SJ, utc(2026, 11, 15))
+    reg.stop_mutations("01OE", SJ, utc(2027, 3, 1))
+    rt.fotos.issue(FotoKind.ACTUEEL, "01OE", SJ, utc(2027, 3, 1, 12))
+    next_year = {"schooljaar": "2027-2028"}
+    deleted = anna(1, "V", einddatum="2027-07-31")
+    assert deliver(deleted, at=utc(2027, 3, 2), **next_year) == {1: ("A", ["X140"])}
+    reg.report_assurance("01OE", SJ, [], [], utc(2027, 6, 15))
+    amended = anna(1, "A", leerjaar=2, einddatum="2027-07-31")
+    after = utc(2027, 6, 16)
+    assert deliver(amended, at=after, **next_year) == {1: ("A", ["060", "X140"])}
+
+
+def test_a_period_over_two_count_dates_is_judged_by_both_years(
+    deliver: Deliveries,
+) -> None:
+    assert deliver(anna()) == {1: ("G", [])}  # from 1 August 2026, no end
+    october = utc(2027, 10, 5)
+    got = deliver(anna(1, "A", leerjaar=2), at=october, schooljaar="2027-2028")
+    assert got == {1: ("A", ["X140"])}  # 1 October 2026 is counted and stopped
+    # Ending it at the end of 2026-2027 leaves that count date alone.
+    ended = anna(1, "U", einddatum="2027-07-31")
+    assert deliver(ended, at=october, schooljaar="2027-2028") == {1: ("G", ["X131"])}
