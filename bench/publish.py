@@ -45,6 +45,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr
 
+from registry.bootstrap import build
 from registry.config import Settings
 from registry.infrastructure.embedded_kafka import EmbeddedKafka
 from registry.projections.extracts import outbox
@@ -86,8 +87,14 @@ def database(server: str) -> Iterator[str]:
     name = f"bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
+    url = make_conninfo(server, dbname=name)
+    runtime = build(Settings(database_url=SecretStr(url)), url)
     try:
-        yield make_conninfo(server, dbname=name)
+        runtime.create_tables()  # the outbox, the relay's positions, …
+    finally:
+        runtime.registry.close()
+    try:
+        yield url
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
