@@ -26,6 +26,7 @@ from registry.intake.reference_files import FileRefused
 from registry.intake.service import DeliveryRefused
 from registry.intake.wire import BatchRefused
 from registry.projections.engine.reading import Reading, reading
+from registry.projections.engine.runner import ProjectionStopped
 from registry.projections.timeline import Timeline
 
 AtOption = Annotated[
@@ -43,6 +44,7 @@ REFUSALS = (
     FileRefused,
     BatchRefused,
     DeliveryRefused,
+    ProjectionStopped,
 )
 
 

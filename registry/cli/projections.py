@@ -1,4 +1,4 @@
-"""`registry projections status|run|rebuild`: the read side kept up to date."""
+"""`registry projections status|run|rebuild|resume`: the read side kept up to date."""
 
 from __future__ import annotations
 
@@ -57,3 +57,12 @@ def projections_rebuild(name: str) -> None:
             on_page=lambda pos, head: bar.update(task, completed=pos, total=head),
         )
     emit({"projection": name, "live": schema})
+
+
+@projections_app.command("resume")
+def projections_resume(name: str) -> None:
+    """Let a projection stopped at an event it could not apply try again (after
+    the code that failed has been fixed); see `projections status`."""
+    with runtime() as rt:
+        projection_named(rt, name)
+        emit({"projection": name, "resumed": rt.projector.resume(name)})

@@ -61,7 +61,16 @@ class LeerjaarNotAllowed(ValueObjectError):
 
 
 class InvalidGeslacht(ValueObjectError):
-    """Geslacht is not M or V."""
+    """Geslacht is not M or V (a wire value is refused earlier: only a W's new
+    value reaches this)."""
+
+    code = "X106"
+
+
+class InvalidKeyValue(ValueObjectError):
+    """A W record's new key value is malformed."""
+
+    code = "X106"
 
 
 class InvalidSchooljaar(ValueObjectError):

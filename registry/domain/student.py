@@ -11,8 +11,20 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from registry.domain import ids
-from registry.domain.errors import KeyDataMismatch
-from registry.domain.values import Bsn, Geslacht, Onderwijsnummer, check_address
+from registry.domain.errors import (
+    DomainError,
+    InvalidKeyValue,
+    KeyDataMismatch,
+    ValueObjectError,
+)
+from registry.domain.values import (
+    Bsn,
+    Geslacht,
+    Landcode,
+    Onderwijsnummer,
+    Postcode,
+    check_address,
+)
 
 # What a W record may change (contract.md).
 KEY_FIELDS = frozenset({"geboortedatum", "geslacht", "postcode", "landcode"})
@@ -58,6 +70,15 @@ class KeyData:
     landcode: str | None = None
 
     def __post_init__(self) -> None:
+        # Events carry only valid key data: a replay must never meet a date
+        # that does not exist or a sex other than M/V.
+        if not isinstance(self.geboortedatum, date) or isinstance(
+            self.geboortedatum, datetime
+        ):
+            raise InvalidKeyValue(
+                f"geboortedatum {self.geboortedatum!r} is not a date",
+                field="geboortedatum",
+            )
         Geslacht.parse(self.geslacht)
         check_address(self.postcode, self.landcode)
 
@@ -71,12 +92,54 @@ class KeyData:
         }
 
     def replace(self, changes: Mapping[str, Any]) -> KeyData:
+        """The key data with a W's new values, each checked: a malformed one is
+        refused with X106 (contract.md)."""
+        changes = {f: _new_value(f, v) for f, v in changes.items()}
         merged = {**self.__dict__, **changes}
         if "postcode" in changes and changes["postcode"] is not None:
             merged["landcode"] = None
         if "landcode" in changes and changes["landcode"] is not None:
             merged["postcode"] = None
         return KeyData(**merged)
+
+
+def _new_value(field: str, value: Any) -> Any:
+    """A W's new value as the key data hold it, or InvalidKeyValue (X106)."""
+    try:
+        if field == "geboortedatum":
+            if isinstance(value, datetime) or not isinstance(value, str | date):
+                raise ValueError
+            return value if isinstance(value, date) else _iso_date(value)
+        if field == "geslacht":
+            return str(Geslacht.parse(value if isinstance(value, str) else ""))
+        if value is not None and not isinstance(value, str):
+            raise ValueError
+        if field == "postcode" and value is not None:
+            Postcode(value)
+        if field == "landcode" and value is not None:
+            Landcode(value)
+    except (ValueError, ValueObjectError):
+        raise InvalidKeyValue(
+            f"wijziging.nieuw.{field}: {value!r} is not a valid {field}", field=field
+        ) from None
+    return value
+
+
+def _iso_date(text: str) -> date:
+    """Exactly YYYY-MM-DD of a real date."""
+    if len(text) != 10:
+        raise ValueError(text)
+    return date.fromisoformat(text)
+
+
+def _old_value(value: Any) -> Any:
+    """A W's old value as registered values compare with it (a date as a date)."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
 
 
 class Student(Aggregate):
@@ -141,6 +204,38 @@ class Student(Aggregate):
     def key_data(self) -> KeyData:
         return KeyData(**self.key)
 
+    def key_change_errors(
+        self, old: Mapping[str, Any], new: Mapping[str, Any]
+    ) -> list[DomainError]:
+        """Every fault of a `W` record (old and new as delivered): fields other
+        than the key data (X105), old values that are not the registered ones
+        (X105), a new value that is malformed or leaves the key invalid (X106,
+        790)."""
+        unknown = sorted((set(old) | set(new)) - KEY_FIELDS)
+        if unknown:
+            return [
+                KeyDataMismatch(f"cannot change {', '.join(unknown)}", field="wijziging")
+            ]
+        current = self.key_data.as_event()
+        errors: list[DomainError] = []
+        differing = sorted(
+            f for f, v in old.items() if current.get(f) != _old_value(v)
+        )
+        if differing:
+            errors.append(
+                KeyDataMismatch(
+                    "old value of "
+                    + ", ".join(differing)
+                    + " differs from the registered one",
+                    field="wijziging.oud",
+                )
+            )
+        try:
+            self.key_data.replace(new)
+        except DomainError as e:
+            errors.append(e)
+        return errors
+
     def change_key_data(
         self,
         old: Mapping[str, Any],
@@ -148,22 +243,12 @@ class Student(Aggregate):
         source: ChangeSource,
         at: datetime,
     ) -> None:
-        """A `W` record: the old values must be the registered ones. `old` and
-        `new` are as delivered: fields other than the key data are refused."""
+        """A `W` record: the old values must be the registered ones, the new
+        ones valid (see key_change_errors; the first fault is raised)."""
+        errors = self.key_change_errors(old, new)
+        if errors:
+            raise errors[0]
         current = self.key_data.as_event()
-        unknown = sorted((set(old) | set(new)) - KEY_FIELDS)
-        if unknown:
-            raise KeyDataMismatch(
-                f"cannot change {', '.join(unknown)}", field="wijziging"
-            )
-        differing = sorted(f for f, v in old.items() if current.get(f) != v)
-        if differing:
-            raise KeyDataMismatch(
-                "old value of "
-                + ", ".join(differing)
-                + " differs from the registered one",
-                field="wijziging.oud",
-            )
         changed = self.key_data.replace(new).as_event()
         self._change_key_data(old=current, new=changed, source=source, timestamp=at)
 

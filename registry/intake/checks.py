@@ -103,10 +103,7 @@ def change_signals(r: Melding) -> list[Signal]:
     unknown = sorted((set(change.oud) | set(change.nieuw)) - KEY_FIELDS)
     if unknown:
         return [Signal("X105", f"wijziging: {', '.join(unknown)} cannot be changed")]
-    new = change.nieuw
-    if "postcode" in new or "landcode" in new:
-        return address_signals(new.get("postcode"), new.get("landcode"))
-    return []
+    return []  # the values are judged against the registered student
 
 
 def static_signals(r: Melding) -> list[Signal]:

@@ -4,8 +4,6 @@ nothing rejects it — its events. A rejected record changes nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
 from uuid import UUID
 
 from registry.application.mutations import (
@@ -214,23 +212,13 @@ def _apply_change(
         "batchnummer": ctx.key.batchnummer,
         "meldingnummer": r.meldingnummer,
     }
-    old = {k: _iso(v) for k, v in r.wijziging.oud.items()}
-    new = {k: _iso(v) for k, v in r.wijziging.nieuw.items()}
-    try:
-        student.change_key_data(old, new, source, ctx.at)
-    except DomainError as e:
-        return Outcome("A", _numbers(r, identity), [_signal(e)])
+    old, new = r.wijziging.oud, r.wijziging.nieuw
+    errors = student.key_change_errors(old, new)
+    if errors:
+        return Outcome("A", _numbers(r, identity), [_signal(e) for e in errors])
+    student.change_key_data(old, new, source, ctx.at)
     state.touch(student)
     return Outcome("G", _numbers(r, identity), attention)
-
-
-def _iso(value: Any) -> Any:
-    if isinstance(value, str) and len(value) == 10 and value[4] == "-":
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return value
-    return value
 
 
 def _apply(state: BatchState, ctx: Context, m: EnrolmentMutation) -> None:

@@ -11,6 +11,7 @@ import pytest
 from registry.bootstrap import Runtime
 from registry.intake.service import DeliveryRefused
 from registry.intake.wire import BatchRefused
+from registry.projections.engine.reading import reading
 from tests.conftest import utc
 from tests.factories import SJ
 from tests.intake_helpers import (
@@ -232,6 +233,50 @@ def test_key_change_w_and_x105(rt: Runtime) -> None:
     assert got == {1: ("A", ["X105"]), 2: ("G", [])}
     s = rt.registry.student(ANNA["bsn"])
     assert s is not None and s.key["postcode"] == "9712CD"
+
+
+@pytest.mark.parametrize(
+    ("new", "codes"),
+    [
+        ({"geboortedatum": "2010-02-30"}, ["X106"]),  # a date that does not exist
+        ({"geboortedatum": "2010-02-03T00:00:00"}, ["X106"]),
+        ({"geboortedatum": 20100203}, ["X106"]),
+        ({"geslacht": "X"}, ["X106"]),
+        ({"postcode": "0123AB"}, ["X106"]),
+        ({"postcode": "9711 AB"}, ["X106"]),
+        ({"landcode": "6030"}, ["X106"]),  # the Netherlands is a postcode
+        ({"postcode": None}, ["790"]),  # neither postcode nor landcode left
+    ],
+)
+def test_a_malformed_new_value_in_a_w_is_x106_and_changes_nothing(
+    rt: Runtime, new: dict[str, Any], codes: list[str]
+) -> None:
+    deliver(rt, batch(rec(1, student(ANNA))))
+    change = {"oud": {}, "nieuw": new}
+    got = deliver(rt, batch(rec(1, student(ANNA), "A", "W", None, change), number=2))
+    assert got == {1: ("A", codes)}
+    s = rt.registry.student(ANNA["bsn"])
+    assert s is not None and s.key["geboortedatum"].isoformat() == "2013-05-17"
+    assert s.key["postcode"] == "9711AB" and s.key["geslacht"] == "V"
+
+
+def test_a_w_reports_a_wrong_old_value_and_a_malformed_new_one(rt: Runtime) -> None:
+    deliver(rt, batch(rec(1, student(ANNA))))
+    change = {"oud": {"geslacht": "M"}, "nieuw": {"geboortedatum": "2013-13-01"}}
+    got = deliver(rt, batch(rec(1, student(ANNA), "A", "W", None, change), number=2))
+    assert got == {1: ("A", ["X105", "X106"])}
+    fine = {
+        "oud": {"geboortedatum": "2013-05-17"},
+        "nieuw": {"geboortedatum": "2013-05-18"},
+    }
+    got = deliver(rt, batch(rec(1, student(ANNA), "A", "W", None, fine), number=3))
+    assert got == {1: ("G", [])}
+    rt.catch_up()  # the timeline applies the change
+    with reading(rt.database_url, "timeline") as r:
+        born = r.cursor.execute(
+            "SELECT geboortedatum FROM students WHERE number = %s", (ANNA["bsn"],)
+        ).fetchone()
+    assert born is not None and born[0].isoformat() == "2013-05-18"
 
 
 def test_unlicensed_x121_overlap_x130_late_end_x131_and_pro_age_x150(

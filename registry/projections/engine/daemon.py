@@ -75,8 +75,8 @@ class Daemon:
     def _check(self) -> None:
         now = time.monotonic()
         for s in self.projector.status():
-            if s.upto is not None:
-                continue  # scratch schemas are not the daemon's
+            if s.upto is not None or s.failed_at is not None:
+                continue  # scratch schemas, and stopped ones, are not its to restart
             last = self._progress.get(s.schema)
             if last is None or s.position != last[0] or s.lag == 0:
                 self._progress[s.schema] = (s.position, now)

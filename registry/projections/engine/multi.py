@@ -18,6 +18,7 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from registry.infrastructure.pools import connect
+from registry.projections.engine import failures
 from registry.projections.engine.projection import Projection
 from registry.projections.engine.runner import PAGE_SIZE, Projector
 
@@ -59,7 +60,7 @@ def catch_up_together(
 def _positions(curs: psycopg.Cursor[Any], schemas: list[str]) -> dict[str, int]:
     # Locked in one order, so two runners of overlapping sets cannot deadlock.
     rows = curs.execute(
-        "SELECT schema_name, position, upto FROM projection_tracking "
+        "SELECT schema_name, position, upto, failed_at FROM projection_tracking "
         "WHERE schema_name = ANY(%s) ORDER BY schema_name FOR UPDATE",
         (sorted(schemas),),
     ).fetchall()
@@ -69,7 +70,8 @@ def _positions(curs: psycopg.Cursor[Any], schemas: list[str]) -> dict[str, int]:
     scratch = [r[0] for r in rows if r[2] is not None]
     if scratch:
         raise ValueError(f"scratch schemas {scratch} are caught up one at a time")
-    return {r[0]: int(r[1]) for r in rows}
+    # A projection stopped at an event it cannot apply waits for an operator.
+    return {r[0]: int(r[1]) for r in rows if r[3] is None}
 
 
 def _page(
@@ -81,10 +83,11 @@ def _page(
 ) -> int:
     curs = conn.cursor()
     positions = _positions(curs, [schema for _, schema in pairs])
+    pairs = [(p, schema) for p, schema in pairs if schema in positions]
     limit = projector.log.head()
-    low = min(positions.values())
-    if low >= limit:
+    if not pairs or min(positions.values()) >= limit:
         return -1
+    low = min(positions.values())
     wanted = [set(p.topics) for p, _ in pairs]
     topics = () if any(not t for t in wanted) else tuple(sorted(set().union(*wanted)))
     facts = projector.log.page(low, limit, page_size, topics)
@@ -96,10 +99,14 @@ def _page(
         curs.execute(
             SQL("SET LOCAL search_path TO {}, public").format(Identifier(schema))
         )
-        projection.apply_page(
+        failure = failures.apply_or_isolate(
             curs,
+            projection,
             [f for f in facts if f.position > after and (not mine or f.topic in mine)],
         )
+        if failure is not None:
+            failures.record(curs, schema, failure)
+            continue
         curs.execute(
             "UPDATE public.projection_tracking SET position = %s, updated_at = now() "
             "WHERE schema_name = %s",

@@ -21,6 +21,7 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from registry.infrastructure.pools import connect
+from registry.projections.engine import failures
 from registry.projections.engine.event_log import EventLog
 from registry.projections.engine.projection import Projection
 from registry.projections.extracts import outbox
@@ -48,10 +49,16 @@ class Status:
     live: bool
     updated_at: datetime
     upto: int | None = None
+    failed_at: int | None = None  # the event it could not apply
+    failure: str | None = None
 
     @property
     def lag(self) -> int:
         return max(self.head - self.position, 0)
+
+
+class ProjectionStopped(RuntimeError):
+    """A projection stopped at an event it cannot apply (see its status)."""
 
 
 class Projector:
@@ -66,6 +73,7 @@ class Projector:
         with self._connect() as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
             conn.execute(TRACKING_DDL)
+            conn.execute(failures.TRACKING_COLUMNS)
             conn.execute(outbox.DDL)
 
     def _connect(self) -> AbstractContextManager[psycopg.Connection[Any]]:
@@ -193,8 +201,25 @@ class Projector:
             self.catch_up(projection, schema, on_page=on_page)
             if self.promote(projection.name, schema):
                 break
+            stopped = self.stopped(schema)
+            if stopped is not None:
+                self.drop(schema)
+                raise ProjectionStopped(
+                    f"the rebuild stopped before log position {stopped[0]}: "
+                    f"{stopped[1]}; the live tables are unchanged"
+                )
         self.drop(old)
         return schema
+
+    def stopped(self, schema: str) -> tuple[int, str] | None:
+        """Where and why the schema stopped at an event it could not apply."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT failed_at, failure FROM projection_tracking "
+                "WHERE schema_name = %s AND failed_at IS NOT NULL",
+                (schema,),
+            ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
 
     def catch_up(
         self,
@@ -229,22 +254,25 @@ class Projector:
     ) -> int:
         curs = conn.cursor()
         row = curs.execute(
-            "SELECT position, upto FROM projection_tracking WHERE schema_name = %s "
-            "FOR UPDATE",
+            "SELECT position, upto, failed_at FROM projection_tracking "
+            "WHERE schema_name = %s FOR UPDATE",
             (schema,),
         ).fetchone()
         if row is None:
             raise LookupError(f"projection schema {schema} does not exist")
-        position, upto = row
+        position, upto, failed_at = row
         head = self.log.head()
         limit = head if upto is None else min(upto, head)
-        if position >= limit:
+        if position >= limit or failed_at is not None:
             return -1
         curs.execute(
             SQL("SET LOCAL search_path TO {}, public").format(Identifier(schema))
         )
         facts = self.log.page(position, limit, page_size, projection.topics)
-        projection.apply_page(curs, facts)
+        failure = failures.apply_or_isolate(curs, projection, facts)
+        if failure is not None:
+            failures.record(curs, schema, failure)
+            return -1
         new_position = facts[-1].position if len(facts) == page_size else limit
         curs.execute(
             "UPDATE public.projection_tracking SET position = %s, updated_at = now() "
@@ -259,8 +287,9 @@ class Projector:
         with self._connect() as conn:
             h = self.log.head()
             rows = conn.execute(
-                "SELECT name, version, schema_name, position, live, updated_at, upto "
-                "FROM projection_tracking ORDER BY name, version, schema_name"
+                "SELECT name, version, schema_name, position, live, updated_at, upto, "
+                "failed_at, failure FROM projection_tracking "
+                "ORDER BY name, version, schema_name"
             ).fetchall()
         return [
             Status(
@@ -272,9 +301,22 @@ class Projector:
                 r[4],
                 r[5],
                 r[6],
+                r[7],
+                r[8],
             )
             for r in rows
         ]
+
+    def resume(self, name: str) -> list[str]:
+        """Let the stopped schemas of projection `name` try again (after a fix of
+        the code that could not apply the event); the schemas resumed."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "UPDATE projection_tracking SET failed_at = NULL, failure = NULL "
+                "WHERE name = %s AND failed_at IS NOT NULL RETURNING schema_name",
+                (name,),
+            ).fetchall()
+        return [str(r[0]) for r in rows]
 
     def promote(self, name: str, schema: str) -> bool:
         """Make `schema` the live one of projection `name` if it has caught up;
