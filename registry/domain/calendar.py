@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -41,8 +41,11 @@ class SchoolYearCalendar:
 
     @property
     def count_date(self) -> date:
-        """Teldatum: who is enrolled on 1 October is counted for funding."""
-        return date(self._y, 10, 1)
+        """Teldatum: who is enrolled on 1 October is counted for funding; on a
+        Saturday or Sunday the count is on the next school day (domain.md §4.1)."""
+        first = date(self._y, 10, 1)
+        weekend = first.weekday() - 4  # Saturday 1, Sunday 2
+        return first + timedelta(days=3 - weekend) if weekend > 0 else first
 
     @property
     def completeness_deadline(self) -> date:

@@ -40,3 +40,12 @@ def test_unknown_elementcode_is_x123() -> None:
     with pytest.raises(errors.UnknownElementcode) as info:
         elementcodes.lookup("9999")
     assert info.value.code == "X123"
+
+
+def test_a_count_date_on_a_weekend_moves_to_the_next_school_day() -> None:
+    """domain.md §4.1: a non-school 1 October means counting on the next school
+    day (1 October 2028 is a Sunday, 2033 a Saturday)."""
+    assert SchoolYearCalendar.of("2026-2027").count_date == date(2026, 10, 1)
+    assert SchoolYearCalendar.of("2027-2028").count_date == date(2027, 10, 1)
+    assert SchoolYearCalendar.of("2028-2029").count_date == date(2028, 10, 2)
+    assert SchoolYearCalendar.of("2033-2034").count_date == date(2033, 10, 3)

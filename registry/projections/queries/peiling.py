@@ -3,8 +3,9 @@ known at stand_per T, each period with its funding verdict (contract.md).
 
 Verdicts, as known at T:
 - X121: the elementcode is not licensed at the vestiging on D;
-- X130: another period of the same student is valid on D and wins: the one with
-  the latest ingangsdatum, on a tie the one registered first;
+- X130: another otherwise fundable period of the same student is valid on D and
+  wins: the one with the latest ingangsdatum, on a tie the one registered first
+  (an unlicensed or excluded period takes part in no ranking);
 - X151 / X160: the student is on the school's assurance exclusions
   (reden `indicatie` / `verzuim`).
 """
@@ -25,8 +26,10 @@ from registry.projections.engine.runner import Projector
 from registry.projections.timeline import Timeline
 
 # {p}, {q}, {l}: "known" conditions on the periods, the school's own periods
-# and the licences; {x} on the exclusions (see _known). {valid} selects the
-# periods to rank: for one school, every period valid on D of the school's
+# and the licences; {x} on the exclusions (see _known). X130 ranks only the
+# periods that are otherwise fundable (licensed, not excluded), so licences and
+# exclusions are read for every school of the ranked periods. {valid} selects
+# the periods to rank: for one school, every period valid on D of the school's
 # students (found through the school's GiST index, then the students' one); for
 # the country, every period valid on D. Two statements, not one with
 # "brin IS NULL OR …", which the planner can only answer with full scans.
@@ -44,26 +47,31 @@ WHERE p.valid @> %(d)s::date AND {p}
 """
 _PERIODS = """
 WITH valid AS ({valid}),
-ranked AS (
-  SELECT v.*, row_number() OVER (
-    PARTITION BY student_id ORDER BY ingangsdatum DESC, registered_by) AS rank
-  FROM valid v),
 lic AS {materialized}(
   SELECT DISTINCT l.brin, l.vestiging, l.elementcode FROM licences l
-  WHERE (%(brin)s::text IS NULL OR l.brin = %(brin)s)
+  WHERE (%(brin)s::text IS NULL OR l.brin IN (SELECT brin FROM valid))
     AND l.valid @> %(d)s::date AND {l}),
 exc AS {materialized}(
   SELECT x.brin, x.number, array_agg(DISTINCT x.reden ORDER BY x.reden) AS excluded
   FROM exclusions x WHERE x.schooljaar = %(sj)s AND {x}
-    AND (%(brin)s::text IS NULL OR x.brin = %(brin)s)
-  GROUP BY x.brin, x.number)
-SELECT r.brin, s.number, s.kind, r.vestiging, r.elementcode, r.leerjaar,
-  r.ingangsdatum, r.einddatum, r.rank > 1 AS double, r.student_id,
-  r.enrolment_id, r.opened_by, lic.brin IS NULL AS unlicensed, exc.excluded
-FROM ranked r JOIN students s USING (student_id)
-LEFT JOIN lic ON lic.brin = r.brin AND lic.vestiging = r.vestiging
-  AND lic.elementcode = r.elementcode
-LEFT JOIN exc ON exc.brin = r.brin AND exc.number = s.number
+    AND (%(brin)s::text IS NULL OR x.brin IN (SELECT brin FROM valid))
+  GROUP BY x.brin, x.number),
+judged AS (
+  SELECT v.*, s.number, s.kind, lic.brin IS NULL AS unlicensed, exc.excluded,
+    lic.brin IS NOT NULL AND exc.excluded IS NULL AS fundable
+  FROM valid v JOIN students s USING (student_id)
+  LEFT JOIN lic ON lic.brin = v.brin AND lic.vestiging = v.vestiging
+    AND lic.elementcode = v.elementcode
+  LEFT JOIN exc ON exc.brin = v.brin AND exc.number = s.number),
+ranked AS (
+  SELECT j.*, row_number() OVER (
+    PARTITION BY j.student_id, j.fundable
+    ORDER BY j.ingangsdatum DESC, j.registered_by) AS rank
+  FROM judged j)
+SELECT r.brin, r.number, r.kind, r.vestiging, r.elementcode, r.leerjaar,
+  r.ingangsdatum, r.einddatum, r.fundable AND r.rank > 1 AS double, r.student_id,
+  r.enrolment_id, r.opened_by, r.unlicensed, r.excluded
+FROM ranked r
 WHERE %(brin)s::text IS NULL OR r.brin = %(brin)s
 """
 # National totals counted in the database: a million rows are not fetched.

@@ -1,0 +1,66 @@
+"""Funding verdicts of a snapshot (contract.md, the funding verdict): X130 ranks
+only the periods that are otherwise fundable, so a student whose latest
+enrolment is unlicensed or excluded stays funded where the fundable one is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from registry.bootstrap import Runtime
+from registry.projections.engine.reading import reading
+from registry.projections.queries.peiling import snapshot
+from tests.conftest import utc
+from tests.factories import SJ
+from tests.intake_helpers import ANNA, batch, period, prepare, rec, student
+
+COUNT = utc(2026, 10, 1).date()
+
+
+@pytest.fixture
+def rt(runtime: Runtime) -> Runtime:
+    prepare(runtime)  # 01OE and 02AB are licensed for 0300 and 0090 only
+    return runtime
+
+
+def verdicts(rt: Runtime, brin: str) -> dict[str, list[str]]:
+    rt.catch_up()
+    with reading(rt.database_url, "timeline") as r:
+        doc = snapshot(r.cursor, brin, SJ, COUNT, utc(2027, 7, 1))
+    return {e["ingangsdatum"]: e["redenen"] for e in doc["inschrijvingen"]}
+
+
+def enrol(rt: Runtime, brin: str, number: int, **p: Any) -> None:
+    at = utc(2026, 9, 10)
+    fb = rt.intake.submit(
+        batch(
+            rec(1, student(ANNA), inschrijving=period(**p)), brin=brin, number=number
+        ),
+        at,
+    ).feedback
+    assert fb["goedgekeurd"] == 1, fb
+
+
+def test_an_unlicensed_later_enrolment_does_not_unfund_the_licensed_one(
+    rt: Runtime,
+) -> None:
+    enrol(rt, "01OE", 1)
+    enrol(rt, "02AB", 1, ingangsdatum="2026-09-01", elementcode="0100")  # unlicensed
+    assert verdicts(rt, "01OE") == {"2026-08-01": []}
+    assert verdicts(rt, "02AB") == {"2026-09-01": ["X121"]}
+
+
+def test_an_excluded_later_enrolment_does_not_unfund_the_other(rt: Runtime) -> None:
+    enrol(rt, "01OE", 1)
+    enrol(rt, "02AB", 1, ingangsdatum="2026-09-01")
+    assert verdicts(rt, "01OE") == {"2026-08-01": ["X130"]}  # 02AB's is later
+    reg = rt.registry
+    reg.declare_complete("02AB", SJ, utc(2026, 10, 10))
+    rt.fotos.issue("voorlopig", "02AB", SJ, utc(2026, 11, 15))  # type: ignore[arg-type]
+    reg.stop_mutations("02AB", SJ, utc(2027, 3, 1))
+    rt.fotos.issue("actueel", "02AB", SJ, utc(2027, 3, 1, 12))  # type: ignore[arg-type]
+    excluded = [{"leerling": {"bsn": ANNA["bsn"]}, "reden": "verzuim"}]
+    reg.report_assurance("02AB", SJ, [], excluded, utc(2027, 6, 20))  # type: ignore[arg-type]
+    assert verdicts(rt, "02AB") == {"2026-09-01": ["X160"]}
+    assert verdicts(rt, "01OE") == {"2026-08-01": []}
