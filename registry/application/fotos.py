@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from psycopg.types.json import Jsonb
 
 from registry.application.registry import Registry
-from registry.domain.calendar import SchoolYearCalendar
+from registry.domain.calendar import local_day
 from registry.domain.foto import (
     FotoDocument,
     FotoKind,
@@ -28,6 +28,8 @@ from registry.domain.foto import (
     canonical,
     content_hash,
 )
+from registry.domain.school_year import SchoolYear
+from registry.domain.signals import ListedSignal
 from registry.infrastructure.pools import connect
 
 DDL = """
@@ -36,10 +38,11 @@ CREATE TABLE IF NOT EXISTS fotos (
   versie int NOT NULL, content_hash text NOT NULL, position bigint NOT NULL,
   stand_per timestamptz NOT NULL, document jsonb NOT NULL,
   PRIMARY KEY (brin, schooljaar, soort, versie));
+ALTER TABLE fotos ADD COLUMN IF NOT EXISTS signalen jsonb;
 """
 INSERT_FOTO = (
     "INSERT INTO fotos SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], "
-    "%b::int[], %b::text[], %b::int8[], %b::timestamptz[], %b::jsonb[])"
+    "%b::int[], %b::text[], %b::int8[], %b::timestamptz[], %b::jsonb[], %b::jsonb[])"
 )
 WAIT_SECONDS = 60.0
 
@@ -67,6 +70,12 @@ class Timeline(Protocol):
         """The snapshot of the peildatum exactly as known at log `position`."""
         ...
 
+    def signals(
+        self, brin: str, schooljaar: str, stand_per: datetime
+    ) -> list[ListedSignal]:
+        """The school's attention signals as known at `stand_per`."""
+        ...
+
 
 @dataclass(frozen=True)
 class IssuedFoto:
@@ -76,6 +85,14 @@ class IssuedFoto:
     position: int
     stand_per: datetime
     document: FotoDocument
+    # Produced with the actuele foto at the mutation stop (domain.md step 12).
+    signalen: list[ListedSignal] | None = None
+
+
+@dataclass(frozen=True)
+class _Issued:
+    foto: IssuedFoto
+    ref: FotoRef  # what the school year's event records of it
 
 
 class Fotos:
@@ -98,15 +115,58 @@ class Fotos:
     def issue(
         self, soort: FotoKind, brin: str, schooljaar: str, at: datetime
     ) -> IssuedFoto:
+        """A new version of the foto of its milestone. An actuele foto from 1 June
+        of a school not stopped on request is the default stop's (see stop)."""
         soort = FotoKind(soort)
-        if soort is FotoKind.ACTUEEL:
-            self._default_stop(brin, schooljaar, at)
+        year = self.registry.school_year(brin, schooljaar)
+        if (
+            soort is FotoKind.ACTUEEL
+            and year is not None
+            and year.stopped_on is None
+            and year.mutation_stop_in_effect(local_day(at))
+        ):
+            return self.stop(brin, schooljaar, at, on_request=False)
+        position = self._position()
+        year = self.registry.school_year_for_update(brin, schooljaar, at)
+        issued, row = self._derive(soort, year, at, position)
+        year.record_snapshot(soort, issued.ref, at)
+        self.registry.save_at(year, at=at, side_writes=[(INSERT_FOTO, [row])])
+        return issued.foto
+
+    def stop(
+        self, brin: str, schooljaar: str, at: datetime, *, on_request: bool
+    ) -> IssuedFoto:
+        """The mutation stop (on request, or the default from 1 June) together
+        with what it produces: the actuele foto and the school's signal list,
+        recorded in one transaction (domain.md step 12)."""
+        position = self._position()
+        year = self.registry.school_year_for_update(brin, schooljaar, at)
+        year.stop_mutations(at, on_request=on_request)  # refused before any work
+        signals = self.timeline.signals(brin, schooljaar, at)
+        issued, row = self._derive(FotoKind.ACTUEEL, year, at, position, signals)
+        year.record_current_snapshot(issued.ref, at)
+        self.registry.save_at(year, at=at, side_writes=[(INSERT_FOTO, [row])])
+        return issued.foto
+
+    def _position(self) -> int:
+        """The log as far as it goes now, once the timeline has applied it."""
         position = self.registry.recorder.max_notification_id() or 0
         self.timeline.wait(position, self.wait_seconds)
-        peildatum = SchoolYearCalendar.of(schooljaar).count_date
-        doc = self.timeline.derive(soort, brin, schooljaar, peildatum, at, position)
-        year = self.registry.school_year(brin, schooljaar)
-        versie = 1 + len(year.fotos.get(soort, [])) if year else 1
+        return position
+
+    def _derive(
+        self,
+        soort: FotoKind,
+        year: SchoolYear,
+        at: datetime,
+        position: int,
+        signals: list[ListedSignal] | None = None,
+    ) -> tuple[_Issued, tuple[Any, ...]]:
+        peildatum = year.calendar.count_date
+        doc = self.timeline.derive(
+            soort, year.brin, year.schooljaar, peildatum, at, position
+        )
+        versie = 1 + len(year.fotos.get(soort, []))
         text = canonical(doc)  # encoded once, for the hash and the stored copy
         digest = content_hash(doc, text)
         ref: FotoRef = {
@@ -119,28 +179,18 @@ class Fotos:
             "bekostigd": doc["bekostigd"],
         }
         row = (
-            brin,
-            schooljaar,
+            year.brin,
+            year.schooljaar,
             soort.value,
             versie,
             digest,
             position,
             at,
             Jsonb(doc, dumps=lambda _: text),
+            None if signals is None else Jsonb(signals),
         )
-        self.registry.record_foto(
-            soort, brin, schooljaar, ref, at, side_writes=[(INSERT_FOTO, [row])]
-        )
-        return IssuedFoto(soort, versie, digest, position, at, doc)
-
-    def _default_stop(self, brin: str, schooljaar: str, at: datetime) -> None:
-        """From 1 June the stop holds without a request; record it before the
-        actuele foto, which needs the stopped stage."""
-        year = self.registry.school_year(brin, schooljaar)
-        if year is None or year.stopped_on is not None:
-            return
-        if year.mutation_stop_in_effect(at.date()):
-            self.registry.stop_mutations(brin, schooljaar, at, on_request=False)
+        foto = IssuedFoto(soort, versie, digest, position, at, doc, signals)
+        return _Issued(foto, ref), row
 
     def stored(
         self, brin: str, schooljaar: str, soort: FotoKind, versie: int | None = None
@@ -148,7 +198,7 @@ class Fotos:
         soort = FotoKind(soort)
         with connect(self.url) as conn:
             row = conn.execute(
-                "SELECT versie, content_hash, position, stand_per, document "
+                "SELECT versie, content_hash, position, stand_per, document, signalen "
                 "FROM fotos WHERE brin = %s AND schooljaar = %s AND soort = %s "
                 "AND (%s::int IS NULL OR versie = %s) ORDER BY versie DESC LIMIT 1",
                 (brin, schooljaar, soort.value, versie, versie),
@@ -162,7 +212,7 @@ class Fotos:
         """The foto derived again from the log at the position it was issued at."""
         self.timeline.wait(foto.position, self.wait_seconds)
         d = foto.document
-        peildatum = SchoolYearCalendar.of(d["schooljaar"]).count_date
+        peildatum = date.fromisoformat(d["peildatum"])
         return self.timeline.derive(
             foto.soort,
             d["brin"],

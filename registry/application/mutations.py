@@ -388,11 +388,15 @@ def attention(m: EnrolmentMutation, register: Register, at: datetime) -> list[Si
             )
         )
     end = m.einddatum if m.mutatie in ("U", "T", "A") else None
-    if end is not None and at.date() > end + LATE_END:
+    known = register.enrolment
+    if known is not None and not known.deleted and known.einddatum == end:
+        end = None  # told before: only an end delivered now can be late
+    if end is not None and local_day(at) > end + LATE_END:
         signals.append(
             Signal(
                 "X131",
-                f"einddatum {end} delivered on {at.date()}, more than 7 days after it",
+                f"einddatum {end} delivered on {local_day(at)}, more than 7 days "
+                "after it",
             )
         )
     birth = register.birth_date

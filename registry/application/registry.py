@@ -25,6 +25,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Recording,
 )
+from eventsourcing.utils import get_topic
 
 from registry.application.errors import ConcurrentChange, NotFound, RecordedTimeWentBack
 from registry.domain import ids
@@ -179,6 +180,21 @@ class Registry(Application[UUID]):
         self.save_in_batches(touched.values(), at, batch_size)
         return LoadReport(**counts)
 
+    def brins(self, page: int = 1000) -> list[str]:
+        """Every registered school's BRIN, read from its registration events."""
+        topic = get_topic(School.Registered)
+        found: list[str] = []
+        after = 0
+        while notifications := self.recorder.select_notifications(
+            start=after, limit=page, topics=[topic], inclusive_of_start=False
+        ):
+            for n in notifications:
+                registered = self.mapper.to_domain_event(n)
+                assert isinstance(registered, School.Registered)
+                found.append(registered.brin)
+            after = notifications[-1].id
+        return sorted(found)
+
     def school(self, brin: str) -> School:
         school = self._get(School, ids.school_id(brin))
         if school is None:
@@ -189,15 +205,17 @@ class Registry(Application[UUID]):
     def school_year(self, brin: str, schooljaar: str) -> SchoolYear | None:
         return self._get(SchoolYear, ids.school_year_id(brin, schooljaar))
 
-    def _school_year_for_update(
+    def school_year_for_update(
         self, brin: str, schooljaar: str, at: datetime
     ) -> SchoolYear:
+        """The school's registration in the year, opened (not yet saved) when it
+        has none; NotFound for a school that is not registered."""
         self.school(brin)
         year = self.school_year(brin, schooljaar)
         return year or SchoolYear.open(brin, schooljaar, at)
 
     def declare_complete(self, brin: str, schooljaar: str, at: datetime) -> SchoolYear:
-        year = self._school_year_for_update(brin, schooljaar, at)
+        year = self.school_year_for_update(brin, schooljaar, at)
         year.declare_complete(at)
         self.save_at(year, at=at)
         return year
@@ -205,7 +223,7 @@ class Registry(Application[UUID]):
     def stop_mutations(
         self, brin: str, schooljaar: str, at: datetime, *, on_request: bool = True
     ) -> SchoolYear:
-        year = self._school_year_for_update(brin, schooljaar, at)
+        year = self.school_year_for_update(brin, schooljaar, at)
         year.stop_mutations(at, on_request=on_request)
         self.save_at(year, at=at)
         return year
@@ -219,7 +237,7 @@ class Registry(Application[UUID]):
         at: datetime,
         side_writes: Sequence[SideWrite] = (),
     ) -> SchoolYear:
-        year = self._school_year_for_update(brin, schooljaar, at)
+        year = self.school_year_for_update(brin, schooljaar, at)
         year.record_snapshot(kind, foto, at)
         self.save_at(year, at=at, side_writes=side_writes)
         return year
@@ -232,7 +250,7 @@ class Registry(Application[UUID]):
         exclusions: list[Exclusion],
         at: datetime,
     ) -> SchoolYear:
-        year = self._school_year_for_update(brin, schooljaar, at)
+        year = self.school_year_for_update(brin, schooljaar, at)
         year.report_assurance(batches, exclusions, at)
         self.save_at(year, at=at)
         return year

@@ -20,7 +20,6 @@ from registry.cli.common import (
 from registry.domain.calendar import SchoolYearCalendar
 from registry.projections.queries import signals
 from registry.projections.queries.diff import Side, diff
-from registry.projections.timeline import Timeline
 
 foto_app = typer.Typer(help="Count-date snapshots (fotos).", no_args_is_help=True)
 
@@ -41,7 +40,7 @@ def foto_issue(soort: str, brin: str, schooljaar: str, at: AtOption = None) -> N
 
 
 @foto_app.command("show")
-def foto_show(brin: str, schooljaar: str, soort: str) -> None:
+def foto_show(soort: str, brin: str, schooljaar: str) -> None:
     """Print an issued foto (SOORT or SOORT:VERSIE; the latest version by default)."""
     brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
@@ -51,9 +50,12 @@ def foto_show(brin: str, schooljaar: str, soort: str) -> None:
 
 def _shown(rt: Runtime, foto: IssuedFoto) -> dict[str, Any]:
     """The document with its version and hash; an actuele foto with the school's
-    signals as known at its stand_per beside it (not part of the hashed document)."""
+    signal list beside it (not part of the hashed document): the one produced at
+    the stop, or, for a later version, as known at its stand_per."""
     extra: dict[str, Any] = {"versie": foto.versie, "hash": foto.content_hash}
-    if foto.soort == "actueel":
+    if foto.signalen is not None:
+        extra["signalen"] = foto.signalen
+    elif foto.soort == "actueel":
         d = foto.document
         with timeline_reading(rt) as r:
             extra["signalen"] = signals.current(
@@ -63,7 +65,7 @@ def _shown(rt: Runtime, foto: IssuedFoto) -> dict[str, Any]:
 
 
 @foto_app.command("verify")
-def foto_verify(brin: str, schooljaar: str, soort: str) -> None:
+def foto_verify(soort: str, brin: str, schooljaar: str) -> None:
     """Derive an issued foto again from the log; exit 1 if the hash differs."""
     brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
@@ -83,18 +85,18 @@ def foto_verify(brin: str, schooljaar: str, soort: str) -> None:
 
 
 @foto_app.command("diff")
-def foto_diff(brin: str, schooljaar: str, van: str, naar: str) -> None:
-    """Who entered, left or changed verdict between two fotos (SOORT[:VERSIE] or now)."""
+def foto_diff(van: str, naar: str, brin: str, schooljaar: str) -> None:
+    """Who entered, left or changed verdict between two fotos (VAN and NAAR are
+    SOORT[:VERSIE] or now)."""
     brin, schooljaar = school_year_key(brin, schooljaar)
-    with runtime() as rt:
-        sides = [_side(rt, brin, schooljaar, which) for which in (van, naar)]
-        with timeline_reading(rt) as r:
-            peildatum = SchoolYearCalendar.of(schooljaar).count_date
-            emit(diff(r.cursor, brin, schooljaar, peildatum, *sides))
+    with runtime() as rt, timeline_reading(rt) as r:
+        sides = [_side(rt, r.position, brin, schooljaar, w) for w in (van, naar)]
+        peildatum = SchoolYearCalendar.of(schooljaar).count_date
+        emit(diff(r.cursor, brin, schooljaar, peildatum, *sides))
 
 
-def _side(rt: Runtime, brin: str, schooljaar: str, which: str) -> Side:
+def _side(rt: Runtime, now: int, brin: str, schooljaar: str, which: str) -> Side:
     if which == "now":
-        return Side("now", rt.now(), rt.projector.live_position(Timeline.name))
+        return Side("now", rt.now(), now)
     foto = stored_foto(rt, brin, schooljaar, which)
     return Side(f"{foto.soort}:{foto.versie}", foto.stand_per, foto.position)

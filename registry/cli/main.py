@@ -18,6 +18,7 @@ from registry.cli import (
     deliveries,
     foto,
     kafka,
+    milestones,
     population,
     projections,
     publish,
@@ -49,6 +50,7 @@ db.register(app)
 population.register(app)
 year.register(app)
 foto.register(app)
+milestones.register(app)
 projections.register(app)
 signals.register(app)
 kafka.register(app)

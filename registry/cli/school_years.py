@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from registry.application.fotos import IssuedFoto
 from registry.bootstrap import Runtime
 from registry.cli.common import (
     AtOption,
@@ -59,13 +60,28 @@ def declare_complete(brin: str, schooljaar: str, at: AtOption = None) -> None:
 
 
 def mutation_stop(brin: str, schooljaar: str, at: AtOption = None) -> None:
-    """Stop mutations on request; refused before the school's voorlopige foto exists."""
-    _year_command(
-        lambda rt, b, s, t: rt.registry.stop_mutations(b, s, t, on_request=True),
-        brin,
-        schooljaar,
-        at,
-    )
+    """Stop mutations on request, with the actuele foto and the signal list the
+    stop produces; refused before the school's voorlopige foto exists."""
+    brin, schooljaar = school_year_key(brin, schooljaar)
+    with runtime() as rt:
+        rt.catch_up()
+        foto = rt.record(
+            lambda t: rt.fotos.stop(brin, schooljaar, t, on_request=True), at
+        )
+        year = rt.registry.school_year(brin, schooljaar)
+        assert year is not None  # just stopped
+        emit(year_view(year) | {"foto": foto_view(foto), "signalen": foto.signalen})
+
+
+def foto_view(foto: IssuedFoto) -> dict[str, Any]:
+    d = foto.document
+    return {
+        "soort": foto.soort,
+        "versie": foto.versie,
+        "hash": foto.content_hash,
+        "controletotaal": d["controletotaal"],
+        "bekostigd": d["bekostigd"],
+    }
 
 
 def assurance(

@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from registry.domain import ids
-from registry.domain.calendar import SchoolYearCalendar
+from registry.domain.calendar import SchoolYearCalendar, local_day
 from registry.domain.errors import IllegalTransition
 from registry.domain.foto import FotoKind, FotoRef
 
@@ -111,13 +111,13 @@ class SchoolYear(Aggregate):
     # Completeness declaration (volledigheidsverklaring)
     def declare_complete(self, at: datetime) -> None:
         self._require("completeness declaration", Stage.OPEN)
-        if self.mutation_stop_in_effect(at.date()):
+        if self.mutation_stop_in_effect(local_day(at)):
             raise IllegalTransition(
                 f"completeness declaration for {self.brin} {self.schooljaar} "
                 f"after the mutation stop of {self.calendar.default_mutation_stop}"
             )
-        late = at.date() > self.calendar.completeness_deadline
-        self._declare(declared_on=at.date(), late=late, timestamp=at)
+        late = local_day(at) > self.calendar.completeness_deadline
+        self._declare(declared_on=local_day(at), late=late, timestamp=at)
 
     @event(CompletenessDeclared)
     def _declare(self, declared_on: date, late: bool, timestamp: datetime) -> None:
@@ -137,6 +137,11 @@ class SchoolYear(Aggregate):
         self._require(
             "voorlopige foto", Stage.COMPLETENESS_DECLARED, Stage.PROVISIONAL_SNAPSHOT
         )
+        if local_day(at) < self.calendar.count_date:
+            raise IllegalTransition(
+                f"a voorlopige foto of {self.brin} {self.schooljaar} counts "
+                f"{self.calendar.count_date}: not before it"
+            )
         self._provisional(foto=foto, timestamp=at)
 
     @event(ProvisionalSnapshotIssued)
@@ -150,12 +155,12 @@ class SchoolYear(Aggregate):
             self._require("mutation stop on request", Stage.PROVISIONAL_SNAPSHOT)
         else:
             self._require("mutation stop", *BEFORE_STOP)
-            if at.date() < self.calendar.default_mutation_stop:
+            if local_day(at) < self.calendar.default_mutation_stop:
                 raise IllegalTransition(
                     f"the default mutation stop for {self.schooljaar} falls on "
-                    f"{self.calendar.default_mutation_stop}, not {at.date()}"
+                    f"{self.calendar.default_mutation_stop}, not {local_day(at)}"
                 )
-        self._stop(stopped_on=at.date(), on_request=on_request, timestamp=at)
+        self._stop(stopped_on=local_day(at), on_request=on_request, timestamp=at)
 
     @event(MutationsStopped)
     def _stop(self, stopped_on: date, on_request: bool, timestamp: datetime) -> None:
@@ -176,7 +181,7 @@ class SchoolYear(Aggregate):
     ) -> None:
         self._require("assurance report", Stage.CURRENT_SNAPSHOT)
         self._assure(
-            reported_on=at.date(),
+            reported_on=local_day(at),
             batches=sorted(set(batches)),
             exclusions=exclusions,
             timestamp=at,

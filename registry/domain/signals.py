@@ -4,7 +4,7 @@ the registry's own rules. Ernst A rejects the record; S accepts it with attentio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, TypedDict
 
 Ernst = Literal["A", "S"]
 REJECT: Final = "A"
@@ -52,6 +52,14 @@ CODES: dict[str, tuple[Ernst, str]] = {
         "praktijkonderwijs past the school year in which the student turns 18",
     ),
 }
+
+
+class ListedSignal(TypedDict):
+    """A school's current attention signal (its signal list, contract.md)."""
+
+    code: str
+    leerling: str
+    tekst: str
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from registry.application.fotos import IssuedFoto
+from registry.application.milestones import run_milestones
 from registry.bootstrap import Runtime
 from registry.domain.foto import FotoKind
 from registry.intake.population import parse_persons
@@ -153,7 +155,9 @@ def _declare(
 def _stop(
     rt: Runtime, year: Path, op: dict[str, Any], at: datetime, r: PlayReport
 ) -> None:
-    rt.registry.stop_mutations(op["brin"], op["schooljaar"], at, on_request=True)
+    rt.catch_up()  # the stop's actuele foto reads the timeline
+    foto = rt.fotos.stop(op["brin"], op["schooljaar"], at, on_request=True)
+    _issued(r, op["brin"], foto)
 
 
 def _foto(
@@ -161,12 +165,26 @@ def _foto(
 ) -> None:
     rt.catch_up()  # the foto reads the timeline as far as the log goes now
     foto = rt.fotos.issue(FotoKind(op["soort"]), op["brin"], op["schooljaar"], at)
+    _issued(r, op["brin"], foto)
+
+
+def _milestones(
+    rt: Runtime, year: Path, op: dict[str, Any], at: datetime, r: PlayReport
+) -> None:
+    rt.catch_up()
+    report = run_milestones(rt.registry, rt.fotos, at)
+    r.mismatches += [f"milestone refused: {why}" for why in report.refused]
+    for brin, foto in report.issued:
+        _issued(r, brin, foto)
+
+
+def _issued(r: PlayReport, brin: str, foto: IssuedFoto) -> None:
     r.fotos.append(
         {
-            "brin": op["brin"],
+            "brin": brin,
             "soort": foto.soort,
             "versie": foto.versie,
-            "at": op["at"],
+            "at": foto.stand_per.isoformat(),
             "hash": foto.content_hash,
             "controletotaal": foto.document["controletotaal"],
             "bekostigd": foto.document["bekostigd"],
@@ -196,5 +214,6 @@ _OPS: dict[
     "declare-complete": _declare,
     "mutation-stop": _stop,
     "foto": _foto,
+    "milestones": _milestones,
     "assurance": _assurance,
 }

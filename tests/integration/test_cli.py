@@ -195,3 +195,24 @@ def test_users_add_and_reset(cli) -> None:  # type: ignore[no-untyped-def]
         cli("users", "reset", "nobody", "--at", "2026-07-02T00:00:00+00:00").exit_code
         == 2
     )
+
+
+def test_the_stop_and_the_calendar_from_the_command_line(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    cli("schools", "load", write(tmp_path, SCHOOL), "--at", "2026-07-01T00:00:00+00:00")
+    cli("declare-complete", "01OE", "2026-2027", "--at", "2026-10-05T12:00:00+02:00")
+    early = cli("milestones", "run", "--at", "2026-11-14T12:00:00+01:00")
+    assert json.loads(early.stdout) == {"done": {}, "refused": []}
+    due = cli("milestones", "run", "--at", "2026-11-15T20:00:00+01:00")
+    assert json.loads(due.stdout)["done"] == {"voorlopige foto": 1}
+    stop = cli(
+        "mutation-stop", "01OE", "2026-2027", "--at", "2027-03-01T19:00:00+01:00"
+    )
+    assert stop.exit_code == 0, stop.output
+    shown = json.loads(stop.stdout)
+    assert shown["stage"] == "current_snapshot"
+    assert shown["foto"]["soort"] == "actueel" and shown["signalen"] == []
+    actueel = cli("foto", "show", "actueel", "01OE", "2026-2027")
+    assert json.loads(actueel.stdout)["signalen"] == []
+    assert cli("foto", "verify", "actueel", "01OE", "2026-2027").exit_code == 0

@@ -68,8 +68,8 @@ def test_a_school_year_on_the_command_line(cli, tmp_path: Path) -> None:  # type
     before = cli("snapshot", "01OE", SJ, "--stand-per", "2026-11-16T00:00:00+00:00")
     assert before["inschrijvingen"] == foto["inschrijvingen"]
 
-    assert cli("foto", "verify", "01OE", SJ, "voorlopig")["equal"] is True
-    d = cli("foto", "diff", "01OE", SJ, "voorlopig", "now")
+    assert cli("foto", "verify", "voorlopig", "01OE", SJ)["equal"] is True
+    d = cli("foto", "diff", "voorlopig", "now", "01OE", SJ)
     assert [i["leerling"] for i in d["uitgestroomd"]] == [ANNA["bsn"]]
 
     replayed = cli("replay", "--until", "2026-11-16T00:00:00+00:00")

@@ -7,19 +7,24 @@ from fastapi.responses import Response
 
 from registry.api.deps import SCHOOL_SIDE, RuntimeDep
 from registry.api.reading import YEAR, StandPer, known_at, live_timeline, year_calendar
+from registry.domain.signals import ListedSignal
 from registry.projections.queries import signals as signal_list
 
 router = APIRouter(prefix="/v1", tags=["read side"])
 
 
-@router.get(YEAR + "/signals", dependencies=[SCHOOL_SIDE])
+# The model of the answer is spelled out: pydantic takes no typing.TypedDict on
+# Python 3.11.
+@router.get(
+    YEAR + "/signals", dependencies=[SCHOOL_SIDE], response_model=list[dict[str, str]]
+)
 def get_signals(
     brin: str,
     schooljaar: str,
     runtime: RuntimeDep,
     response: Response,
     stand_per: StandPer = None,
-) -> list[dict[str, str]]:
+) -> list[ListedSignal]:
     """The school's attention signals as known at stand_per."""
     year_calendar(schooljaar)
     at = known_at(runtime, stand_per)

@@ -21,8 +21,10 @@ from psycopg.sql import SQL, Composed
 
 from registry.domain import foto
 from registry.domain.foto import PEILING, FotoDocument, FotoEntry, FotoKind, Soort
+from registry.domain.signals import ListedSignal
 from registry.projections.engine.reading import ProjectionNotReady, reading
 from registry.projections.engine.runner import Projector
+from registry.projections.queries.signals import current
 from registry.projections.timeline import Timeline
 
 # {p}, {q}, {l}: "known" conditions on the periods, the school's own periods
@@ -226,3 +228,9 @@ class TimelineFotos:
             return snapshot(
                 r.cursor, brin, schooljaar, peildatum, stand_per, soort.value, position
             )
+
+    def signals(
+        self, brin: str, schooljaar: str, stand_per: datetime
+    ) -> list[ListedSignal]:
+        with reading(self.projector.conninfo, Timeline.name) as r:
+            return current(r.cursor, brin, schooljaar, stand_per)

@@ -21,6 +21,7 @@ from typing import Any
 from psycopg import Cursor
 
 from registry.domain.calendar import SchoolYearCalendar
+from registry.domain.signals import ListedSignal
 
 # Each query: the school's periods as known at %(t)s that touch the school year.
 
@@ -112,10 +113,10 @@ def counts(curs: Cursor[Any], schooljaar: str, at: datetime) -> dict[str, int]:
 
 def current(
     curs: Cursor[Any], brin: str, schooljaar: str, at: datetime
-) -> list[dict[str, str]]:
+) -> list[ListedSignal]:
     """The signals of a school as known at `at`, sorted by code and student."""
     params = _params(brin, schooljaar, at)
-    out: list[dict[str, str]] = []
+    out: list[ListedSignal] = []
     for code, query in _QUERIES.items():
         curs.execute(query.encode(), params)
         out += [{"code": code, "leerling": n, "tekst": t} for n, t in curs.fetchall()]

@@ -1,19 +1,20 @@
 """The year's operations besides the deliveries: reference loads, register
-outages and retries, and each school's cycle (declaration, snapshots, stop,
-assurance). Each school acts at its own second within fixed hours:
-declarations and assurance reports at 18:00, stops at 19:00, fotos at 20:00
-(+ 5 s × school), so no two operations share an instant.
+outages and retries, each school's own steps (declaration, stop on request,
+assurance) and the calendar's milestones. Each school acts at its own second
+within fixed hours: declarations and assurance reports at 18:00, stops at 19:00
+(+ 5 s × school), so no two operations share an instant; the milestones run at
+20:00 for every school at once.
 
 - declare-complete: most schools on a working day 1–14 October; a few late
   (16 October – 20 November); a few never (neither a voorlopige foto);
-- voorlopige foto: on the first of 15 Nov, 29 Nov, 13 Dec, 4 Jan after the
-  declaration;
-- mutation stop on request: some schools that declared on time, 1–12 March,
-  with their actuele foto the same evening; every other school's actuele foto
-  on 1 June (the default stop, no operation needed);
+- milestones (`registry milestones run`) on 15 Nov, 29 Nov, 13 Dec and 4 Jan
+  (the voorlopige foto of each school on the first after its declaration), on
+  1 June (the default stop, with its actuele foto, for every school not
+  stopped on request) and on 21 July (the definitieve fotos);
+- mutation stop on request: some schools that declared on time, 1–12 March;
+  the stop issues their actuele foto itself;
 - assurance: 21–29 June, after the school's accountant batches, listing them
-  (possibly none) and the exclusions file when the school has exclusions;
-- definitieve foto: 21 July.
+  (possibly none) and the exclusions file when the school has exclusions.
 """
 
 from __future__ import annotations
@@ -51,11 +52,15 @@ def _working_day(rng: Random, first: date, last: date) -> date:
             return day
 
 
+MILESTONES = (*PROVISIONAL, date(2027, 6, 1), date(2027, 7, 21))
+
+
 def fixed_ops() -> list[Op]:
     ops: list[Op] = [
         (LOAD_SCHOOLS, {"op": "schools-load", "file": "schools.jsonl"}),
         (LOAD_POPULATION, {"op": "population-load", "file": "population.jsonl"}),
     ]
+    ops += [(stamp(day, 20, 0), {"op": "milestones"}) for day in MILESTONES]
     for outage in OUTAGES:
         ops += [
             (outage.down, {"op": "population-outage", "available": False}),
@@ -92,17 +97,12 @@ class Cycle:
         else:
             day = _working_day(self.rng, date(2026, 10, 1), date(2026, 10, 14))
         self._op(stamp(day, 18, 5 * i), "declare-complete", school)
-        foto = next(d for d in PROVISIONAL if d > day)
-        self._op(stamp(foto, 20, 5 * i), "foto", school, soort="voorlopig")
 
     def stop(self, school: SchoolRef) -> None:
         i = school.index
         if i in self.on_request:
             day = _working_day(self.rng, date(2027, 3, 1), date(2027, 3, 12))
             self._op(stamp(day, 19, 5 * i), "mutation-stop", school)
-        else:
-            day = date(2027, 6, 1)
-        self._op(stamp(day, 20, 5 * i), "foto", school, soort="actueel")
 
     def assurance(
         self, school: SchoolRef, batches: list[int], exclusions: str | None
@@ -113,9 +113,6 @@ class Cycle:
         if exclusions:
             extra["exclusions"] = exclusions
         self._op(stamp(day, 18, 5 * i), "assurance", school, **extra)
-        self._op(
-            stamp(date(2027, 7, 21), 20, 5 * i), "foto", school, soort="definitief"
-        )
 
 
 def school_ops(
