@@ -4,6 +4,7 @@ connects at import or while building; `bootstrap` makes the tables once."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from registry.publishing.relay import Relay, producer
 from registry.publishing.round import Publication
 
 T = TypeVar("T")
+RECORD_ATTEMPTS = 5
 
 
 def projections(settings: Settings) -> tuple[Projection, ...]:
@@ -107,14 +109,22 @@ class Runtime:
         """Run a recording command at its recorded time. With the system clock a
         concurrent writer may have recorded a later instant first: take a fresh
         instant and try again, rather than refuse a command that did nothing wrong."""
-        attempts = 1 if at_text is not None else 3
+        attempts = 1 if at_text is not None else RECORD_ATTEMPTS
         for attempt in range(attempts):
             try:
                 return command(self.at(at_text))
             except RecordedTimeWentBack:
                 if attempt == attempts - 1 or not isinstance(self.clock, SystemClock):
                     raise
+                time.sleep(0.05 * 2**attempt)  # the later writer's instant passes
         raise AssertionError("unreachable")
+
+    def record_now(self, command: Callable[[datetime], T]) -> T:
+        """A recording request with no time of its own (the API): now, retried as
+        `record` does; with a simulated clock, at the last recorded time."""
+        if isinstance(self.clock, SystemClock):
+            return self.record(command, None)
+        return command(self.now())
 
 
 def build(settings: Settings, url: str) -> Runtime:

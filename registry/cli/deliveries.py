@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from registry.cli.common import AtOption, emit, refuse, runtime
-from registry.domain.values import Brin, Schooljaar
+from registry.cli.common import AtOption, emit, refuse, runtime, school_year_key
 from registry.intake.wire import BatchKey, BatchRefused
 
 
@@ -51,9 +50,8 @@ def submit(
 
 def feedback(brin: str, aanleverpunt: int, schooljaar: str, batchnummer: int) -> None:
     """Print a batch's current feedback (exit 1 when the batch is unknown)."""
-    key = BatchKey(
-        str(Brin(brin)), aanleverpunt, str(Schooljaar(schooljaar)), batchnummer
-    )
+    brin, schooljaar = school_year_key(brin, schooljaar)
+    key = BatchKey(brin, aanleverpunt, schooljaar, batchnummer)
     with runtime() as rt:
         found = rt.intake.feedback(key)
         if found is None:

@@ -58,6 +58,12 @@ class Bsn:
         return self.value
 
 
+def padded_bsn(text: str) -> str:
+    """An 8-digit BSN as the register holds it: left-padded with 0 (one number,
+    one spelling, wherever it is looked up)."""
+    return "0" + text if len(text) == 8 and text.isdigit() else text
+
+
 # The digits are checked before, so stdnum's checksum suffices (its validate()
 # would clean the string again). Cached: one record builds the same number
 # several times (record, student, enrolment).

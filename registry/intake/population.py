@@ -7,13 +7,13 @@ from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import psycopg
 from psycopg.rows import dict_row
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from registry.domain.values import Bsn, check_address
+from registry.domain.values import Bsn, check_address, padded_bsn
 from registry.infrastructure.pools import connect
 from registry.intake.reference_files import parse_json_lines
 
@@ -60,7 +60,7 @@ class RegisterUnavailable(Exception):
 
 class PersonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    bsn: str
+    bsn: Annotated[str, AfterValidator(padded_bsn)]
     achternaam: str
     voorvoegsel: str | None = None
     voornamen: str

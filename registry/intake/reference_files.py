@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from registry.domain.errors import DomainError
 from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
 from registry.domain.school_year import ExcludedStudent, Exclusion
-from registry.domain.values import Bsn, Onderwijsnummer
+from registry.domain.values import Bsn, Onderwijsnummer, padded_bsn
 
 T = TypeVar("T")
 
@@ -97,7 +97,7 @@ def parse_schools(lines: Iterable[str]) -> list[SchoolRegistration]:
 
 
 class LeerlingRef(_Model):
-    bsn: str | None = None
+    bsn: Annotated[str, AfterValidator(padded_bsn)] | None = None
     onderwijsnummer: str | None = None
 
 

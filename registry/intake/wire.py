@@ -18,7 +18,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from registry.domain.student import ExtendedSet
-from registry.domain.values import mask
+from registry.domain.values import mask, padded_bsn
 
 FORMAT = "bron-vo-batch/1"
 _SCHOOLJAAR = re.compile(r"([0-9]{4})-([0-9]{4})")
@@ -86,6 +86,11 @@ class Leerling(_Wire):
     postcode: str | None = None
     landcode: str | None = None
     uitgebreid: Uitgebreid | None = None
+
+    @field_validator("bsn")
+    @classmethod
+    def _padded(cls, value: str | None) -> str | None:
+        return None if value is None else padded_bsn(value)
 
 
 class Inschrijving(_Wire):

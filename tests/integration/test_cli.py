@@ -216,3 +216,11 @@ def test_the_stop_and_the_calendar_from_the_command_line(  # type: ignore[no-unt
     actueel = cli("foto", "show", "actueel", "01OE", "2026-2027")
     assert json.loads(actueel.stdout)["signalen"] == []
     assert cli("foto", "verify", "actueel", "01OE", "2026-2027").exit_code == 0
+
+
+def test_feedback_of_a_malformed_brin_is_refused_not_a_traceback(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("feedback", "XX", "1", "2025-2026", "1")
+    assert result.exit_code == 2 and "brin" in result.stderr
+    assert "Traceback" not in result.output
+    unknown = cli("feedback", "01OE", "0", "2025-2026", "1")
+    assert unknown.exit_code == 1

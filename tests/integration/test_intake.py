@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from registry.bootstrap import Runtime
+from registry.intake.population import PersonIn
+from registry.intake.reference_files import parse_exclusions
 from registry.intake.service import DeliveryRefused
 from registry.intake.wire import BatchRefused
 from registry.projections.engine.reading import reading
@@ -434,3 +436,41 @@ def test_the_last_plausible_dates_are_judged_not_refused(rt: Runtime) -> None:
     earliest = period(ingangsdatum="1990-08-01")
     got = one(rt, rec(1, student(PIET), inschrijving=earliest), number=2)
     assert got == ("A", ["X140"])
+
+
+def test_a_student_the_registry_knows_does_not_wait_on_a_register_outage(
+    rt: Runtime,
+) -> None:
+    assert one(rt, rec(1, student(ANNA))) == ("G", [])
+    rt.population.set_available(False, utc(2026, 9, 1))
+    later = rec(1, student(ANNA), inschrijving=period(ingangsdatum="2026-09-01"))
+    assert one(rt, later, at=utc(2026, 9, 1), number=2) == ("G", ["X130"])
+    # Its own records confirm the BSN only with the birth date it holds.
+    other = rec(
+        1,
+        student(ANNA, geboortedatum="2013-05-18"),
+        inschrijving=period(ingangsdatum="2026-09-02"),
+    )
+    assert one(rt, other, at=utc(2026, 9, 1), number=3) == ("W", [])
+    # A student it does not know waits, as before.
+    assert one(rt, rec(1, student(PIET)), at=utc(2026, 9, 1), number=4) == ("W", [])
+
+
+def test_an_eight_digit_bsn_is_the_same_number_everywhere(rt: Runtime) -> None:
+    """contract.md: a BSN of 8 digits is left-padded with 0, in the delivery,
+    the population register and the assurance exclusions alike."""
+    person = PersonIn.model_validate({**ANNA, "bsn": "10000008"})  # 010000008
+    rt.population.load([person], utc(2026, 8, 1))
+    eight = rec(1, student(ANNA, bsn="10000008"))
+    assert one(rt, eight) == ("G", [])
+    nine = rec(
+        1,
+        student(ANNA, bsn="010000008"),
+        inschrijving=period(ingangsdatum="2026-09-01"),
+    )
+    assert one(rt, nine, number=2) == ("G", ["X130"])  # the same student
+    assert rt.registry.student("010000008") is not None
+    exclusions = parse_exclusions(
+        ['{"leerling": {"bsn": "10000008"}, "reden": "verzuim"}']
+    )
+    assert exclusions[0]["leerling"] == {"bsn": "010000008"}

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from registry.access.policy import Role
 from registry.access.users import Principal
-from registry.api.deps import PrincipalDep, RuntimeDep, now
+from registry.api.deps import PrincipalDep, RuntimeDep
 from registry.intake.feedback import FeedbackDocument
 from registry.intake.wire import BatchKey
 
@@ -63,7 +63,9 @@ async def submit(
         head = {}
     if isinstance(head, dict):
         _may_deliver(principal, head.get("brin"), head.get("soort"))
-    result = runtime.intake.submit(raw, now(runtime), dry_run=dry_run)
+    result = runtime.record_now(
+        lambda at: runtime.intake.submit(raw, at, dry_run=dry_run)
+    )
     return result.feedback
 
 
