@@ -111,7 +111,7 @@ def assurance(
             refuse_file(exclusions, e)
     with runtime() as rt:
         year = rt.record(
-            lambda t: rt.registry.report_assurance(brin, schooljaar, numbers, rows, t),
+            lambda t: rt.intake.report_assurance(brin, schooljaar, numbers, rows, t),
             at,
         )
         emit(

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from registry.application.errors import ConcurrentChange
+from registry.application.errors import ApplicationError, ConcurrentChange
 from registry.application.registry import Registry
 from registry.domain import ids
 from registry.domain.calendar import local_day
 from registry.domain.school import School
+from registry.domain.school_year import Exclusion, SchoolYear
 from registry.domain.signals import Signal
 from registry.infrastructure.event_store import SideWrite
 from registry.intake.batch_state import BatchState, Context, load_state
@@ -46,6 +47,11 @@ WAIT_LIMIT = timedelta(days=14)
 
 class DeliveryRefused(Exception):
     """The same batch key was delivered before with different content."""
+
+
+class AssuranceBatchesDiffer(ApplicationError):
+    """An assurance report lists other batches than the accountant mutations
+    the school delivered."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,27 @@ class Intake:
             except ConcurrentChange:
                 continue  # another delivery changed the same student: judge again
         raise ConcurrentChange(f"batch {batch.key} kept conflicting; deliver it again")
+
+    def report_assurance(
+        self,
+        brin: str,
+        schooljaar: str,
+        batches: list[int],
+        exclusions: list[Exclusion],
+        at: datetime,
+    ) -> SchoolYear:
+        """Record the assurance report once it states exactly the accountant
+        mutations the school delivered (domain.md step 14)."""
+        delivered = self.store.accountant_batches(brin, schooljaar)
+        if set(batches) != delivered:
+            raise AssuranceBatchesDiffer(
+                f"the assurance report of {brin} {schooljaar} lists batches "
+                f"{sorted(set(batches))}; the accountant mutations delivered are "
+                f"{sorted(delivered)}"
+            )
+        return self.registry.report_assurance(
+            brin, schooljaar, batches, exclusions, at
+        )
 
     def feedback(self, key: BatchKey) -> FeedbackDocument | None:
         stored = self.store.batch(key)

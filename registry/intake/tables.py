@@ -145,6 +145,16 @@ class IntakeStore:
             ).fetchall()
         return [r["n"] for r in rows]
 
+    def accountant_batches(self, brin: str, schooljaar: str) -> set[int]:
+        """The batchnummers of the accountant mutations the school delivered."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT batchnummer FROM intake_batches WHERE brin = %s AND "
+                "schooljaar = %s AND soort = 'ACCOUNTANTSMUTATIE'",
+                (brin, schooljaar),
+            ).fetchall()
+        return {r["batchnummer"] for r in rows}
+
     def waiting(self) -> list[dict[str, Any]]:
         with self._conn() as conn:
             return conn.execute(

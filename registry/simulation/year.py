@@ -198,7 +198,7 @@ def _assurance(
     exclusions = (
         parse_exclusions(_lines(year, op["exclusions"])) if op.get("exclusions") else []
     )
-    rt.registry.report_assurance(
+    rt.intake.report_assurance(
         op["brin"], op["schooljaar"], op["batches"], exclusions, at
     )
 

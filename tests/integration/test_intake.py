@@ -11,7 +11,7 @@ import pytest
 from registry.bootstrap import Runtime
 from registry.intake.population import PersonIn
 from registry.intake.reference_files import parse_exclusions
-from registry.intake.service import DeliveryRefused
+from registry.intake.service import AssuranceBatchesDiffer, DeliveryRefused
 from registry.intake.wire import BatchRefused
 from registry.projections.engine.reading import reading
 from tests.conftest import utc
@@ -474,3 +474,21 @@ def test_an_eight_digit_bsn_is_the_same_number_everywhere(rt: Runtime) -> None:
         ['{"leerling": {"bsn": "10000008"}, "reden": "verzuim"}']
     )
     assert exclusions[0]["leerling"] == {"bsn": "010000008"}
+
+
+def test_the_assurance_report_states_the_accountant_batches_delivered(
+    rt: Runtime,
+) -> None:
+    deliver(rt, batch(rec(1, student(ANNA))))
+    reg = rt.registry
+    reg.declare_complete("01OE", SJ, utc(2026, 10, 10))
+    rt.fotos.issue("voorlopig", "01OE", SJ, utc(2026, 11, 15))  # type: ignore[arg-type]
+    rt.fotos.stop("01OE", SJ, utc(2027, 3, 1), on_request=True)
+    change = rec(1, student(ANNA), "A", inschrijving=period(leerjaar=2))
+    acc = {"soort": "ACCOUNTANTSMUTATIE"}
+    assert one(rt, change, at=utc(2027, 3, 2), number=7, **acc) == ("G", [])
+    for wrong in ([], [7, 8], [8]):
+        with pytest.raises(AssuranceBatchesDiffer):
+            rt.intake.report_assurance("01OE", SJ, wrong, [], utc(2027, 6, 20))
+    year = rt.intake.report_assurance("01OE", SJ, [7], [], utc(2027, 6, 20))
+    assert year.assured and year.assurance_batches == [7]
