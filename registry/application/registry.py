@@ -136,12 +136,17 @@ class Registry(Application[UUID]):
         """The recorded time of the last save (None: nothing recorded yet)."""
         return self._recorder.last_recorded_at()
 
-    def get_many(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
-        """Many aggregates from one query (bulk intake), not one query each."""
+    def get_many(
+        self, ids: Iterable[UUID], as_of: datetime | None = None
+    ) -> dict[UUID, Aggregate]:
+        """Many aggregates from one query (bulk intake), not one query each; with
+        `as_of`, as they stood at that recorded time (read-only copies)."""
         aggregates: dict[UUID, Aggregate] = {}
         for stored in self._recorder.select_events_many(sorted(set(ids))):
             event = self.mapper.to_domain_event(stored)
             assert isinstance(event, Aggregate.Event)  # the registry stores no other
+            if as_of is not None and event.timestamp > as_of:
+                continue  # versions are in order: none after this one counts
             aggregate = event.mutate(aggregates.get(event.originator_id))
             assert aggregate is not None
             aggregates[event.originator_id] = aggregate

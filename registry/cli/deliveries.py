@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -59,7 +61,35 @@ def feedback(brin: str, aanleverpunt: int, schooljaar: str, batchnummer: int) ->
         emit(found)
 
 
-def retry_waiting(at: AtOption = None) -> None:
-    """Judge again the records waiting on the population register."""
+def retry_waiting(
+    at: AtOption = None,
+    every: Annotated[
+        float | None,
+        typer.Option(help="keep retrying, every this many seconds, until SIGTERM"),
+    ] = None,
+) -> None:
+    """Judge again the records waiting on the population register. With --every
+    it keeps at it, waiting longer while nothing is resolved (the register is
+    still down), up to 16 times the interval."""
+    if every is not None and at is not None:
+        refuse("--every runs on the system clock: leave out --at")
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     with runtime() as rt:
-        emit(rt.record(rt.intake.retry_waiting, at))
+        interval = every
+        while True:
+            counts = rt.record(rt.intake.retry_waiting, at)
+            emit(counts)
+            if every is None or interval is None or stop["now"]:
+                return
+            interval = next_interval(interval, every, resolved(counts))
+            time.sleep(interval)
+
+
+def resolved(counts: dict[str, int]) -> bool:
+    return bool(counts.get("G") or counts.get("A")) or not counts.get("W")
+
+
+def next_interval(current: float, base: float, progressed: bool) -> float:
+    """Back off while retries resolve nothing; start again at `base` once they do."""
+    return base if progressed else min(current * 2, base * 16)

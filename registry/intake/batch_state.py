@@ -31,8 +31,15 @@ class Context:
     key: BatchKey
     accountant: bool
     soort: str
-    at: datetime
+    at: datetime  # recorded time
     dry_run: bool
+    # The rules judge a record as of its delivery: a record that waited on the
+    # population register is judged as of when it came, recorded when resolved.
+    delivered_at: datetime | None = None
+
+    @property
+    def judged_at(self) -> datetime:
+        return self.delivered_at or self.at
 
     @property
     def brin(self) -> str:
@@ -52,6 +59,11 @@ class BatchState:
     school: School
     year: SchoolYear | None  # the delivery's school year
     years: dict[str, SchoolYear]  # every one a record may touch, as registered
+    # What the rules judge by: the school and its years as of the delivery.
+    judged_school: School
+    judged_years: dict[str, SchoolYear]
+    # Students with a record waiting: their later records wait behind it.
+    blocked: set[str]
     lookups: Lookups
     enrolments: dict[UUID, Enrolment]
     periods: dict[UUID, dict[UUID, Period]]
@@ -86,6 +98,16 @@ class BatchState:
             if number is not None:
                 return number
         raise RuntimeError("no onderwijsnummer serials left")
+
+
+def who(r: Melding) -> str | None:
+    """The student a record is about, as delivered (a number, else the name of
+    the extended set): what orders a student's waiting records."""
+    s = r.leerling
+    if s.bsn or s.onderwijsnummer:
+        return s.bsn or s.onderwijsnummer
+    key = wire_name_key(s)
+    return None if key is None else "name:" + "|".join(str(part) for part in key)
 
 
 def _numbers(records: Sequence[Melding]) -> set[str]:
@@ -125,7 +147,10 @@ def load_state(
     register: PopulationRegister,
     records: Sequence[Melding],
     ctx: Context,
+    blocked: set[str] | None = None,
 ) -> BatchState:
+    """`blocked`: students whose earlier records still wait (a retry passes the
+    ones it has met so far); by default those waiting in intake's table."""
     numbers = _numbers(records)
     names = [k for r in records if (k := wire_name_key(r.leerling)) is not None]
     try:
@@ -147,13 +172,32 @@ def load_state(
     school = loaded.get(fixed[0])
     assert isinstance(school, School)
     year = loaded.get(fixed[1])
+    judged = (
+        loaded
+        if ctx.delivered_at is None
+        else registry.get_many([fixed[0], *years], as_of=ctx.delivered_at)
+    )
+    judged_school = judged.get(fixed[0])
+    assert isinstance(judged_school, School)  # it delivered then too
     grouped: dict[UUID, dict[UUID, Period]] = {}
     for p in periods:
         grouped.setdefault(p.student_id, {})[p.enrolment_id] = p
+    years_now = {a.schooljaar: a for a in loaded.values() if isinstance(a, SchoolYear)}
     return BatchState(
         school=school,
         year=year if isinstance(year, SchoolYear) else None,
-        years={a.schooljaar: a for a in loaded.values() if isinstance(a, SchoolYear)},
+        years=years_now,
+        judged_school=judged_school,
+        judged_years=(
+            years_now
+            if ctx.delivered_at is None
+            else {a.schooljaar: a for a in judged.values() if isinstance(a, SchoolYear)}
+        ),
+        blocked=(
+            store.waiting_students([w for r in records if (w := who(r))])
+            if blocked is None
+            else blocked
+        ),
         lookups=Lookups(
             students={a.number: a for a in loaded.values() if isinstance(a, Student)},
             persons=persons,

@@ -20,7 +20,7 @@ from registry.domain.school_year import SchoolYear
 from registry.domain.signals import Signal
 from registry.domain.student import ChangeSource, KeyData, Student
 from registry.domain.values import Bsn, Onderwijsnummer
-from registry.intake.batch_state import BatchState, Context
+from registry.intake.batch_state import BatchState, Context, who
 from registry.intake.checks import static_signals
 from registry.intake.feedback import FeedbackEntry, Status, signal_entry
 from registry.intake.identity import Identity, resolve
@@ -57,19 +57,27 @@ def _signal(e: DomainError) -> Signal:
 
 
 def process(state: BatchState, ctx: Context, r: Melding) -> Outcome:
+    person = who(r)
+    if person is not None and person in state.blocked:
+        return Outcome("W", _numbers(r))  # behind an earlier record of theirs
     signals = static_signals(r)
     identity = None
     if not any(s.code in IDENTITY_CODES for s in signals):
         identity = resolve(r.leerling, state.lookups)
         if identity.waiting:
+            if person is not None:
+                state.blocked.add(person)
             return Outcome("W", _numbers(r))
         signals += identity.signals
     mutation = _mutation(ctx, r, _judged_id(identity, r))
     if mutation is not None:
-        judgement = judge(mutation, _register(state, r, mutation), ctx.at)
+        judgement = judge(mutation, _register(state, r, mutation), ctx.judged_at)
         errors, attention = judgement.errors, judgement.attention
     else:
-        errors, attention = accountant_errors(_source(ctx, r), state.year, ctx.at), []
+        errors = accountant_errors(
+            _source(ctx, r), state.judged_years.get(ctx.schooljaar), ctx.judged_at
+        )
+        attention = []
     signals += [_signal(e) for e in errors]
     rejections = _dedupe([s for s in signals if s.rejects])
     if rejections:
@@ -144,9 +152,9 @@ def _mutation(
 def _register(state: BatchState, r: Melding, m: EnrolmentMutation) -> Register:
     eid = m.enrolment_id
     return Register(
-        school=state.school,
-        year=state.year,
-        years=state.years,
+        school=state.judged_school,
+        year=state.judged_years.get(m.source.schooljaar),
+        years=state.judged_years,
         enrolment=None if eid is None else state.enrolments.get(eid),
         periods={} if m.student_id is None else state.student_periods(m.student_id),
         birth_date=r.leerling.geboortedatum,

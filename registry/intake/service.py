@@ -19,7 +19,7 @@ from registry.domain.school import School
 from registry.domain.school_year import Exclusion, SchoolYear
 from registry.domain.signals import Signal
 from registry.infrastructure.event_store import SideWrite
-from registry.intake.batch_state import BatchState, Context, load_state
+from registry.intake.batch_state import BatchState, Context, load_state, who
 from registry.intake.feedback import FeedbackDocument, feedback_document
 from registry.intake.population import PopulationRegister
 from registry.intake.processor import Outcome, process
@@ -176,33 +176,51 @@ class Intake:
         return Result(feedback, recorded=True)
 
     def retry_waiting(self, at: datetime) -> dict[str, int]:
-        """Judge again every record waiting on the population register; a wait of
-        more than 14 days is signalled (X132) on the record's feedback."""
-        rows = self.store.waiting()
-        by_batch: dict[BatchKey, list[dict[str, Any]]] = {}
-        for row in rows:
+        """Judge again every record waiting on the population register, in the
+        order they were delivered, each as of its delivery (a student's later
+        records after the earlier ones); a wait of more than 14 days is
+        signalled (X132) on the record's feedback."""
+        by_batch: dict[BatchKey, list[dict[str, Any]]] = {}  # in delivery order
+        for row in self.store.waiting():
             key = BatchKey(
                 row["brin"], row["aanleverpunt"], row["schooljaar"], row["batchnummer"]
             )
             by_batch.setdefault(key, []).append(row)
         counts: Counter[str] = Counter()
+        blocked: set[str] = set()  # students whose earlier record still waits
         for key, waiting in by_batch.items():
             for _ in range(MAX_ATTEMPTS):
                 try:
-                    counts.update(self._retry_batch(key, waiting, at))
+                    done, blocked = self._retry_batch(key, waiting, at, set(blocked))
+                    counts.update(done)
                     break
                 except ConcurrentChange:
                     continue
         return dict(counts)
 
     def _retry_batch(
-        self, key: BatchKey, waiting: list[dict[str, Any]], at: datetime
-    ) -> Counter[str]:
+        self,
+        key: BatchKey,
+        waiting: list[dict[str, Any]],
+        at: datetime,
+        blocked: set[str],
+    ) -> tuple[Counter[str], set[str]]:
+        """The statuses of the batch's retried records, and the students blocked
+        after it (theirs and those before that still wait)."""
         soort = waiting[0]["soort"]
-        ctx = Context(key, soort == "ACCOUNTANTSMUTATIE", soort, at, dry_run=False)
+        ctx = Context(
+            key,
+            soort == "ACCOUNTANTSMUTATIE",
+            soort,
+            at,
+            dry_run=False,
+            delivered_at=min(w["since"] for w in waiting),
+        )
         # Stored by intake itself, dates as text: not the wire's strict types.
         records = [Melding.model_validate(w["record"], strict=False) for w in waiting]
-        state = load_state(self.registry, self.store, self.register, records, ctx)
+        state = load_state(
+            self.registry, self.store, self.register, records, ctx, blocked
+        )
         stored = self.store.batch(key)
         assert stored is not None
         entries = {e["meldingnummer"]: e for e in stored.feedback["meldingen"]}
@@ -225,9 +243,10 @@ class Intake:
         ]
         self.registry.save_at(*state.changed.values(), at=at, side_writes=writes)
         retried = {r.meldingnummer for r in records}
-        return Counter(
+        statuses: Counter[str] = Counter(
             e["status"] for e in entries.values() if e["meldingnummer"] in retried
         )
+        return statuses, state.blocked
 
 
 def _add_x132(outcome: Outcome, since: datetime) -> None:
@@ -257,6 +276,7 @@ def _waiting_rows(
             soort,
             json.dumps(r.model_dump(mode="json")),
             at,
+            who(r),
         )
         for r, o in outcomes
         if o.status == "W"

@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS intake_waiting (
   batchnummer int NOT NULL, meldingnummer int NOT NULL, soort text NOT NULL,
   record jsonb NOT NULL, since timestamptz NOT NULL,
   PRIMARY KEY (brin, aanleverpunt, schooljaar, batchnummer, meldingnummer));
+ALTER TABLE intake_waiting ADD COLUMN IF NOT EXISTS who text;
+CREATE INDEX IF NOT EXISTS intake_waiting_who ON intake_waiting (who);
 CREATE TABLE IF NOT EXISTS intake_enrolments (
   enrolment_id uuid PRIMARY KEY, student_id uuid NOT NULL, brin text NOT NULL,
   ingangsdatum date NOT NULL, einddatum date, deleted boolean NOT NULL);
@@ -62,7 +64,7 @@ UPSERT_BATCH = (
 INSERT_NEW_BATCH = "INSERT INTO intake_batches " + _BATCH
 INSERT_WAITING = (
     "INSERT INTO intake_waiting SELECT * FROM unnest(%b::text[], %b::int[], %b::text[], "
-    "%b::int[], %b::int[], %b::text[], %b::jsonb[], %b::timestamptz[])"
+    "%b::int[], %b::int[], %b::text[], %b::jsonb[], %b::timestamptz[], %b::text[])"
 )
 DELETE_WAITING = (
     "DELETE FROM intake_waiting w USING unnest(%b::text[], %b::int[], %b::text[], "
@@ -155,10 +157,22 @@ class IntakeStore:
             ).fetchall()
         return {r["batchnummer"] for r in rows}
 
+    def waiting_students(self, whos: Sequence[str]) -> set[str]:
+        """Which of these students have a record waiting (see batch_state.who)."""
+        if not whos:
+            return set()
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT who FROM intake_waiting WHERE who = ANY(%s)",
+                (list(whos),),
+            ).fetchall()
+        return {r["who"] for r in rows}
+
     def waiting(self) -> list[dict[str, Any]]:
         with self._conn() as conn:
             return conn.execute(
-                "SELECT * FROM intake_waiting ORDER BY brin, aanleverpunt, schooljaar, "
+                "SELECT * FROM intake_waiting ORDER BY since, brin, aanleverpunt, "
+                "schooljaar, "
                 "batchnummer, meldingnummer"
             ).fetchall()
 

@@ -30,8 +30,8 @@ Rules chosen where contract.md leaves them open:
 - Register outages: 4–5 August (August deliveries of some schools wait and are
   resolved by the retry that evening) and 19 December – 5 January (only the
   planted long waits are delivered, on 21 December; retried on 6 January: X132).
-  A waiting record is judged at the retry, so X131 compares its end date with
-  the retry's date.
+  A waiting record is judged as of its delivery (X131 compares its end date
+  with the delivery's date) and recorded at the retry.
 - The refused batch is a copy of a regular batch with `soort`
   "INSCHRIJVINGEN", delivered one second before the valid batch under the same
   batchnummer; the re-delivery is a byte-identical file of an earlier batch the
