@@ -27,7 +27,8 @@ LATE = timedelta(days=7)
 
 @dataclass(frozen=True)
 class Waiting:
-    """A record delivered while the register was down: judged at `retry`."""
+    """A record delivered while the register was down, resolved at `retry` and
+    judged as of its delivery."""
 
     retry: datetime
     long: bool  # waited more than 14 days (X132)
@@ -142,7 +143,6 @@ class Judge:
             codes += self._terms(item.site, item.code, pupil.person.geboortedatum)
         if item.tag == "double":
             codes.append("X130")
-        judged = wait.retry.date() if wait else delivered
-        if item.mutatie == "U" and item.end and judged > item.end + LATE:
+        if item.mutatie == "U" and item.end and delivered > item.end + LATE:
             codes.append("X131")
         return "G", codes + (["X132"] if wait and wait.long else [])
