@@ -14,6 +14,7 @@ from registry.domain import ids
 from registry.domain.errors import (
     DomainError,
     InvalidKeyValue,
+    InvalidRegistration,
     KeyDataMismatch,
     ValueObjectError,
 )
@@ -24,6 +25,7 @@ from registry.domain.values import (
     Onderwijsnummer,
     Postcode,
     check_address,
+    mask,
 )
 
 # What a W record may change (contract.md).
@@ -160,6 +162,17 @@ class Student(Aggregate):
     class ExtendedSetRecorded(Aggregate.Event):
         extended: ExtendedSet
 
+    class BsnLinked(Aggregate.Event):
+        """A person registered under an issued onderwijsnummer has a BSN now."""
+
+        bsn: str
+
+    class LinkedTo(Aggregate.Event):
+        """This number belongs to the person registered as `person_id`: its
+        periods, signals and funding are that person's."""
+
+        person_id: UUID
+
     @event(Registered)
     def __init__(
         self,
@@ -174,6 +187,8 @@ class Student(Aggregate):
         self.issued = issued
         self.key = key.copy()
         self.extended = extended.copy() if extended else None
+        self.linked_bsn: str | None = None  # the BSN of an onderwijsnummer's person
+        self.person_id: UUID | None = None  # of a number that is another's alias
 
     @staticmethod
     def create_id(number: str) -> UUID:
@@ -261,6 +276,41 @@ class Student(Aggregate):
         timestamp: datetime,
     ) -> None:
         self.key = new.copy()
+
+    @property
+    def bsn(self) -> str | None:
+        """The person's BSN: its own number, or the one linked to it."""
+        return self.number if self.kind == "bsn" else self.linked_bsn
+
+    def link_bsn(self, bsn: Bsn, at: datetime) -> None:
+        """One person, one history (contract.md): an onderwijsnummer's person
+        delivered with a BSN keeps its periods, under both numbers."""
+        if self.kind != "onderwijsnummer" or self.person_id is not None:
+            raise InvalidRegistration(
+                f"only a person under an onderwijsnummer gets a BSN linked, not "
+                f"{mask(self.number)}"
+            )
+        if self.linked_bsn not in (None, str(bsn)):
+            raise InvalidRegistration(
+                f"onderwijsnummer {mask(self.number)} is linked to another BSN"
+            )
+        if self.linked_bsn is None:
+            self._link_bsn(bsn=str(bsn), timestamp=at)
+
+    @event(BsnLinked)
+    def _link_bsn(self, bsn: str, timestamp: datetime) -> None:
+        self.linked_bsn = bsn
+
+    def link_to(self, person: Student, at: datetime) -> None:
+        """This newly registered BSN is `person`'s, who had an onderwijsnummer."""
+        if self.person_id not in (None, person.id) or person.id == self.id:
+            raise InvalidRegistration(f"bsn {mask(self.number)} is another person's")
+        if self.person_id is None:
+            self._link_to(person_id=person.id, timestamp=at)
+
+    @event(LinkedTo)
+    def _link_to(self, person_id: UUID, timestamp: datetime) -> None:
+        self.person_id = person_id
 
     def record_extended_set(self, extended: ExtendedSet, at: datetime) -> None:
         if extended != self.extended:

@@ -34,7 +34,7 @@ from registry.domain.school import (
 )
 from registry.domain.school_year import SchoolYear
 from registry.domain.student import KeyData, Student
-from registry.domain.values import Bsn
+from registry.domain.values import Bsn, Onderwijsnummer
 from tests.support.golden_log import (
     GOLDEN_LOG,
     format_line,
@@ -157,8 +157,31 @@ def enrolment() -> Enrolment:
     return e
 
 
+LINKED_BSN = "800000122"
+
+
+def linked_person() -> tuple[Student, Student]:
+    """A person first registered under an issued onderwijsnummer, and the BSN
+    delivered for them later, linked to them."""
+    key = KeyData(date(2013, 1, 2), "M", "9711AB")
+    number = Onderwijsnummer.from_serial(42)
+    assert number is not None
+    person = Student.register(number, key, utc(2026, 9, 1, 10), issued=True)
+    at = utc(2027, 1, 12, 10)
+    alias = Student.register(Bsn(LINKED_BSN), key, at)
+    person.link_bsn(Bsn(LINKED_BSN), at)
+    alias.link_to(person, at)
+    return person, alias
+
+
 def scenario() -> Iterator[CanMutateAggregate[UUID]]:
-    for aggregate in (school(), school_year(), student(), enrolment()):
+    for aggregate in (
+        school(),
+        school_year(),
+        student(),
+        enrolment(),
+        *linked_person(),
+    ):
         yield from aggregate.collect_events()
 
 

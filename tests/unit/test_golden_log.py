@@ -217,3 +217,15 @@ def test_the_enrolment_rebuilds(events: list[Aggregate.Event]) -> None:
     ]
     batches = [the_event(events, kind).source["batchnummer"] for kind in kinds]
     assert batches == [3, 5, 9, 10, 11]
+
+
+def test_a_linked_person_rebuilds(events: list[Aggregate.Event]) -> None:
+    person = replay(Student, events, Student.create_id("100000429"))
+    alias = replay(Student, events, Student.create_id("800000122"))
+    assert (person.kind, person.issued, person.linked_bsn) == (
+        "onderwijsnummer",
+        True,
+        "800000122",
+    )
+    assert person.bsn == "800000122" and person.person_id is None
+    assert (alias.kind, alias.person_id) == ("bsn", person.id)
