@@ -77,10 +77,12 @@ class FotoRef(TypedDict):
     bekostigd: int
 
 
-def leerling(number: str, kind: str | None) -> LeerlingRef:
-    """A student number as the documents show it: under `bsn` or `onderwijsnummer`."""
-    bsn = number if kind == "bsn" else None
-    return {"bsn": bsn, "onderwijsnummer": None if bsn else number}
+def leerling(number: str, kind: str, bsn: str | None = None) -> LeerlingRef:
+    """A student as the documents show them: the BSN, the onderwijsnummer, or
+    both for a person under an onderwijsnummer who has a BSN linked."""
+    if kind == "bsn":
+        return {"bsn": number, "onderwijsnummer": None}
+    return {"bsn": bsn, "onderwijsnummer": number}
 
 
 def student_number(who: LeerlingRef) -> str:

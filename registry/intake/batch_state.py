@@ -151,24 +151,22 @@ def load_state(
 ) -> BatchState:
     """`blocked`: students whose earlier records still wait (a retry passes the
     ones it has met so far); by default those waiting in intake's table."""
-    numbers = _numbers(records)
-    names = [k for r in records if (k := wire_name_key(r.leerling)) is not None]
-    try:
-        persons = register.by_bsn(
-            sorted({r.leerling.bsn for r in records if r.leerling.bsn})
-        )
-        by_name = register.by_name(names)
-    except RegisterUnavailable:
-        persons, by_name = None, None
-    found = {p.bsn for ps in (by_name or {}).values() for p in ps}
-    issued = store.issued_by_name(names)
-    all_numbers = numbers | found | {n for ns in issued.values() for n in ns}
-    student_ids = [ids.student_id(n) for n in sorted(all_numbers)]
+    lookups = _lookups(store, register, records)
+    numbers = _numbers(records) | {p.bsn for p in lookups.found()} | {
+        n for ns in lookups.issued_by_name.values() for n in ns
+    }
     fixed = [ids.school_id(ctx.brin), ids.school_year_id(ctx.brin, ctx.schooljaar)]
+    years = [ids.school_year_id(ctx.brin, sj) for sj in _school_years(records, ctx)]
+    loaded = registry.get_many(
+        [*(ids.student_id(n) for n in sorted(numbers)), *fixed, *years]
+    )
+    # A number that is another's alias: that person, their periods, their history.
+    persons = {a.person_id for a in loaded.values() if isinstance(a, Student)}
+    student_ids = [k for k, a in loaded.items() if isinstance(a, Student)]
+    student_ids += [p for p in persons if p is not None and p not in loaded]
     periods = store.periods_of(student_ids)
     here = [p.enrolment_id for p in periods if p.brin == ctx.brin]
-    years = [ids.school_year_id(ctx.brin, sj) for sj in _school_years(records, ctx)]
-    loaded = registry.get_many([*student_ids, *fixed, *here, *years])
+    loaded |= registry.get_many([*student_ids, *here])
     school = loaded.get(fixed[0])
     assert isinstance(school, School)
     year = loaded.get(fixed[1])
@@ -183,6 +181,9 @@ def load_state(
     for p in periods:
         grouped.setdefault(p.student_id, {})[p.enrolment_id] = p
     years_now = {a.schooljaar: a for a in loaded.values() if isinstance(a, SchoolYear)}
+    students = [a for a in loaded.values() if isinstance(a, Student)]
+    lookups.students = {a.number: a for a in students}
+    lookups.by_id = {a.id: a for a in students}
     return BatchState(
         school=school,
         year=year if isinstance(year, SchoolYear) else None,
@@ -198,13 +199,31 @@ def load_state(
             if blocked is None
             else blocked
         ),
-        lookups=Lookups(
-            students={a.number: a for a in loaded.values() if isinstance(a, Student)},
-            persons=persons,
-            persons_by_name=by_name,
-            issued_by_name=issued,
-        ),
+        lookups=lookups,
         enrolments={k: a for k, a in loaded.items() if isinstance(a, Enrolment)},
         periods=grouped,
         serials=_serials(store, ctx.dry_run),
+    )
+
+
+def _lookups(
+    store: IntakeStore, register: PopulationRegister, records: Sequence[Melding]
+) -> Lookups:
+    """What the register says of the batch's students (None when it is down),
+    and the onderwijsnummers issued on their names: on a delivered extended set,
+    or on the register's name of a delivered BSN (one person, one history)."""
+    names = [k for r in records if (k := wire_name_key(r.leerling)) is not None]
+    try:
+        persons = register.by_bsn(
+            sorted({r.leerling.bsn for r in records if r.leerling.bsn})
+        )
+        by_name = register.by_name(names)
+    except RegisterUnavailable:
+        persons, by_name = None, None
+    names += [p.name_key for p in (persons or {}).values()]
+    return Lookups(
+        students={},
+        persons=persons,
+        persons_by_name=by_name,
+        issued_by_name=store.issued_by_name(sorted(set(names), key=str)),
     )

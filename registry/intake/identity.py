@@ -16,6 +16,7 @@ When the register is needed and unavailable, the record waits (status W).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from registry.domain.signals import Signal
 from registry.domain.student import Student
@@ -32,6 +33,19 @@ class Lookups:
     persons: dict[str, Person] | None
     persons_by_name: dict[NameKey, list[Person]] | None
     issued_by_name: dict[NameKey, list[str]]
+    by_id: dict[UUID, Student] = field(default_factory=dict)
+
+    def found(self) -> list[Person]:
+        """Every person the register named, by BSN or by name."""
+        by_name = [p for ps in (self.persons_by_name or {}).values() for p in ps]
+        return [*(self.persons or {}).values(), *by_name]
+
+    def person(self, number: str) -> Student | None:
+        """The student registered under a number, or the person it is an alias of."""
+        student = self.students.get(number)
+        if student is not None and student.person_id is not None:
+            return self.by_id.get(student.person_id, student)
+        return student
 
 
 @dataclass
@@ -41,6 +55,8 @@ class Identity:
     issue_number: bool = False
     signals: list[Signal] = field(default_factory=list)
     waiting: bool = False
+    bsn: str | None = None  # delivered for a person under an onderwijsnummer
+    link: bool = False  # ... for the first time: the two numbers are linked now
 
     @property
     def rejected(self) -> bool:
@@ -107,12 +123,12 @@ def _by_bsn(s: Leerling, look: Lookups) -> Identity:
     if look.persons is None:
         # The register is down: a student the registry knows, with the birth
         # date and sex it holds, is confirmed by its own records.
-        known = look.students.get(bsn)
+        known = look.person(bsn)
         if known is not None and (
             known.key["geboortedatum"],
             known.key["geslacht"],
         ) == (s.geboortedatum, s.geslacht):
-            return Identity(number=bsn, kind="bsn")
+            return _as_person(bsn, known.number, [])
         return Identity(waiting=True)
     person = look.persons.get(bsn)
     if (
@@ -129,7 +145,23 @@ def _by_bsn(s: Leerling, look: Lookups) -> Identity:
                 )
             ]
         )
-    return Identity(number=bsn, kind="bsn", signals=_attention(person, s))
+    signals = _attention(person, s)
+    known = look.person(bsn)
+    if known is not None:
+        return _as_person(bsn, known.number, signals)
+    issued = look.issued_by_name.get(person.name_key, [])
+    if len(issued) == 1:
+        # The person an onderwijsnummer was issued to has a BSN now.
+        return Identity(issued[0], "onderwijsnummer", signals=signals, bsn=bsn, link=True)
+    return Identity(number=bsn, kind="bsn", signals=signals)
+
+
+def _as_person(bsn: str, number: str, signals: list[Signal]) -> Identity:
+    """A BSN as the person it belongs to: itself, or the onderwijsnummer's
+    person it was linked to."""
+    if number == bsn:
+        return Identity(number=bsn, kind="bsn", signals=signals)
+    return Identity(number, "onderwijsnummer", signals=signals, bsn=bsn)
 
 
 def _attention(person: Person, s: Leerling) -> list[Signal]:
@@ -178,6 +210,9 @@ def _by_name(s: Leerling, look: Lookups) -> Identity:
             signals.append(
                 Signal("956", "the person's data are secret in the population register")
             )
+        known = look.person(person.bsn)
+        if known is not None:
+            return _as_person(person.bsn, known.number, signals)
         return Identity(number=person.bsn, kind="bsn", signals=signals)
     why = "nobody" if not found else f"{len(found)} persons"
     return Identity(

@@ -47,7 +47,7 @@ class Outcome:
 
 def _numbers(r: Melding, identity: Identity | None = None) -> LeerlingRef:
     if identity is not None and identity.number is not None:
-        return leerling(identity.number, identity.kind)
+        return leerling(identity.number, identity.kind or "", identity.bsn)
     return {"bsn": r.leerling.bsn, "onderwijsnummer": r.leerling.onderwijsnummer}
 
 
@@ -166,6 +166,8 @@ def _student(
 ) -> Student | None:
     """The student of an accepted record, registered when new (None in a trial
     delivery that would issue a number)."""
+    if identity.link and identity.number is not None and identity.bsn is not None:
+        return _link(state, ctx, r, identity.number, identity.bsn)
     if identity.number is not None and identity.number in state.lookups.students:
         return state.lookups.students[identity.number]
     s = r.leerling
@@ -198,6 +200,25 @@ def _student(
     if issued_name is not None:
         state.lookups.issued_by_name[issued_name] = [str(number)]
     return student
+
+
+def _link(
+    state: BatchState, ctx: Context, r: Melding, number: str, bsn: str
+) -> Student:
+    """One person, one history: the BSN delivered for the person an
+    onderwijsnummer was issued to is registered as theirs (contract.md)."""
+    person = state.lookups.students[number]
+    s = r.leerling
+    assert s.geboortedatum is not None and s.geslacht is not None
+    key = KeyData(s.geboortedatum, s.geslacht, s.postcode, s.landcode)
+    alias = Student.register(Bsn(bsn), key, ctx.at)
+    person.link_bsn(Bsn(bsn), ctx.at)
+    alias.link_to(person, ctx.at)
+    state.lookups.students[bsn] = alias
+    state.lookups.by_id[alias.id] = alias
+    state.touch(person)
+    state.touch(alias)
+    return person
 
 
 def _apply_change(

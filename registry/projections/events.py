@@ -29,7 +29,11 @@ ENROLMENT = frozenset(
 
 STUDENT_REGISTERED = get_topic(Student.Registered)
 STUDENT_KEY_DATA_CHANGED = get_topic(Student.KeyDataChanged)
-STUDENT = frozenset({STUDENT_REGISTERED, STUDENT_KEY_DATA_CHANGED})
+STUDENT_BSN_LINKED = get_topic(Student.BsnLinked)
+STUDENT_LINKED_TO = get_topic(Student.LinkedTo)
+STUDENT = frozenset(
+    {STUDENT_REGISTERED, STUDENT_KEY_DATA_CHANGED, STUDENT_BSN_LINKED}
+)
 
 SCHOOL_REGISTERED = get_topic(School.Registered)
 VESTIGING_OPENED = get_topic(School.VestigingOpened)

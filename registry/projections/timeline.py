@@ -34,7 +34,7 @@ DDL = """
 CREATE TABLE students (
   student_id uuid PRIMARY KEY, number text NOT NULL, kind text NOT NULL,
   geboortedatum date, geslacht text, postcode text, landcode text,
-  registered_by bigint NOT NULL);
+  registered_by bigint NOT NULL, bsn text, person_id uuid);
 CREATE UNIQUE INDEX students_number ON students (number);
 CREATE TABLE enrolments (
   enrolment_id uuid PRIMARY KEY, student_id uuid NOT NULL, brin text NOT NULL,
@@ -300,6 +300,8 @@ def _student_row(fact: Fact) -> tuple[Any, ...]:
         key.get("postcode"),
         key.get("landcode"),
         fact.position,
+        None,  # a BSN linked later (Student.BsnLinked)
+        None,  # the person this number is an alias of (Student.LinkedTo)
     )
 
 
@@ -308,7 +310,8 @@ def _write_students(curs: Cursor[Any], rows: list[tuple[Any, ...]]) -> None:
         curs,
         "INSERT INTO students SELECT * FROM {rows}",
         "student_id uuid, number text, kind text, geboortedatum date, "
-        "geslacht text, postcode text, landcode text, registered_by bigint",
+        "geslacht text, postcode text, landcode text, registered_by bigint, "
+        "bsn text, person_id uuid",
         rows,
     )
 
@@ -330,6 +333,20 @@ def _student_changed(curs: Cursor[Any], fact: Fact) -> None:
             new["landcode"],
             fact.originator_id,
         ),
+    )
+
+
+def _bsn_linked(curs: Cursor[Any], fact: Fact) -> None:
+    curs.execute(
+        "UPDATE students SET bsn = %s WHERE student_id = %s",
+        (fact.data["bsn"], fact.originator_id),
+    )
+
+
+def _linked_to(curs: Cursor[Any], fact: Fact) -> None:
+    curs.execute(
+        "UPDATE students SET person_id = %s WHERE student_id = %s",
+        (fact.data["person_id"], fact.originator_id),
     )
 
 
@@ -441,6 +458,8 @@ _STEPS = {
 }
 _HANDLERS: dict[str, Handler] = {
     events.STUDENT_KEY_DATA_CHANGED: _student_changed,
+    events.STUDENT_BSN_LINKED: _bsn_linked,
+    events.STUDENT_LINKED_TO: _linked_to,
     events.SCHOOL_REGISTERED: _school_registered,
     events.VESTIGING_OPENED: _vestiging_opened,
     events.VESTIGING_CHANGED: _vestiging_opened,
@@ -454,7 +473,8 @@ _HANDLERS: dict[str, Handler] = {
 class Timeline(Projection):
     name: ClassVar[str] = "timeline"
     # 2: periods_enrolment, for when an einddatum became known (X131).
-    version: ClassVar[int] = 2
+    # 3: a person's linked BSN, and the numbers that are another's alias.
+    version: ClassVar[int] = 3
     ddl: ClassVar[str] = DDL
     audit: ClassVar[dict[str, str]] = AUDIT
     topics: ClassVar[tuple[str, ...]] = (

@@ -28,7 +28,7 @@ KINDS = {
     "cbs": ("inschrijvingen", "fotos"),
     "inspectie": ("inschrijvingen", "fotos"),
     "svb": ("kinderbijslag",),
-    MUNICIPALITY: ("inschrijvingen", "vsv"),
+    MUNICIPALITY: ("inschrijvingen", "vsv", "koppelingen"),
 }
 DEAD_LETTERS = "dlq"
 

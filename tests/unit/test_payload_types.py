@@ -17,6 +17,7 @@ from registry.projections.extracts.payloads import (
     CbsFotoInschrijving,
     CbsInschrijving,
     GemeenteInschrijving,
+    GemeenteKoppeling,
     GemeenteVsv,
     InspectieFoto,
     InspectieInschrijving,
@@ -31,6 +32,7 @@ PAYLOADS: dict[str, type] = {
     "inspectie.fotos.v1": InspectieFoto,
     "gemeente.inschrijvingen.v1": GemeenteInschrijving,
     "gemeente.vsv.v1": GemeenteVsv,
+    "gemeente.koppelingen.v1": GemeenteKoppeling,
     "svb.kinderbijslag.v1": SvbKinderbijslag,
 }
 

@@ -19,6 +19,7 @@ from registry.api.reading import (
     sort_key,
     year_calendar,
 )
+from registry.domain.foto import leerling
 from registry.projections.queries.peiling import periods
 
 router = APIRouter(prefix="/v1", tags=["read side"])
@@ -42,10 +43,7 @@ def national_enrolments(
         (
             {
                 "brin": r["brin"],
-                "leerling": {
-                    "bsn": r["number"] if r["kind"] == "bsn" else None,
-                    "onderwijsnummer": None if r["kind"] == "bsn" else r["number"],
-                },
+                "leerling": leerling(r["number"], r["kind"], r["bsn"]),
                 "vestiging": r["vestiging"],
                 "elementcode": r["elementcode"],
                 "ingangsdatum": r["ingangsdatum"].isoformat(),

@@ -30,7 +30,7 @@ from registry.projections.extracts.payloads import Mutatie, Payload
 DDL = """
 CREATE TABLE students (
   student_id uuid PRIMARY KEY, number text NOT NULL, kind text NOT NULL,
-  geboortedatum date, postcode text);
+  geboortedatum date, postcode text, linked_bsn text);
 CREATE TABLE periods (
   enrolment_id uuid PRIMARY KEY, student_id uuid NOT NULL, brin text NOT NULL,
   ingangsdatum date NOT NULL, vestiging text, elementcode text, leerjaar int,
@@ -101,6 +101,9 @@ class ExtractProjection(Projection):
             out += self.on_time(curs, fact, state)
             if fact.topic in events.STUDENT:
                 state.student_event(fact)
+                student = state.student(fact.originator_id)
+                if fact.topic == events.STUDENT_BSN_LINKED and student is not None:
+                    out += self.on_link(curs, fact, student)
             elif fact.topic in MUTATIONS:
                 period = _period(state, fact)
                 if period is not None:
@@ -122,6 +125,12 @@ class ExtractProjection(Projection):
     def on_mutation(
         self, curs: Cursor[Any], fact: Fact, mutatie: Mutatie, period: Period
     ) -> list[Message]:
+        return []
+
+    def on_link(
+        self, curs: Cursor[Any], fact: Fact, student: StudentRow
+    ) -> list[Message]:
+        """A person known by an onderwijsnummer has a BSN linked now."""
         return []
 
     def on_foto(self, curs: Cursor[Any], fact: Fact, soort: FotoKind) -> list[Message]:

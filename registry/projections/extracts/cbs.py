@@ -21,7 +21,8 @@ from registry.projections.extracts.payloads import CbsFoto, CbsInschrijving, Mut
 
 class Cbs(ExtractProjection):
     name: ClassVar[str] = "extract_cbs"
-    version: ClassVar[int] = 1
+    # 2: students keep a linked BSN (one person, one history).
+    version: ClassVar[int] = 2
     recipient: ClassVar[str] = "cbs"
 
     def on_mutation(

@@ -30,7 +30,8 @@ from registry.projections.extracts.payloads import (
 
 class Inspectorate(ExtractProjection):
     name: ClassVar[str] = "extract_inspectie"
-    version: ClassVar[int] = 1
+    # 2: students keep a linked BSN (one person, one history).
+    version: ClassVar[int] = 2
     recipient: ClassVar[str] = "inspectie"
 
     def on_mutation(

@@ -21,9 +21,14 @@ from registry.projections.engine.event_log import Fact
 from registry.projections.engine.sql import write_rows
 from registry.projections.extracts.base import DDL, ExtractProjection, Period, age
 from registry.projections.extracts.outbox import Message
-from registry.projections.extracts.page_state import PageState, StudentRow
+from registry.projections.extracts.page_state import (
+    STUDENT_SELECT,
+    PageState,
+    StudentRow,
+)
 from registry.projections.extracts.payloads import (
     GemeenteInschrijving,
+    GemeenteKoppeling,
     GemeenteVsv,
     Mutatie,
 )
@@ -60,7 +65,8 @@ class _Pending:
 
 class Municipalities(ExtractProjection):
     name: ClassVar[str] = "extract_gemeenten"
-    version: ClassVar[int] = 2
+    # 3: a linked BSN beside the onderwijsnummer (one person, one history).
+    version: ClassVar[int] = 3
     recipient: ClassVar[str] = "gemeenten"
     ddl: ClassVar[str] = DDL + PENDING_DDL
     # Ended periods waiting out their 4 weeks: after the year-end
@@ -168,7 +174,7 @@ class Municipalities(ExtractProjection):
             return []
         payload: GemeenteInschrijving = {
             "bsn": s.bsn,
-            "onderwijsnummer": None if s.bsn else s.number,
+            "onderwijsnummer": s.onderwijsnummer,
             "geboortedatum": s.geboortedatum.isoformat() if s.geboortedatum else None,
             "mutatie": mutatie,
             "brin": period.brin,
@@ -180,6 +186,25 @@ class Municipalities(ExtractProjection):
             self.message(
                 fact, "inschrijvingen", s.number, str(period.enrolment_id), payload, gm
             )
+        ]
+
+    def on_link(
+        self, curs: Cursor[Any], fact: Fact, student: StudentRow
+    ) -> list[Message]:
+        """The municipality knew the resident by an onderwijsnummer: it learns the
+        BSN that belongs to it (later messages carry both)."""
+        gm = municipality(student.postcode)
+        if gm is None or student.onderwijsnummer is None or student.bsn is None:
+            return []
+        payload: GemeenteKoppeling = {
+            "onderwijsnummer": student.onderwijsnummer,
+            "bsn": student.bsn,
+            "geboortedatum": student.geboortedatum.isoformat()
+            if student.geboortedatum
+            else None,
+        }
+        return [
+            self.message(fact, "koppelingen", student.number, student.bsn, payload, gm)
         ]
 
     def on_time(self, curs: Cursor[Any], fact: Fact, state: PageState) -> list[Message]:
@@ -211,8 +236,7 @@ class Municipalities(ExtractProjection):
         student = state.student(pending.student_id)
         if student is None:
             row = curs.execute(
-                "SELECT student_id, number, kind, geboortedatum, postcode FROM students "
-                "WHERE student_id = %s",
+                STUDENT_SELECT + " WHERE student_id = %s",
                 (pending.student_id,),
             ).fetchone()
             if row is None:
@@ -223,7 +247,7 @@ class Municipalities(ExtractProjection):
             return None
         payload: GemeenteVsv = {
             "bsn": student.bsn,
-            "onderwijsnummer": None if student.bsn else student.number,
+            "onderwijsnummer": student.onderwijsnummer,
             "geboortedatum": student.geboortedatum.isoformat()
             if student.geboortedatum
             else None,

@@ -23,10 +23,15 @@ class StudentRow:
     kind: str
     geboortedatum: date | None
     postcode: str | None
+    linked_bsn: str | None = None  # an onderwijsnummer's person with a BSN now
 
     @property
     def bsn(self) -> str | None:
-        return self.number if self.kind == "bsn" else None
+        return self.number if self.kind == "bsn" else self.linked_bsn
+
+    @property
+    def onderwijsnummer(self) -> str | None:
+        return self.number if self.kind == "onderwijsnummer" else None
 
 
 @dataclass
@@ -43,7 +48,12 @@ class PeriodRow:
 
 
 _STUDENT_COLUMNS = (
-    "student_id uuid, number text, kind text, geboortedatum date, postcode text"
+    "student_id uuid, number text, kind text, geboortedatum date, postcode text, "
+    "linked_bsn text"
+)
+STUDENT_SELECT = (
+    "SELECT student_id, number, kind, geboortedatum, postcode, linked_bsn "
+    "FROM students"
 )
 _PERIOD_COLUMNS = (
     "enrolment_id uuid, student_id uuid, brin text, ingangsdatum date, vestiging text, "
@@ -82,8 +92,7 @@ class PageState:
         students |= {p.student_id for p in self.periods.values()}
         if students:
             for r in self.curs.execute(
-                "SELECT student_id, number, kind, geboortedatum, postcode FROM students "
-                "WHERE student_id = ANY(%s)",
+                STUDENT_SELECT + " WHERE student_id = ANY(%s)",
                 (list(students),),
             ):
                 self.students[r[0]] = StudentRow(*r)
@@ -99,6 +108,8 @@ class PageState:
                 key.get("geboortedatum"),
                 key.get("postcode"),
             )
+        elif sid in self.students and fact.topic == events.STUDENT_BSN_LINKED:
+            self.students[sid].linked_bsn = d["bsn"]
         elif sid in self.students:  # the event holds the whole key after it
             row, new = self.students[sid], d["new"]
             row.geboortedatum, row.postcode = new["geboortedatum"], new["postcode"]
@@ -136,7 +147,8 @@ class PageState:
         write_rows(
             self.curs,
             "INSERT INTO students SELECT * FROM {rows} ON CONFLICT (student_id) DO UPDATE "
-            "SET geboortedatum = excluded.geboortedatum, postcode = excluded.postcode",
+            "SET geboortedatum = excluded.geboortedatum, postcode = excluded.postcode, "
+            "linked_bsn = excluded.linked_bsn",
             _STUDENT_COLUMNS,
             [
                 _tuple(self.students[s])

@@ -114,6 +114,15 @@ class GemeenteVsv(TypedDict):
     einddatum: str
 
 
+class GemeenteKoppeling(TypedDict):
+    """gemeente.koppelingen.v1: a resident known by an onderwijsnummer has a BSN
+    now; messages about them carry both numbers from then on"""
+
+    onderwijsnummer: str
+    bsn: str
+    geboortedatum: str | None
+
+
 class SvbKinderbijslag(TypedDict):
     """svb.kinderbijslag.v1"""
 
@@ -131,5 +140,6 @@ Payload = (
     | InspectieFoto
     | GemeenteInschrijving
     | GemeenteVsv
+    | GemeenteKoppeling
     | SvbKinderbijslag
 )

@@ -19,7 +19,8 @@ from registry.projections.extracts.payloads import (
 
 class Svb(ExtractProjection):
     name: ClassVar[str] = "extract_svb"
-    version: ClassVar[int] = 1
+    # 2: students keep a linked BSN (one person, one history).
+    version: ClassVar[int] = 2
     recipient: ClassVar[str] = "svb"
 
     def on_mutation(

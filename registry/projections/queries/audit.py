@@ -24,8 +24,11 @@ def explain(
 ) -> dict[str, Any]:
     """The student's periods in every version, the verdict on the peildatum as
     known at `at`, and the events behind both."""
+    # Either of a person's numbers: an alias leads to the person.
     student = curs.execute(
-        "SELECT student_id FROM students WHERE number = %s", (number,)
+        "SELECT coalesce(person_id, student_id) FROM students "
+        "WHERE number = %s OR bsn = %s",
+        (number, number),
     ).fetchone()
     if student is None:
         raise LookupError("no student with that number in the registry")
@@ -39,7 +42,7 @@ def explain(
             "redenen": reasons(r),
         }
         for r in periods(curs, brin, schooljaar, peildatum, at)
-        if r["number"] == number
+        if r["student_id"] == student[0]
     ]
     versions = curs.execute(
         "SELECT brin, vestiging, elementcode, leerjaar, ingangsdatum, einddatum, "
@@ -51,8 +54,9 @@ def explain(
     positions += [
         r[0]
         for r in curs.execute(
-            "SELECT position FROM exclusions WHERE brin = %s AND number = %s",
-            (brin, number),
+            "SELECT x.position FROM exclusions x JOIN students s "
+            "ON x.number IN (s.number, s.bsn) WHERE x.brin = %s AND s.student_id = %s",
+            (brin, student[0]),
         ).fetchall()
     ]
     events = _events(curs, sorted(set(positions)))

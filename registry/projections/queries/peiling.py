@@ -59,18 +59,18 @@ exc AS {materialized}(
     AND (%(brin)s::text IS NULL OR x.brin IN (SELECT brin FROM valid))
   GROUP BY x.brin, x.number),
 judged AS (
-  SELECT v.*, s.number, s.kind, lic.brin IS NULL AS unlicensed, exc.excluded,
+  SELECT v.*, s.number, s.kind, s.bsn, lic.brin IS NULL AS unlicensed, exc.excluded,
     lic.brin IS NOT NULL AND exc.excluded IS NULL AS fundable
   FROM valid v JOIN students s USING (student_id)
   LEFT JOIN lic ON lic.brin = v.brin AND lic.vestiging = v.vestiging
     AND lic.elementcode = v.elementcode
-  LEFT JOIN exc ON exc.brin = v.brin AND exc.number = s.number),
+  LEFT JOIN exc ON exc.brin = v.brin AND exc.number IN (s.number, s.bsn)),
 ranked AS (
   SELECT j.*, row_number() OVER (
     PARTITION BY j.student_id, j.fundable
     ORDER BY j.ingangsdatum DESC, j.registered_by) AS rank
   FROM judged j)
-SELECT r.brin, r.number, r.kind, r.vestiging, r.elementcode, r.leerjaar,
+SELECT r.brin, r.number, r.kind, r.bsn, r.vestiging, r.elementcode, r.leerjaar,
   r.ingangsdatum, r.einddatum, r.fundable AND r.rank > 1 AS double, r.student_id,
   r.enrolment_id, r.opened_by, r.unlicensed, r.excluded
 FROM ranked r
@@ -121,6 +121,7 @@ class PeriodRow(TypedDict):
     brin: str
     number: str
     kind: str
+    bsn: str | None  # linked to a person under an onderwijsnummer
     vestiging: str
     elementcode: str
     leerjaar: int
@@ -141,7 +142,7 @@ def reasons(row: PeriodRow) -> list[str]:
 def _entry(row: PeriodRow) -> FotoEntry:
     why = reasons(row)
     return {
-        "leerling": foto.leerling(row["number"], row["kind"]),
+        "leerling": foto.leerling(row["number"], row["kind"], row["bsn"]),
         "vestiging": row["vestiging"],
         "elementcode": row["elementcode"],
         "leerjaar": row["leerjaar"],
