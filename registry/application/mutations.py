@@ -289,9 +289,7 @@ def stage_errors(
         (sj, cd) for sj, cd in touched if (y := register.years.get(sj)) and y.assured
     ]
     stopped = [
-        (sj, cd)
-        for sj, cd in touched
-        if stop_in_effect(register.years.get(sj), sj, on)
+        (sj, cd) for sj, cd in touched if stop_in_effect(register.years.get(sj), sj, on)
     ]
     errors: list[DomainError] = []
     if assured:
@@ -380,12 +378,12 @@ def attention(m: EnrolmentMutation, register: Register, at: datetime) -> list[Si
                 f"vestiging {terms.vestiging} on {start}",
             )
         )
-    if creates_overlap(m, register, calendar.count_date):
+    overlap = next(
+        (d for d in _count_dates(m) if creates_overlap(m, register, d)), None
+    )
+    if overlap is not None:
         signals.append(
-            Signal(
-                "X130",
-                f"another enrolment of this student is valid on {calendar.count_date}",
-            )
+            Signal("X130", f"another enrolment of this student is valid on {overlap}")
         )
     end = m.einddatum if m.mutatie in ("U", "T", "A") else None
     known = register.enrolment
@@ -421,6 +419,20 @@ def _birthday(birth: date, age: int) -> date:
         return birth.replace(year=birth.year + age)
     except ValueError:  # 29 February in a year that has none
         return date(birth.year + age, 3, 1)
+
+
+def _count_dates(m: EnrolmentMutation) -> list[date]:
+    """The count dates X130 looks at: those of the school years from the one the
+    period starts in to the batch's own, so the label cannot hide an overlap."""
+    start = m.ingangsdatum
+    if start is None:
+        return []
+    first = Schooljaar.containing(start).start_year
+    last = max(first, Schooljaar(m.source.schooljaar).start_year)
+    return [
+        SchoolYearCalendar.of(Schooljaar.starting(year)).count_date
+        for year in range(first, last + 1)
+    ]
 
 
 def creates_overlap(m: EnrolmentMutation, register: Register, day: date) -> bool:

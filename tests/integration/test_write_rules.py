@@ -214,6 +214,17 @@ def test_the_periods_school_year_judges_not_the_batch_label(
     assert deliver(amended, at=after, **next_year) == {1: ("A", ["060", "X140"])}
 
 
+def test_x130_looks_at_the_periods_count_date_not_the_batch_label(
+    deliver: Deliveries,
+) -> None:
+    """A second enrolment over 1 October 2026 only, delivered late in a batch
+    labelled 2027-2028, still creates the overlap of 2026-2027."""
+    assert deliver(anna()) == {1: ("G", [])}  # 01OE from 1 August 2026, open
+    autumn = anna(ingangsdatum="2026-09-01", einddatum="2026-12-31")
+    late = {"at": utc(2027, 5, 20), "schooljaar": "2027-2028", "brin": "02AB"}
+    assert deliver(autumn, **late) == {1: ("G", ["X130", "X131"])}
+
+
 def test_a_period_over_two_count_dates_is_judged_by_both_years(
     deliver: Deliveries,
 ) -> None:
