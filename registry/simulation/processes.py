@@ -107,9 +107,7 @@ def keep_relaying(url: str, bootstrap: str, last: Event, poll: float) -> None:
     _yield_to_the_play()
     # The extracts process keeps the outbox filled: these rounds only relay.
     relay = Relay(url, producer(bootstrap), TopicSchemas())
-    publication = Publication(
-        Projector(url), [], relay, lambda: producer(bootstrap)
-    )
+    publication = Publication(Projector(url), [], relay, lambda: producer(bootstrap))
     try:
         with pooled(url, max_size=2):  # not a connection per window read
             _until(last, poll, publication.round)

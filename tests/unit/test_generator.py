@@ -79,7 +79,7 @@ def _check_batch(raw: bytes, refused: bool) -> dict[str, Any]:
     b = json.loads(raw)
     assert b["format"] == "bron-vo-batch/1" and BRIN.fullmatch(b["brin"])
     assert b["aanleverpunt"] == 0 and 1 <= b["batchnummer"] <= 999
-    assert b["schooljaar"] == "2026-2027"
+    assert b["schooljaar"] in ("2026-2027", "2027-2028")
     if b["soort"] == "ACCOUNTANTSMUTATIE":
         assert b["verantwoordelijke"] == "ACCOUNTANT"
     numbers = [m["meldingnummer"] for m in b["meldingen"]]
@@ -105,7 +105,7 @@ def test_batches_follow_the_contract(year: tuple[Path, dict[str, Any]]) -> None:
     for op in submits:
         raw = (out / op["file"]).read_bytes()
         b = _check_batch(raw, op.get("expect") == "refused")
-        keys[b["brin"], b["batchnummer"]] += 1
+        keys[b["brin"], b["schooljaar"], b["batchnummer"]] += 1
         if "expect" not in op:
             records += len(b["meldingen"])
     assert records == expected["records"]
@@ -126,7 +126,7 @@ def test_schedule_is_in_time_order(year: tuple[Path, dict[str, Any]]) -> None:
     assert all(t.utcoffset() is not None for t in times)
     assert times == sorted(times)
     assert times[0] >= datetime.fromisoformat("2026-07-01T00:00:00+00:00")
-    assert times[-1] <= datetime.fromisoformat("2027-07-31T23:59:59+00:00")
+    assert times[-1] <= datetime.fromisoformat("2027-08-31T23:59:59+00:00")
     assert [op["op"] for op in ops[:2]] == ["schools-load", "population-load"]
     outages = [op["available"] for op in ops if op["op"] == "population-outage"]
     assert outages == [False, True, False, True]
@@ -157,7 +157,10 @@ def test_planted_counts_match_the_signals(year: tuple[Path, dict[str, Any]]) -> 
     _, expected = year
     planted, signals = expected["planted"], expected["signals"]
     assert expected["final_status"]["W"] == 0
-    assert expected["final_status"]["A"] == signals["753"] == planted["typo"]
+    rejected = planted["typo"] + planted["stopped_deletions"]
+    assert expected["final_status"]["A"] == rejected
+    assert signals["753"] == planted["typo"]
+    assert signals["X140"] == planted["stopped_deletions"] >= 1
     assert signals["755"] == planted["found"] + planted["border"]
     pairs = {
         "757": "unknown",
@@ -171,6 +174,23 @@ def test_planted_counts_match_the_signals(year: tuple[Path, dict[str, Any]]) -> 
     }
     for code, case in pairs.items():
         assert signals[code] == planted[case] >= 1, code
+
+
+def test_orderings_that_once_broke_rules_are_planted(
+    year: tuple[Path, dict[str, Any]],
+) -> None:
+    out, expected = year
+    for case in ("arrivals_first", "reopened", "stopped_deletions", "next_year"):
+        assert expected["planted"][case] >= 1, case
+    labelled: Counter[str] = Counter()
+    for op in _schedule(out):
+        if op["op"] == "submit":
+            b = json.loads((out / op["file"]).read_bytes())
+            late = op["at"] >= "2027-06"
+            labelled[b["schooljaar"]] += late
+            if b["schooljaar"] == "2027-2028":
+                assert late, "a next-year batch comes after the stop"
+    assert labelled["2027-2028"] >= 2  # the deletions and the late intake
 
 
 def test_helpers() -> None:

@@ -1,5 +1,5 @@
 """Deliveries: one batch per school, day and soort (split above MAX_RECORDS), each
-school's batchnummers 1, 2, 3… in time order; plus the planted refused batch
+school's batchnummers 1, 2, 3… per school year in time order; plus the planted refused batch
 (a copy with an unknown `soort`, delivered just before the corrected one under
 the same batchnummer) and the planted re-delivery of an identical batch.
 
@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from registry.simulation.generator.cohort import Pupil
-from registry.simulation.generator.config import FIRST_DAY, MAX_RECORDS, OUTAGES
+from registry.simulation.generator.config import (
+    FIRST_DAY,
+    MAX_RECORDS,
+    OUTAGES,
+    SCHOOLJAAR,
+)
 from registry.simulation.generator.picking import Item
 from registry.simulation.generator.reference import SchoolRef
 from registry.simulation.generator.timeline import august_day, batch_at
@@ -30,6 +35,7 @@ class Batch:
     soort: str
     entries: Sequence[Entry]
     role: str = "normal"  # "refused" (copy with a bad soort) | "redelivery"
+    schooljaar: str = SCHOOLJAAR
     batchnummer: int = 0
     file: str = ""
     original: Batch | None = field(default=None, repr=False)
@@ -56,29 +62,31 @@ def august_batches(schools: list[SchoolRef], pupils: list[Pupil]) -> list[Batch]
 
 
 def item_batches(schools: list[SchoolRef], items: list[Item]) -> list[Batch]:
-    groups: dict[tuple[int, date, str], list[Entry]] = {}
+    groups: dict[tuple[int, date, str, str], list[Entry]] = {}
     for item in items:
         soort = ACCOUNTANT if item.tag == "accountant" else REGULAR
-        groups.setdefault((item.school, item.day, soort), []).append(item)
+        key = (item.school, item.day, item.schooljaar, soort)
+        groups.setdefault(key, []).append(item)
     batches = []
-    for (school, day, soort), entries in sorted(
-        groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])
-    ):
-        offset = 21 if soort == ACCOUNTANT else 1
+    for (school, day, schooljaar, soort), entries in sorted(groups.items()):
+        offset = 21 if soort == ACCOUNTANT else 1 + 10 * (schooljaar != SCHOOLJAAR)
         for i, part in enumerate(chunks(entries)):
             at = batch_at(day, school, offset + i)
-            batches.append(Batch(at, schools[school], soort, part))
+            batches.append(
+                Batch(at, schools[school], soort, part, schooljaar=schooljaar)
+            )
     return batches
 
 
 def number(batches: list[Batch]) -> None:
-    """batchnummer 1, 2, 3… per school in time order (a copy shares its original's)."""
-    counters: dict[int, int] = {}
+    """batchnummer 1, 2, 3… per school and school year in time order (a copy
+    shares its original's)."""
+    counters: dict[tuple[int, str], int] = {}
     for batch in sorted(batches, key=lambda b: b.at):
         if batch.original is None:
-            n = counters.get(batch.school.index, 0) + 1
-            counters[batch.school.index] = n
-            batch.batchnummer = n
+            key = (batch.school.index, batch.schooljaar)
+            counters[key] = counters.get(key, 0) + 1
+            batch.batchnummer = counters[key]
     for batch in batches:
         if batch.original is not None:
             batch.batchnummer = batch.original.batchnummer
@@ -93,7 +101,11 @@ def _candidate(batches: list[Batch], avoid: Batch | None = None) -> Batch:
     ordered = sorted(batches, key=lambda b: b.at)
     for batch in ordered:
         late_enough = batch.at.month >= 9 or batch.at.year > 2026
-        clean = batch.soort == REGULAR and not in_outage(batch.at)
+        clean = (
+            batch.soort == REGULAR
+            and batch.schooljaar == SCHOOLJAAR
+            and not in_outage(batch.at)
+        )
         if (
             late_enough
             and clean
@@ -108,10 +120,12 @@ def plant_refusal_and_redelivery(batches: list[Batch]) -> list[Batch]:
     target = _candidate(batches)
     slot = target.at - timedelta(seconds=1)  # the school's +0 second
     refused = Batch(slot, target.school, REFUSED_SOORT, target.entries, "refused")
+    refused.schooljaar = target.schooljaar
     refused.original = target
     again = _candidate(batches, avoid=target)
     later = again.at + timedelta(days=1, seconds=44)  # next day, +45 of the slot
     redelivery = Batch(later, again.school, again.soort, again.entries, "redelivery")
+    redelivery.schooljaar = again.schooljaar
     redelivery.original = again
     return [refused, redelivery]
 

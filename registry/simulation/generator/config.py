@@ -93,6 +93,10 @@ PLANT_RATES = {
     "siblings": (0.10, 0),
     "abroad": (0.005, 1),
     "secret_others": (0.002, 1),
+    "arrivals_first": (0.002, 1),
+    "reopened": (0.001, 1),
+    "stopped_deletions": (0.0005, 1),
+    "next_year": (0.002, 1),
 }
 
 

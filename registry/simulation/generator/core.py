@@ -11,10 +11,10 @@ from registry.simulation.generator import output
 from registry.simulation.generator.batches import ACCOUNTANT, Batch, plan
 from registry.simulation.generator.closing import Closing, used_codes
 from registry.simulation.generator.cohort import Cohort, Pupil
-from registry.simulation.generator.config import SCALES, Scale, planted
+from registry.simulation.generator.config import SCALES, SCHOOLJAAR, Scale, planted
 from registry.simulation.generator.curriculum import Curriculum
-from registry.simulation.generator.events import EventPlanter
 from registry.simulation.generator.identities import IdentityPlanter
+from registry.simulation.generator.orderings import YearPlanter
 from registry.simulation.generator.people import PersonMaker
 from registry.simulation.generator.picking import Item, Picker
 from registry.simulation.generator.records import Judge
@@ -44,7 +44,7 @@ def build(rng: Random, scale: Scale) -> Year:
     picker = Picker(rng, cohort.pupils)
     identities = IdentityPlanter(rng, picker, maker)
     identities.plant(scale)
-    events = EventPlanter(rng, picker, cohort, schools)
+    events = YearPlanter(rng, picker, cohort, schools)
     events.plant(scale)
     events.corrected_typos(cohort.pupils)
     closing = Closing(rng, picker, cohort.curriculum)
@@ -81,7 +81,7 @@ def submit_ops(batches: list[Batch]) -> list[Op]:
 def accountant_numbers(batches: list[Batch]) -> dict[int, list[int]]:
     found: dict[int, list[int]] = {}
     for b in batches:
-        if b.soort == ACCOUNTANT and b.role == "normal":
+        if b.soort == ACCOUNTANT and b.role == "normal" and b.schooljaar == SCHOOLJAAR:
             found.setdefault(b.school.index, []).append(b.batchnummer)
     return found
 

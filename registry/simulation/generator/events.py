@@ -22,6 +22,7 @@ from registry.simulation.generator.timeline import blocked, delivery_day, random
 SEPTEMBER = date(2026, 9, 7)
 MAY = date(2027, 5, 21)
 DAY = timedelta(days=1)
+Plan = tuple[str, Callable[[Pupil], bool], Callable[[Pupil], bool]]
 
 
 class EventPlanter:
@@ -36,17 +37,19 @@ class EventPlanter:
         self.items: list[Item] = []
         self.counts: dict[str, int] = {}
 
-    def plant(self, scale: Scale) -> None:
-        plans: list[tuple[str, Callable[[Pupil], bool], Callable[[Pupil], bool]]] = [
+    def plans(self) -> list[Plan]:
+        return [
             ("double", self.dest.can_leave, self.double),
             ("moves", self.dest.can_leave, self.move),
-            ("leavers", _any, self.leave),
-            ("late_leavers", _any, self.late_leave),
-            ("corrections", _any, self.correct),
+            ("leavers", anyone, self.leave),
+            ("late_leavers", anyone, self.late_leave),
+            ("corrections", anyone, self.correct),
             ("key_changes", lambda p: p.person.postcode is not None, self.key_change),
             ("accountant", _correctable, self.accountant),
         ]
-        for name, accept, plant in plans:
+
+    def plant(self, scale: Scale) -> None:
+        for name, accept, plant in self.plans():
             taken = self.picker.take(planted(scale, name), accept)
             self.counts[name] = sum(1 for pupil in taken if plant(pupil))
         self.counts["newcomers"] = self.newcomers(planted(scale, "newcomers"))
@@ -195,7 +198,7 @@ class EventPlanter:
         return count
 
 
-def _any(pupil: Pupil) -> bool:
+def anyone(pupil: Pupil) -> bool:
     return True
 
 

@@ -9,6 +9,7 @@ from random import Random
 from typing import TypedDict
 
 from registry.simulation.generator.cohort import Pupil
+from registry.simulation.generator.config import SCHOOLJAAR
 from registry.simulation.generator.reference import SchoolRef, Site
 
 
@@ -25,9 +26,10 @@ class Item:
     leerjaar: int | None = None
     start: date | None = None
     end: date | None = None
-    tag: str = ""  # "double" (X130 planted), "accountant", "long-wait"
+    tag: str = ""  # "double" (X130), "accountant", "long-wait", "stopped" (X140)
     new_postcode: str | None = None
     number: str = ""  # leerlingnummer at the delivering school
+    schooljaar: str = SCHOOLJAAR  # the batch's label
 
 
 class ItemFields(TypedDict, total=False):
@@ -40,6 +42,7 @@ class ItemFields(TypedDict, total=False):
     tag: str
     new_postcode: str | None
     number: str
+    schooljaar: str
 
 
 class Picker:

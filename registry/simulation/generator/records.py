@@ -137,6 +137,8 @@ class Judge:
         self, item: Item, delivered: date, wait: Waiting | None
     ) -> tuple[str, list[str]]:
         pupil = item.pupil
+        if item.tag == "stopped":  # a counted period, whatever the batch's label
+            return "A", ["X140"]
         codes = list(IDENTITY_SIGNALS[pupil.mode])
         if item.mutatie in ("T", "A"):
             assert item.site and item.code

@@ -10,7 +10,7 @@ from typing import Any
 
 from registry.simulation.generator.batches import ACCOUNTANT, Batch
 from registry.simulation.generator.cohort import Pupil
-from registry.simulation.generator.config import OUTAGES, SCHOOLJAAR
+from registry.simulation.generator.config import OUTAGES
 from registry.simulation.generator.names import LAS_PACKAGES
 from registry.simulation.generator.records import (
     Judge,
@@ -42,7 +42,7 @@ def header(batch: Batch) -> dict[str, Any]:
         "brin": batch.school.brin,
         "aanleverpunt": 0,
         "batchnummer": batch.batchnummer,
-        "schooljaar": SCHOOLJAAR,
+        "schooljaar": batch.schooljaar,
         "soort": batch.soort,
         "verantwoordelijke": "ACCOUNTANT"
         if batch.soort == ACCOUNTANT
