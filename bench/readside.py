@@ -439,7 +439,9 @@ def main() -> None:
         url, data = national.ensure(server_url, args.students, args.rebuild_data)
         with psycopg.connect(url) as conn:
             events = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()[0]  # type: ignore[index]
-        schema = live_timeline(Projector(url), url)
+        projector = Projector(url)
+        projector.create_tables()  # a dataset kept from an older run: migrate
+        schema = live_timeline(projector, url)
         rng = Random(7)
         print(f"read side at national scale ({data})")
         print_rebuild(url, events, args.rounds)
