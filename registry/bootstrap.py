@@ -21,7 +21,7 @@ from registry.infrastructure.clock import Clock, SystemClock, make_clock, parse_
 from registry.infrastructure.embedded_postgres import EmbeddedPostgres
 from registry.infrastructure.event_store import event_store_env
 from registry.infrastructure.pools import pooled
-from registry.intake.population import PostgresPopulationRegister
+from registry.intake.population import PersonIn, PostgresPopulationRegister
 from registry.intake.service import Intake
 from registry.intake.tables import IntakeStore
 from registry.projections.engine import catalog
@@ -71,8 +71,20 @@ class Runtime:
         self.projector.create_tables()
         relay.create_tables(self.database_url)
 
+    def load_population(self, persons: list[PersonIn], at: datetime) -> dict[str, int]:
+        """Load the register, then record each known person's municipality of
+        residence in the log (the extracts route by it)."""
+        counts = self.population.load(persons, at)
+        pairs = [(p.bsn, p.gemeente) for p in persons]
+        counts["residences"] = self.registry.record_residences(pairs, at)
+        return counts
+
     def publication(
-        self, kafka_bootstrap: str, *, name: str = "relay", recipients: str | None = None
+        self,
+        kafka_bootstrap: str,
+        *,
+        name: str = "relay",
+        recipients: str | None = None,
     ) -> Publication:
         """Rounds of the extracts brought up to date and their outbox relayed on
         one producer (`recipients`: a LIKE pattern of the recipients served)."""

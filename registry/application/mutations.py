@@ -53,6 +53,7 @@ class EnrolmentMutation:
     leerjaar: int | None = None
     jaren_pro: int | None = None
     einddatum: date | None = None
+    reden_einde: str | None = None  # why the period ended (U, or an A with an end)
 
     @property
     def enrolment_id(self) -> UUID | None:
@@ -118,9 +119,9 @@ class EnrolmentMutation:
         elif enrolment is None:
             raise _unknown(self)
         elif self.mutatie == "A" and terms is not None:
-            enrolment.amend(terms, self.source, at)
+            enrolment.amend(terms, self.source, at, self.reden_einde)
         elif self.mutatie == "U" and self.einddatum is not None:
-            enrolment.end(self.einddatum, self.source, at)
+            enrolment.end(self.einddatum, self.source, at, self.reden_einde)
         else:
             enrolment.delete(self.source, at)
         return enrolment

@@ -264,6 +264,38 @@ class Registry(Application[UUID]):
     def student(self, number: str) -> Student | None:
         return self._get(Student, ids.student_id(number))
 
+    def record_residences(
+        self,
+        residences: Sequence[tuple[str, str | None]],
+        at: datetime,
+        page: int = 1000,
+    ) -> int:
+        """The register's municipality for each (BSN, gemeente) whose person the
+        registry knows; the person behind a linked BSN gets it. Idempotent (an
+        unchanged residence records nothing), so a load run again after a crash
+        completes what the crash left."""
+        recorded = 0
+        for start in range(0, len(residences), page):
+            chunk = dict(residences[start : start + page])
+            found = self.get_many(ids.student_id(b) for b in chunk)
+            people = self.get_many(
+                s.person_id
+                for s in found.values()
+                if isinstance(s, Student) and s.person_id is not None
+            )
+            changed: dict[UUID, Aggregate] = {}
+            for student in found.values():
+                assert isinstance(student, Student)
+                person = people.get(student.person_id) if student.person_id else student
+                assert isinstance(person, Student)
+                person.record_residence(chunk[student.number], at)
+                if person.pending_events:
+                    changed[person.id] = person
+            if changed:
+                self.save_at(*changed.values(), at=at)
+                recorded += len(changed)
+        return recorded
+
     # Enrolment mutations (T/A/U/V)
     def enrolment(
         self, student_id: UUID, brin: str, ingangsdatum: date

@@ -31,7 +31,7 @@ def population_load(file: Path, at: AtOption = None) -> None:
     except FileRefused as e:
         refuse_file(file, e)
     with runtime() as rt:
-        emit(rt.population.load(persons, rt.at(at)))
+        emit(rt.load_population(persons, rt.at(at)))
 
 
 @population_app.command("outage")

@@ -85,6 +85,20 @@ class Source:
         }
 
 
+REDENEN_EINDE = frozenset({"diploma", "overstap", "buitenland", "overig"})
+
+
+def _reason(reden_einde: str | None, einddatum: date | None) -> str | None:
+    """Why a period ended (contract.md): kept only beside an end, one of the
+    contract's values."""
+    if reden_einde is not None and reden_einde not in REDENEN_EINDE:
+        raise InvalidPeriod(
+            f"reden_einde {reden_einde!r} is not one of {sorted(REDENEN_EINDE)}",
+            field="inschrijving.reden_einde",
+        )
+    return reden_einde if einddatum is not None else None
+
+
 def covers(ingangsdatum: date, einddatum: date | None, day: date) -> bool:
     return ingangsdatum <= day and (einddatum is None or day <= einddatum)
 
@@ -102,10 +116,12 @@ class Enrolment(Aggregate):
     class Amended(Aggregate.Event):
         terms: TermsFields
         source: SourceFields
+        reden_einde: str | None = None  # why it ended, when the A sets an end
 
     class Ended(Aggregate.Event):
         einddatum: date
         source: SourceFields
+        reden_einde: str | None = None  # diploma, overstap, buitenland, overig
 
     class Deleted(Aggregate.Event):
         source: SourceFields
@@ -128,6 +144,7 @@ class Enrolment(Aggregate):
         self.ingangsdatum = ingangsdatum
         self.terms = PeriodTerms(**terms)
         self.deleted = False
+        self.reden_einde: str | None = None
 
     @staticmethod
     def create_id(student_id: UUID, brin: str, ingangsdatum: date) -> UUID:
@@ -170,15 +187,37 @@ class Enrolment(Aggregate):
         terms.check_against(self.ingangsdatum)
         self._reregister(terms=terms.as_event(), source=source.as_event(), timestamp=at)
 
-    def amend(self, terms: PeriodTerms, source: Source, at: datetime) -> None:
+    def amend(
+        self,
+        terms: PeriodTerms,
+        source: Source,
+        at: datetime,
+        reden_einde: str | None = None,
+    ) -> None:
         self._check_exists()
         terms.check_against(self.ingangsdatum)
-        self._amend(terms=terms.as_event(), source=source.as_event(), timestamp=at)
+        self._amend(
+            terms=terms.as_event(),
+            source=source.as_event(),
+            timestamp=at,
+            reden_einde=_reason(reden_einde, terms.einddatum),
+        )
 
-    def end(self, einddatum: date, source: Source, at: datetime) -> None:
+    def end(
+        self,
+        einddatum: date,
+        source: Source,
+        at: datetime,
+        reden_einde: str | None = None,
+    ) -> None:
         self._check_exists()
         replace(self.terms, einddatum=einddatum).check_against(self.ingangsdatum)
-        self._end(einddatum=einddatum, source=source.as_event(), timestamp=at)
+        self._end(
+            einddatum=einddatum,
+            source=source.as_event(),
+            timestamp=at,
+            reden_einde=_reason(reden_einde, einddatum),
+        )
 
     def delete(self, source: Source, at: datetime) -> None:
         self._check_exists()
@@ -197,16 +236,29 @@ class Enrolment(Aggregate):
     ) -> None:
         self.terms = PeriodTerms(**terms)
         self.deleted = False
+        self.reden_einde = None
 
     @event(Amended)
     def _amend(
-        self, terms: TermsFields, source: SourceFields, timestamp: datetime
+        self,
+        terms: TermsFields,
+        source: SourceFields,
+        timestamp: datetime,
+        reden_einde: str | None = None,
     ) -> None:
         self.terms = PeriodTerms(**terms)
+        self.reden_einde = reden_einde
 
     @event(Ended)
-    def _end(self, einddatum: date, source: SourceFields, timestamp: datetime) -> None:
+    def _end(
+        self,
+        einddatum: date,
+        source: SourceFields,
+        timestamp: datetime,
+        reden_einde: str | None = None,
+    ) -> None:
         self.terms = replace(self.terms, einddatum=einddatum)
+        self.reden_einde = reden_einde
 
     @event(Deleted)
     def _delete(self, source: SourceFields, timestamp: datetime) -> None:

@@ -167,6 +167,12 @@ class Student(Aggregate):
 
         bsn: str
 
+    class ResidenceRecorded(Aggregate.Event):
+        """The population register names this municipality (lower-case GM code)
+        as the person's residence, or none (moved abroad, or not registered)."""
+
+        gemeente: str | None
+
     class LinkedTo(Aggregate.Event):
         """This number belongs to the person registered as `person_id`: its
         periods, signals and funding are that person's."""
@@ -189,6 +195,7 @@ class Student(Aggregate):
         self.extended = extended.copy() if extended else None
         self.linked_bsn: str | None = None  # the BSN of an onderwijsnummer's person
         self.person_id: UUID | None = None  # of a number that is another's alias
+        self.gemeente: str | None = None  # residence per the population register
 
     @staticmethod
     def create_id(number: str) -> UUID:
@@ -229,13 +236,13 @@ class Student(Aggregate):
         unknown = sorted((set(old) | set(new)) - KEY_FIELDS)
         if unknown:
             return [
-                KeyDataMismatch(f"cannot change {', '.join(unknown)}", field="wijziging")
+                KeyDataMismatch(
+                    f"cannot change {', '.join(unknown)}", field="wijziging"
+                )
             ]
         current = self.key_data.as_event()
         errors: list[DomainError] = []
-        differing = sorted(
-            f for f, v in old.items() if current.get(f) != _old_value(v)
-        )
+        differing = sorted(f for f, v in old.items() if current.get(f) != _old_value(v))
         if differing:
             errors.append(
                 KeyDataMismatch(
@@ -319,3 +326,14 @@ class Student(Aggregate):
     @event(ExtendedSetRecorded)
     def _record_extended_set(self, extended: ExtendedSet, timestamp: datetime) -> None:
         self.extended = extended.copy()
+
+    def record_residence(self, gemeente: str | None, at: datetime) -> None:
+        """The register's municipality of residence, when it differs from the one
+        recorded (routing to municipalities follows it, not the postcode)."""
+        gemeente = gemeente.lower() if gemeente else None
+        if gemeente != self.gemeente:
+            self._record_residence(gemeente=gemeente, timestamp=at)
+
+    @event(ResidenceRecorded)
+    def _record_residence(self, gemeente: str | None, timestamp: datetime) -> None:
+        self.gemeente = gemeente

@@ -34,11 +34,25 @@ class Lookups:
     persons_by_name: dict[NameKey, list[Person]] | None
     issued_by_name: dict[NameKey, list[str]]
     by_id: dict[UUID, Student] = field(default_factory=dict)
+    _named: dict[str, Person] | None = None  # persons_by_name by BSN, when asked
 
     def found(self) -> list[Person]:
         """Every person the register named, by BSN or by name."""
         by_name = [p for ps in (self.persons_by_name or {}).values() for p in ps]
         return [*(self.persons or {}).values(), *by_name]
+
+    def register_person(self, bsn: str | None) -> Person | None:
+        """The register's person with this BSN, found by number or by name."""
+        if bsn is None:
+            return None
+        person = (self.persons or {}).get(bsn)
+        if person is None and self.persons_by_name:
+            if self._named is None:
+                self._named = {
+                    p.bsn: p for ps in self.persons_by_name.values() for p in ps
+                }
+            person = self._named.get(bsn)
+        return person
 
     def person(self, number: str) -> Student | None:
         """The student registered under a number, or the person it is an alias of."""
@@ -65,9 +79,17 @@ class Identity:
 
 def wire_name_key(s: Leerling) -> NameKey | None:
     x = s.uitgebreid
-    if x is None or not x.achternaam or not x.voornamen or not s.geboortedatum or not s.geslacht:
+    if (
+        x is None
+        or not x.achternaam
+        or not x.voornamen
+        or not s.geboortedatum
+        or not s.geslacht
+    ):
         return None
-    return name_key(x.achternaam, x.voorvoegsel, x.voornamen, s.geboortedatum, s.geslacht)
+    return name_key(
+        x.achternaam, x.voorvoegsel, x.voornamen, s.geboortedatum, s.geslacht
+    )
 
 
 def resolve(s: Leerling, look: Lookups) -> Identity:
@@ -152,7 +174,9 @@ def _by_bsn(s: Leerling, look: Lookups) -> Identity:
     issued = look.issued_by_name.get(person.name_key, [])
     if len(issued) == 1:
         # The person an onderwijsnummer was issued to has a BSN now.
-        return Identity(issued[0], "onderwijsnummer", signals=signals, bsn=bsn, link=True)
+        return Identity(
+            issued[0], "onderwijsnummer", signals=signals, bsn=bsn, link=True
+        )
     return Identity(number=bsn, kind="bsn", signals=signals)
 
 

@@ -90,6 +90,7 @@ def process(state: BatchState, ctx: Context, r: Melding) -> Outcome:
     student = _student(state, ctx, r, identity)
     if student is not None:
         mutation = mutation.for_student(student.id)
+        _record_residence(state, ctx, student)
     _apply(state, ctx, mutation)
     return Outcome("G", _numbers(r, identity), attention)
 
@@ -146,6 +147,7 @@ def _mutation(
         p.leerjaar,
         p.jaren_pro,
         p.einddatum,
+        p.reden_einde,
     )
 
 
@@ -200,6 +202,17 @@ def _student(
     if issued_name is not None:
         state.lookups.issued_by_name[issued_name] = [str(number)]
     return student
+
+
+def _record_residence(state: BatchState, ctx: Context, student: Student) -> None:
+    """The register's municipality of residence as known now, in the log beside
+    the record, so the extracts route by it (and a rebuild routes the same)."""
+    person = state.lookups.register_person(student.bsn)
+    if person is not None and not ctx.dry_run:
+        before = student.gemeente
+        student.record_residence(person.gemeente, ctx.at)
+        if student.gemeente != before:
+            state.touch(student)
 
 
 def _link(

@@ -100,6 +100,7 @@ class Inschrijving(_Wire):
     elementcode: str | None = None
     leerjaar: int | None = None
     jaren_pro: int | None = None
+    reden_einde: Literal["diploma", "overstap", "buitenland", "overig"] | None = None
 
 
 class Wijziging(_Wire):

@@ -106,7 +106,7 @@ def _schools(
 def _population(
     rt: Runtime, year: Path, op: dict[str, Any], at: datetime, r: PlayReport
 ) -> None:
-    rt.population.load(parse_persons(_lines(year, op["file"])), at)
+    rt.load_population(parse_persons(_lines(year, op["file"])), at)
 
 
 def _outage(

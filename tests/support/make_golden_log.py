@@ -133,6 +133,7 @@ def student() -> Student:
     at = utc(2026, 11, 2, 14)
     s.change_key_data({"postcode": "9711AB"}, {"postcode": "9722EF"}, source, at)
     s.record_extended_set(extended_set("Proefweg", 3, "A"), at)
+    s.record_residence("GM0014", utc(2027, 3, 1, 9))
     return s
 
 
@@ -154,6 +155,7 @@ def enrolment() -> Enrolment:
     e.end(date(2027, 1, 31), source(9, 2), utc(2027, 2, 3, 10))
     e.delete(source(10, 1), utc(2027, 2, 10, 10))
     e.reregister(vwo, source(11, 1), utc(2027, 2, 17, 10))
+    e.end(date(2027, 7, 31), source(12, 1), utc(2027, 7, 6, 10), "diploma")
     return e
 
 

@@ -77,7 +77,8 @@ class Closing:
         }
 
     def year_end(self, pupils: list[Pupil]) -> list[Item]:
-        """Students in their final year leave on 31 July, delivered in July."""
+        """Students in their final year leave with a diploma on 31 July, delivered
+        in July."""
         items = []
         for p in pupils:
             final = FINAL_YEAR.get(p.stream) == p.leerjaar
@@ -95,6 +96,7 @@ class Closing:
                         leerjaar=p.leerjaar,
                         start=p.start,
                         end=LAST_DAY,
+                        reden="diploma",  # a final-year student graduates
                     )
                 )
         return items

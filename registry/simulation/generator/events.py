@@ -110,7 +110,9 @@ class EventPlanter:
         arrived = delivery_day(max(start, left + DAY), site.school)
         if blocked(left) or blocked(arrived):
             return self.move(pupil)
-        self.add(pupil, left, "U", **self._period(pupil, end=start - DAY))
+        self.add(
+            pupil, left, "U", **self._period(pupil, end=start - DAY, reden="overstap")
+        )
         code = self.cohort.curriculum.code(site, pupil.stream, pupil.leerjaar)
         number = self.cohort.next_number(site.school)
         self.add(

@@ -63,7 +63,9 @@ class YearPlanter(EventPlanter):
             start=start,
             number=number,
         )
-        self.add(pupil, left, "U", **self._period(pupil, end=start - DAY))
+        self.add(
+            pupil, left, "U", **self._period(pupil, end=start - DAY, reden="overstap")
+        )
         return True
 
     def reopen(self, pupil: Pupil) -> bool:

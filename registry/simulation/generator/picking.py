@@ -30,6 +30,7 @@ class Item:
     new_postcode: str | None = None
     number: str = ""  # leerlingnummer at the delivering school
     schooljaar: str = SCHOOLJAAR  # the batch's label
+    reden: str | None = None  # reden_einde of a U (contract.md)
 
 
 class ItemFields(TypedDict, total=False):
@@ -43,6 +44,7 @@ class ItemFields(TypedDict, total=False):
     new_postcode: str | None
     number: str
     schooljaar: str
+    reden: str | None
 
 
 class Picker:

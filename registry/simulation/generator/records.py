@@ -109,6 +109,8 @@ def item_record(n: int, item: Item) -> dict[str, Any]:
         return melding(n, "W", student, wijziging=change)
     assert item.site and item.start and item.code and item.leerjaar
     period = inschrijving(item.site, item.start, item.end, item.code, item.leerjaar)
+    if item.reden is not None:
+        period["reden_einde"] = item.reden
     return melding(n, item.mutatie, student, inschrijving=period)
 
 
