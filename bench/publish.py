@@ -56,6 +56,7 @@ from registry.publishing.contract import TopicSchemas, all_topics
 from registry.publishing.relay import _SELECT, Relay, Row, producer
 
 AT = datetime(2026, 8, 20, 9, tzinfo=UTC)
+BENCH_ID_KEY = b"bench-message-ids"  # synthetic messages: any key will do
 WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 SCALING = {  # relay processes → the recipient groups (LIKE patterns) of each
     1: [[None]],
@@ -145,6 +146,7 @@ def fill_outbox(url: str, n: int) -> dict[str, int]:
                 {"pseudoniem": who_cbs, **common, "geregistreerd_op": at.isoformat()},
                 position,
                 at,
+                id_key=BENCH_ID_KEY,
             ),
             outbox.Message(
                 "inspectie",
@@ -159,6 +161,7 @@ def fill_outbox(url: str, n: int) -> dict[str, int]:
                 },
                 position,
                 at,
+                id_key=BENCH_ID_KEY,
             ),
         ]
         gm = gms[(i * 7919) % len(gms)]
@@ -185,42 +188,52 @@ def fill_outbox(url: str, n: int) -> dict[str, int]:
                     },
                     position,
                     at,
+                    id_key=BENCH_ID_KEY,
                 )
             )
         if mutatie == "U" and i % 24 == 6:  # a potential early school leaver
-            leaver = {**gm_payload, "einddatum": common["einddatum"]}
+            leaver = {
+                **gm_payload,
+                "status": "signaal",
+                "melding_id": str(uuid.UUID(int=i)),
+                "einddatum": common["einddatum"],
+                "peildatum": common["einddatum"],
+                "reden_einde": None,
+                "reden_intrekking": None,
+                "ingeschreven_brin": None,
+            }
             leaver["laatste_brin"] = leaver.pop("brin")
             batch.append(
                 outbox.Message(
                     gm,
-                    f"bron.vo.{gm}.vsv.v1",
+                    f"bron.vo.{gm}.vsv.v2",
                     bsn,
                     "vsv",
                     subject,
                     leaver,
                     position,
                     at,
+                    id_key=BENCH_ID_KEY,
                 )
             )
         if years in (16, 17) and mutatie in "TU":
             batch.append(
                 outbox.Message(
                     "svb",
-                    "bron.vo.svb.kinderbijslag.v1",
+                    "bron.vo.svb.kinderbijslag.v2",
                     bsn,
                     "kinderbijslag",
                     subject,
                     {
                         "bsn": bsn,
-                        "gebeurtenis": "ingeschreven"
-                        if mutatie == "T"
-                        else "uitgeschreven",
-                        "datum": (end or start).isoformat(),
-                        "brin": brin,
+                        "peildatum": date(2026, 9 + i % 4, 1).isoformat(),
+                        "ingeschreven": mutatie == "T",
+                        "soort": "eerste" if mutatie == "T" else "wijziging",
                         "leeftijd": years,
                     },
                     position,
                     at,
+                    id_key=BENCH_ID_KEY,
                 )
             )
         messages += batch

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from registry.bootstrap import Runtime
@@ -158,3 +158,55 @@ def verdicts(feedback: dict[str, Any]) -> dict[int, tuple[str, list[str]]]:
         m["meldingnummer"]: (m["status"], [s["code"] for s in m["signalen"]])
         for m in feedback["meldingen"]
     }
+
+
+# A 16-year-old in the register, living in gm0014.
+JIP = {
+    "bsn": "300000108",
+    "achternaam": "de Vries",
+    "voornamen": "Jip",
+    "geboortedatum": "2010-03-01",
+    "geslacht": "M",
+    "postcode": "9711AB",
+    "gemeente": "GM0014",
+}
+OLDER = {**JIP, "bsn": "300000121", "geboortedatum": "2003-01-10"}  # 23 by the due date
+
+
+_BATCHES: dict[tuple[int, str], int] = {}
+_STARTS: dict[tuple[int, str], str] = {}
+
+
+class School:
+    """Deliveries of one school, numbered in order."""
+
+    def __init__(self, rt: Runtime, brin: str) -> None:
+        self.rt, self.brin = rt, brin
+
+    def deliver(self, at: datetime, *records: dict[str, Any]) -> None:
+        key = (id(self.rt), self.brin)
+        _BATCHES[key] = number = _BATCHES.get(key, 0) + 1
+        numbered = [{**r, "meldingnummer": i} for i, r in enumerate(records, 1)]
+        year = "2027-2028" if at >= utc(2027, 8, 1) else "2026-2027"
+        raw = batch(*numbered, number=number, brin=self.brin, schooljaar=year)
+        feedback = self.rt.intake.submit(raw, at).feedback
+        assert all(v[0] == "G" for v in verdicts(feedback).values()), verdicts(feedback)
+
+
+def forget_deliveries() -> None:
+    _BATCHES.clear()
+    _STARTS.clear()
+
+
+def later(rt: Runtime, at: datetime) -> None:
+    """Anything delivered by another student: recorded time moves on."""
+    key = (id(rt), "anna")
+    start = _STARTS.setdefault(
+        key, "2027-08-01" if at >= utc(2027, 8, 1) else "2026-08-01"
+    )
+    first = key not in _BATCHES
+    _BATCHES[key] = 1
+    anna = rec(
+        1, student(ANNA), "T" if first else "A", inschrijving=period(ingangsdatum=start)
+    )
+    School(rt, "02AB").deliver(at, anna)

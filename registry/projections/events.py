@@ -31,8 +31,14 @@ STUDENT_REGISTERED = get_topic(Student.Registered)
 STUDENT_KEY_DATA_CHANGED = get_topic(Student.KeyDataChanged)
 STUDENT_BSN_LINKED = get_topic(Student.BsnLinked)
 STUDENT_LINKED_TO = get_topic(Student.LinkedTo)
+STUDENT_RESIDENCE_RECORDED = get_topic(Student.ResidenceRecorded)
 STUDENT = frozenset(
-    {STUDENT_REGISTERED, STUDENT_KEY_DATA_CHANGED, STUDENT_BSN_LINKED}
+    {
+        STUDENT_REGISTERED,
+        STUDENT_KEY_DATA_CHANGED,
+        STUDENT_BSN_LINKED,
+        STUDENT_RESIDENCE_RECORDED,
+    }
 )
 
 SCHOOL_REGISTERED = get_topic(School.Registered)

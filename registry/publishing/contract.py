@@ -1,9 +1,10 @@
 """The published contract with the agencies: topic names, message kinds and the
 JSON Schemas of their payloads (package data in `schemas/`).
 
-One topic per recipient and kind, `bron.vo.<recipient>.<kind>.v1`, and one per
-municipality (`bron.vo.gm0363.<kind>.v1`), so broker ACLs can enforce who reads
-what. This module is the one part of the registry the agencies' consumers import:
+One topic per recipient and kind, `bron.vo.<recipient>.<kind>.vN`, and one per
+municipality (`bron.vo.gm0363.<kind>.vN`), so broker ACLs can enforce who reads
+what. N is the kind's schema version: a change consumers must read differently
+goes out on a new topic, never into the old one. This module is the one part of the registry the agencies' consumers import:
 it imports nothing else of the registry.
 """
 
@@ -20,7 +21,10 @@ from typing import Any
 import fastjsonschema
 
 PREFIX = "bron.vo"
-VERSION = "v1"
+VERSION = "v1"  # a kind's first version
+# Kinds whose payload changed in meaning: the VSV signal is per person and can be
+# withdrawn (v2); SVB gets a monthly enrolled status, not every mutation (v2).
+VERSIONS = {("gemeente", "vsv"): "v2", ("svb", "kinderbijslag"): "v2"}
 SCHEMA_VERSION = "1"
 CE_SOURCE = "urn:nl:bron-vo:registry"
 MUNICIPALITY = "gemeente"
@@ -28,14 +32,21 @@ KINDS = {
     "cbs": ("inschrijvingen", "fotos"),
     "inspectie": ("inschrijvingen", "fotos"),
     "svb": ("kinderbijslag",),
-    MUNICIPALITY: ("inschrijvingen", "vsv", "koppelingen"),
+    MUNICIPALITY: ("inschrijvingen", "vsv", "koppelingen", "verhuizingen"),
 }
 DEAD_LETTERS = "dlq"
+# Recipients that see a pseudonym, never a number: every identifier they get is
+# keyed with their own key, and no registry-wide one (the log position) travels.
+PSEUDONYMISED = frozenset({"cbs", "inspectie"})
+
+
+def version(group_name: str, kind: str) -> str:
+    return VERSIONS.get((group_name, kind), VERSION)
 
 
 def topic(recipient: str, kind: str) -> str:
     """'cbs', 'fotos' → 'bron.vo.cbs.fotos.v1'; 'gm0363', 'vsv' likewise."""
-    return f"{PREFIX}.{recipient}.{kind}.{VERSION}"
+    return f"{PREFIX}.{recipient}.{kind}.{version(group(recipient), kind)}"
 
 
 def parse_topic(name: str) -> tuple[str, str]:
@@ -50,9 +61,9 @@ def group(recipient: str) -> str:
 
 
 def schema_name(name: str) -> str:
-    """'bron.vo.gm0363.vsv.v1' → 'gemeente.vsv.v1' (the file in `schemas/`)."""
+    """'bron.vo.gm0363.vsv.v2' → 'gemeente.vsv.v2' (the file in `schemas/`)."""
     recipient, kind = parse_topic(name)
-    return f"{group(recipient)}.{kind}.{VERSION}"
+    return f"{group(recipient)}.{kind}.{version(group(recipient), kind)}"
 
 
 def ce_type(kind: str) -> str:
@@ -106,7 +117,9 @@ def schema(name: str) -> dict[str, Any]:
 
 
 def schema_names() -> list[str]:
-    return sorted(f"{r}.{k}.{VERSION}" for r, kinds in KINDS.items() for k in kinds)
+    return sorted(
+        f"{r}.{k}.{version(r, k)}" for r, kinds in KINDS.items() for k in kinds
+    )
 
 
 def _is_date(value: str) -> bool:

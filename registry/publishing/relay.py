@@ -30,10 +30,12 @@ from kafka.producer.future import FutureRecordMetadata
 from registry.infrastructure.pools import connect
 from registry.publishing.contract import (
     CE_SOURCE,
+    PSEUDONYMISED,
     SCHEMA_VERSION,
     TopicSchemas,
     all_topics,
     ce_type,
+    group,
     parse_topic,
 )
 from registry.publishing.partitioner import KeyPartitioner
@@ -93,8 +95,15 @@ class Row:
             ("ce_time", self.recorded_at.isoformat().encode()),
             ("content-type", b"application/json"),
             ("ce_dataschema", f"{self.topic}#v{SCHEMA_VERSION}".encode()),
-            ("source_position", str(self.source_position).encode()),
+            *self._position(),
         ]
+
+    def _position(self) -> list[tuple[str, bytes]]:
+        """The log position, which is the same at every recipient: not for the
+        pseudonymised ones, where it would link their pseudonyms to each other."""
+        if group(self.recipient) in PSEUDONYMISED:
+            return []
+        return [("source_position", str(self.source_position).encode())]
 
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024

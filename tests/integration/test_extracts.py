@@ -112,16 +112,22 @@ def test_each_recipient_gets_its_own_minimum(rt: Runtime) -> None:
     gm = by["gm0014"]
     assert {m["topic"] for m in gm} == {
         "bron.vo.gm0014.inschrijvingen.v1",
-        "bron.vo.gm0014.vsv.v1",
+        "bron.vo.gm0014.vsv.v2",
     }
     leavers = [m for m in gm if m["kind"] == "vsv"]
     # Jip left on 30 September with no new school: signalled once 4 weeks passed.
-    assert [(m["payload"]["bsn"], m["payload"]["einddatum"]) for m in leavers] == [
-        (TEEN["bsn"], "2026-09-30")
-    ]
-    assert [(m["payload"]["bsn"], m["payload"]["gebeurtenis"]) for m in by["svb"]] == [
-        (TEEN["bsn"], "ingeschreven"),
-        (TEEN["bsn"], "uitgeschreven"),
+    assert [
+        (m["payload"]["bsn"], m["payload"]["status"], m["payload"]["einddatum"])
+        for m in leavers
+    ] == [(TEEN["bsn"], "signaal", "2026-09-30")]
+    # SVB: enrolled on 1 September; the end delivered on 2 October flips the
+    # status of 1 October. Nothing of the school or the mutations.
+    assert [
+        (p["bsn"], p["peildatum"], p["ingeschreven"], p["soort"])
+        for p in (m["payload"] for m in by["svb"])
+    ] == [
+        (TEEN["bsn"], "2026-09-01", True, "eerste"),
+        (TEEN["bsn"], "2026-10-01", False, "wijziging"),
     ]
 
 

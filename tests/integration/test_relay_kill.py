@@ -118,25 +118,31 @@ def messages(start: int, count: int, suffix: str) -> list[outbox.Message]:
             ),
             3: (
                 "gm0363",
-                "bron.vo.gm0363.vsv.v1",
+                "bron.vo.gm0363.vsv.v2",
                 bsn,
                 {
+                    "status": "signaal",
+                    "melding_id": str(uuid.UUID(int=i)),
                     "bsn": bsn,
                     "onderwijsnummer": None,
                     "geboortedatum": "2010-03-01",
                     "laatste_brin": brin,
                     "einddatum": "2026-12-31",
+                    "peildatum": "2027-01-28",
+                    "reden_einde": None,
+                    "reden_intrekking": None,
+                    "ingeschreven_brin": None,
                 },
             ),
             4: (
                 "svb",
-                "bron.vo.svb.kinderbijslag.v1",
+                "bron.vo.svb.kinderbijslag.v2",
                 bsn,
                 {
                     "bsn": bsn,
-                    "gebeurtenis": "ingeschreven",
-                    "datum": (date(2026, 8, 1) + timedelta(days=i % 30)).isoformat(),
-                    "brin": brin,
+                    "peildatum": date(2026, 9 + i % 4, 1).isoformat(),
+                    "ingeschreven": True,
+                    "soort": "eerste",
                     "leeftijd": 16,
                 },
             ),
@@ -151,6 +157,7 @@ def messages(start: int, count: int, suffix: str) -> list[outbox.Message]:
                 payload,
                 i + 1,
                 at + timedelta(seconds=i),
+                id_key=b"test",
             )
         )
     return out

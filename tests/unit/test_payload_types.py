@@ -18,6 +18,7 @@ from registry.projections.extracts.payloads import (
     CbsInschrijving,
     GemeenteInschrijving,
     GemeenteKoppeling,
+    GemeenteVerhuizing,
     GemeenteVsv,
     InspectieFoto,
     InspectieInschrijving,
@@ -31,9 +32,10 @@ PAYLOADS: dict[str, type] = {
     "inspectie.inschrijvingen.v1": InspectieInschrijving,
     "inspectie.fotos.v1": InspectieFoto,
     "gemeente.inschrijvingen.v1": GemeenteInschrijving,
-    "gemeente.vsv.v1": GemeenteVsv,
+    "gemeente.vsv.v2": GemeenteVsv,
+    "gemeente.verhuizingen.v1": GemeenteVerhuizing,
     "gemeente.koppelingen.v1": GemeenteKoppeling,
-    "svb.kinderbijslag.v1": SvbKinderbijslag,
+    "svb.kinderbijslag.v2": SvbKinderbijslag,
 }
 
 

@@ -26,15 +26,16 @@ from registry.projections.extracts import outbox
 from registry.projections.extracts.outbox import Message
 from registry.projections.extracts.page_state import PageState, StudentRow
 from registry.projections.extracts.payloads import Mutatie, Payload
+from registry.projections.extracts.residence import residence
 
 DDL = """
 CREATE TABLE students (
   student_id uuid PRIMARY KEY, number text NOT NULL, kind text NOT NULL,
-  geboortedatum date, postcode text, linked_bsn text);
+  geboortedatum date, postcode text, linked_bsn text, gemeente text);
 CREATE TABLE periods (
   enrolment_id uuid PRIMARY KEY, student_id uuid NOT NULL, brin text NOT NULL,
   ingangsdatum date NOT NULL, vestiging text, elementcode text, leerjaar int,
-  einddatum date, deleted boolean NOT NULL DEFAULT false);
+  einddatum date, deleted boolean NOT NULL DEFAULT false, reden_einde text);
 CREATE INDEX periods_student ON periods (student_id);
 """
 
@@ -62,6 +63,8 @@ class Period:
     leerjaar: int | None
     einddatum: date | None
     deleted: bool
+    reden_einde: str | None = None
+    previous_einddatum: date | None = None  # before this event
 
 
 def pseudonym(key: bytes, number: str) -> str:
@@ -97,17 +100,16 @@ class ExtractProjection(Projection):
         out: list[Message] = []
         state = PageState(curs, facts)
         self.start_page(curs)
+        self.load_page(curs, state)
         for fact in facts:
             out += self.on_time(curs, fact, state)
             if fact.topic in events.STUDENT:
-                state.student_event(fact)
-                student = state.student(fact.originator_id)
-                if fact.topic == events.STUDENT_BSN_LINKED and student is not None:
-                    out += self.on_link(curs, fact, student)
+                out += self._student_event(curs, fact, state)
             elif fact.topic in MUTATIONS:
                 period = _period(state, fact)
                 if period is not None:
-                    out += self.on_mutation(curs, fact, MUTATIONS[fact.topic], period)
+                    mutatie = MUTATIONS[fact.topic]
+                    out += self.on_mutation(curs, fact, mutatie, period, state)
             elif fact.topic in events.FOTO_ISSUED:
                 state.write()  # a foto reads the students as the log has them now
                 out += self.on_foto(curs, fact, events.FOTO_ISSUED[fact.topic])
@@ -115,16 +117,52 @@ class ExtractProjection(Projection):
         self.end_page(curs)
         outbox.write(curs, out)
 
+    def _student_event(
+        self, curs: Cursor[Any], fact: Fact, state: PageState
+    ) -> list[Message]:
+        before = state.student(fact.originator_id)
+        was = None if before is None else residence(before)
+        state.student_event(fact)
+        student = state.student(fact.originator_id)
+        if student is None:
+            return []
+        if fact.topic == events.STUDENT_BSN_LINKED:
+            return self.on_link(curs, fact, student)
+        now = residence(student)
+        if before is not None and now != was:
+            return self.on_move(curs, fact, student, was, now, state)
+        return []
+
     # What a recipient module overrides
     def start_page(self, curs: Cursor[Any]) -> None:
         """Called before each page (e.g. to load what `on_time` waits for)."""
+
+    def load_page(self, curs: Cursor[Any], state: PageState) -> None:
+        """Called with the page's students and periods loaded."""
 
     def end_page(self, curs: Cursor[Any]) -> None:
         """Called after each page, before the outbox is written."""
 
     def on_mutation(
-        self, curs: Cursor[Any], fact: Fact, mutatie: Mutatie, period: Period
+        self,
+        curs: Cursor[Any],
+        fact: Fact,
+        mutatie: Mutatie,
+        period: Period,
+        state: PageState,
     ) -> list[Message]:
+        return []
+
+    def on_move(
+        self,
+        curs: Cursor[Any],
+        fact: Fact,
+        student: StudentRow,
+        was: str | None,
+        now: str | None,
+        state: PageState,
+    ) -> list[Message]:
+        """The student's municipality of residence changed (from `was` to `now`)."""
         return []
 
     def on_link(
@@ -147,7 +185,10 @@ class ExtractProjection(Projection):
         subject: str,
         payload: Payload,
         recipient: str | None = None,
+        position: int | None = None,
     ) -> Message:
+        """A message about `fact` (or, with `position`, about an earlier event
+        whose consequence `fact` noticed), its id keyed with this extract's key."""
         return Message(
             recipient or self.recipient,
             self.topic(kind, recipient),
@@ -155,12 +196,15 @@ class ExtractProjection(Projection):
             kind,
             subject,
             payload,
-            fact.position,
+            fact.position if position is None else position,
             fact.recorded_at,
+            id_key=self.key,
         )
 
 
 def _period(state: PageState, fact: Fact) -> Period | None:
+    before = state.periods.get(fact.originator_id)
+    previous = None if before is None else before.einddatum
     row = state.period_event(fact)
     student = state.student(row.student_id) if row is not None else None
     if row is None or student is None:
@@ -175,6 +219,8 @@ def _period(state: PageState, fact: Fact) -> Period | None:
         row.leerjaar,
         row.einddatum,
         row.deleted,
+        row.reden_einde,
+        previous,
     )
 
 

@@ -16,17 +16,24 @@ from registry.projections.extracts.base import (
     pseudonym,
 )
 from registry.projections.extracts.outbox import Message
+from registry.projections.extracts.page_state import PageState
 from registry.projections.extracts.payloads import CbsFoto, CbsInschrijving, Mutatie
 
 
 class Cbs(ExtractProjection):
     name: ClassVar[str] = "extract_cbs"
     # 2: students keep a linked BSN (one person, one history).
-    version: ClassVar[int] = 2
+    # 3: message ids keyed with the recipient's key, not uuid5.
+    version: ClassVar[int] = 3
     recipient: ClassVar[str] = "cbs"
 
     def on_mutation(
-        self, curs: Cursor[Any], fact: Fact, mutatie: Mutatie, period: Period
+        self,
+        curs: Cursor[Any],
+        fact: Fact,
+        mutatie: Mutatie,
+        period: Period,
+        state: PageState,
     ) -> list[Message]:
         who = pseudonym(self.key, period.student.number)
         payload: CbsInschrijving = {

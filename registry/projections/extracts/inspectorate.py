@@ -21,6 +21,7 @@ from registry.projections.extracts.base import (
     quarter_start,
 )
 from registry.projections.extracts.outbox import Message
+from registry.projections.extracts.page_state import PageState
 from registry.projections.extracts.payloads import (
     InspectieFoto,
     InspectieInschrijving,
@@ -31,11 +32,17 @@ from registry.projections.extracts.payloads import (
 class Inspectorate(ExtractProjection):
     name: ClassVar[str] = "extract_inspectie"
     # 2: students keep a linked BSN (one person, one history).
-    version: ClassVar[int] = 2
+    # 3: message ids keyed with the recipient's key, not uuid5.
+    version: ClassVar[int] = 3
     recipient: ClassVar[str] = "inspectie"
 
     def on_mutation(
-        self, curs: Cursor[Any], fact: Fact, mutatie: Mutatie, period: Period
+        self,
+        curs: Cursor[Any],
+        fact: Fact,
+        mutatie: Mutatie,
+        period: Period,
+        state: PageState,
     ) -> list[Message]:
         who = pseudonym(self.key, period.student.number)
         payload: InspectieInschrijving = {
@@ -64,10 +71,7 @@ class Inspectorate(ExtractProjection):
         peildatum = date.fromisoformat(doc["peildatum"])
         births = _births(
             curs,
-            [
-                student_number(e["leerling"])
-                for e in doc["inschrijvingen"]
-            ],
+            [student_number(e["leerling"]) for e in doc["inschrijvingen"]],
         )
         per_vestiging = Counter(
             e["vestiging"] for e in doc["inschrijvingen"] if e["bekostigd"]

@@ -1,17 +1,20 @@
 """The outbox: messages extract projections decide to publish, written in the
 transaction of their tracking (exactly once), relayed to Kafka in `seq` order.
 
-A message id is derived from (recipient, source event, kind, subject), so a
-rebuilt projection produces the same ids and `ON CONFLICT DO NOTHING` keeps a
-rebuild from re-sending anything. Republishing on request re-sends the stored
-messages with their original ids.
+A message id is an HMAC, under the recipient's key, of (recipient, source event,
+kind, subject): a rebuilt projection produces the same ids, so `ON CONFLICT DO
+NOTHING` keeps a rebuild from re-sending anything, and without the key nobody can
+derive an id from a BSN (the subjects are ids derived from it). Republishing on
+request re-sends the stored messages with their original ids.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +23,6 @@ from psycopg import Cursor
 from registry.projections.engine.sql import write_rows
 from registry.projections.extracts.payloads import Payload
 
-NAMESPACE = uuid.UUID("3b0d9f5e-8a41-4f0c-9d7e-5c2a61e0b7a4")
 DDL = """
 CREATE TABLE IF NOT EXISTS outbox (
   seq bigserial PRIMARY KEY, message_id uuid NOT NULL UNIQUE, recipient text NOT NULL,
@@ -40,13 +42,21 @@ class Message:
     payload: Payload
     source_position: int
     recorded_at: datetime
+    id_key: bytes = field(repr=False, kw_only=True)  # the recipient's key
 
     @property
     def message_id(self) -> uuid.UUID:
-        return uuid.uuid5(
-            NAMESPACE,
-            f"{self.recipient}/{self.source_position}/{self.kind}/{self.subject}",
+        return keyed_id(
+            self.id_key, self.recipient, self.source_position, self.kind, self.subject
         )
+
+
+def keyed_id(
+    key: bytes, recipient: str, position: int, kind: str, subject: str
+) -> uuid.UUID:
+    text = f"{recipient}/{position}/{kind}/{subject}".encode()
+    digest = hmac.new(key, text, hashlib.sha256).digest()
+    return uuid.UUID(bytes=digest[:16], version=4)
 
 
 def write(curs: Cursor[Any], messages: list[Message]) -> None:

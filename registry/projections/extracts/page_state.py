@@ -24,6 +24,7 @@ class StudentRow:
     geboortedatum: date | None
     postcode: str | None
     linked_bsn: str | None = None  # an onderwijsnummer's person with a BSN now
+    gemeente: str | None = None  # residence per the population register
 
     @property
     def bsn(self) -> str | None:
@@ -45,19 +46,31 @@ class PeriodRow:
     leerjaar: int | None = None
     einddatum: date | None = None
     deleted: bool = False
+    reden_einde: str | None = None
+
+    def covers(self, day: date) -> bool:
+        return (
+            not self.deleted
+            and self.ingangsdatum <= day
+            and (self.einddatum is None or day <= self.einddatum)
+        )
 
 
 _STUDENT_COLUMNS = (
     "student_id uuid, number text, kind text, geboortedatum date, postcode text, "
-    "linked_bsn text"
+    "linked_bsn text, gemeente text"
 )
 STUDENT_SELECT = (
-    "SELECT student_id, number, kind, geboortedatum, postcode, linked_bsn "
+    "SELECT student_id, number, kind, geboortedatum, postcode, linked_bsn, gemeente "
     "FROM students"
 )
 _PERIOD_COLUMNS = (
     "enrolment_id uuid, student_id uuid, brin text, ingangsdatum date, vestiging text, "
-    "elementcode text, leerjaar int, einddatum date, deleted boolean"
+    "elementcode text, leerjaar int, einddatum date, deleted boolean, reden_einde text"
+)
+PERIOD_SELECT = (
+    "SELECT enrolment_id, student_id, brin, ingangsdatum, vestiging, elementcode, "
+    "leerjaar, einddatum, deleted, reden_einde FROM periods"
 )
 
 
@@ -72,6 +85,9 @@ class PageState:
         self.periods: dict[UUID, PeriodRow] = {}
         self._dirty_students: set[UUID] = set()
         self._dirty_periods: set[UUID] = set()
+        # Every period of the students loaded (a person's rules look at all of
+        # them), by student.
+        self._by_student: dict[UUID, set[UUID]] = {}
         self._load(facts)
 
     def _load(self, facts: list[Fact]) -> None:
@@ -83,19 +99,36 @@ class PageState:
             if f.topic == events.ENROLMENT_REGISTERED
         }
         if enrolments:
-            for r in self.curs.execute(
-                "SELECT enrolment_id, student_id, brin, ingangsdatum, vestiging, elementcode, "
-                "leerjaar, einddatum, deleted FROM periods WHERE enrolment_id = ANY(%s)",
-                (list(set(enrolments)),),
-            ):
-                self.periods[r[0]] = PeriodRow(*r)
-        students |= {p.student_id for p in self.periods.values()}
-        if students:
-            for r in self.curs.execute(
-                STUDENT_SELECT + " WHERE student_id = ANY(%s)",
-                (list(students),),
-            ):
-                self.students[r[0]] = StudentRow(*r)
+            students |= {
+                r[0]
+                for r in self.curs.execute(
+                    "SELECT student_id FROM periods WHERE enrolment_id = ANY(%s)",
+                    (list(set(enrolments)),),
+                )
+            }
+        self._load_students(students)
+
+    def _load_students(self, students: set[UUID]) -> None:
+        for sid in students:
+            self._by_student.setdefault(sid, set())
+        if not students:
+            return
+        for r in self.curs.execute(
+            PERIOD_SELECT + " WHERE student_id = ANY(%s)", (list(students),)
+        ):
+            self.periods[r[0]] = PeriodRow(*r)
+            self._by_student[r[1]].add(r[0])
+        for r in self.curs.execute(
+            STUDENT_SELECT + " WHERE student_id = ANY(%s)", (list(students),)
+        ):
+            self.students[r[0]] = StudentRow(*r)
+
+    def periods_of(self, student_id: UUID) -> list[PeriodRow]:
+        """Every period of the student as the log has them now (loaded on first
+        ask for a student the page did not touch)."""
+        if student_id not in self._by_student:
+            self._load_students({student_id})
+        return [self.periods[e] for e in sorted(self._by_student[student_id])]
 
     def student_event(self, fact: Fact) -> None:
         d, sid = fact.data, fact.originator_id
@@ -110,6 +143,10 @@ class PageState:
             )
         elif sid in self.students and fact.topic == events.STUDENT_BSN_LINKED:
             self.students[sid].linked_bsn = d["bsn"]
+        elif sid in self.students and fact.topic == events.STUDENT_RESIDENCE_RECORDED:
+            self.students[sid].gemeente = (
+                d["gemeente"] or ""
+            )  # "": none, per the register
         elif sid in self.students:  # the event holds the whole key after it
             row, new = self.students[sid], d["new"]
             row.geboortedatum, row.postcode = new["geboortedatum"], new["postcode"]
@@ -122,6 +159,7 @@ class PageState:
             self.periods[eid] = PeriodRow(
                 eid, d["student_id"], d["brin"], d["ingangsdatum"]
             )
+            self._by_student.setdefault(d["student_id"], set()).add(eid)
         row = self.periods.get(eid)
         if row is None:
             return None
@@ -133,8 +171,9 @@ class PageState:
                 t.get("einddatum"),
                 False,
             )
+            row.reden_einde = d.get("reden_einde")  # an A's; none when registered
         elif fact.topic == events.ENROLMENT_ENDED:
-            row.einddatum = d["einddatum"]
+            row.einddatum, row.reden_einde = d["einddatum"], d.get("reden_einde")
         elif fact.topic == events.ENROLMENT_DELETED:
             row.deleted = True
         self._dirty_periods.add(eid)
@@ -148,7 +187,7 @@ class PageState:
             self.curs,
             "INSERT INTO students SELECT * FROM {rows} ON CONFLICT (student_id) DO UPDATE "
             "SET geboortedatum = excluded.geboortedatum, postcode = excluded.postcode, "
-            "linked_bsn = excluded.linked_bsn",
+            "linked_bsn = excluded.linked_bsn, gemeente = excluded.gemeente",
             _STUDENT_COLUMNS,
             [
                 _tuple(self.students[s])
@@ -161,7 +200,7 @@ class PageState:
             "INSERT INTO periods SELECT * FROM {rows} ON CONFLICT (enrolment_id) DO UPDATE "
             "SET vestiging = excluded.vestiging, elementcode = excluded.elementcode, "
             "leerjaar = excluded.leerjaar, einddatum = excluded.einddatum, "
-            "deleted = excluded.deleted",
+            "deleted = excluded.deleted, reden_einde = excluded.reden_einde",
             _PERIOD_COLUMNS,
             [_tuple(self.periods[e]) for e in self._dirty_periods],
         )

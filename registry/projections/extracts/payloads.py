@@ -10,7 +10,6 @@ from typing import Literal, TypedDict
 
 Mutatie = Literal["T", "A", "U", "V"]
 FotoSoort = Literal["voorlopig", "actueel", "definitief"]
-Gebeurtenis = Literal["ingeschreven", "uitgeschreven"]
 
 
 class CbsInschrijving(TypedDict):
@@ -105,13 +104,39 @@ class GemeenteInschrijving(TypedDict):
 
 
 class GemeenteVsv(TypedDict):
-    """gemeente.vsv.v1: a potential early school leaver"""
+    """gemeente.vsv.v2: a potential early school leaver (`signaal`), or the
+    withdrawal of one (`ingetrokken`, with the signal's `melding_id`)"""
 
+    status: Literal["signaal", "ingetrokken"]
+    melding_id: str
     bsn: str | None
     onderwijsnummer: str | None
     geboortedatum: str | None
     laatste_brin: str
     einddatum: str
+    peildatum: str
+    reden_einde: str | None
+    reden_intrekking: Literal["ingeschreven", "gecorrigeerd"] | None
+    ingeschreven_brin: str | None
+
+
+class GemeenteVerhuisInschrijving(TypedDict):
+    brin: str
+    vestiging: str | None
+    ingangsdatum: str
+    einddatum: str | None
+
+
+class GemeenteVerhuizing(TypedDict):
+    """gemeente.verhuizingen.v1: a student left the municipality (`vertrokken`,
+    no further data) or settled in it (`gevestigd`, with current enrolments)"""
+
+    richting: Literal["vertrokken", "gevestigd"]
+    bsn: str | None
+    onderwijsnummer: str | None
+    geboortedatum: str | None
+    datum: str
+    inschrijvingen: list[GemeenteVerhuisInschrijving]
 
 
 class GemeenteKoppeling(TypedDict):
@@ -124,12 +149,15 @@ class GemeenteKoppeling(TypedDict):
 
 
 class SvbKinderbijslag(TypedDict):
-    """svb.kinderbijslag.v1"""
+    """svb.kinderbijslag.v2: whether a 16- or 17-year-old is enrolled in full-time
+    education on the month's peildatum: the first month they are in view
+    (`eerste`), when it flips (`wijziging`), or a correction of the last one sent
+    (`correctie`: a deleted period, a re-opened one)"""
 
     bsn: str
-    gebeurtenis: Gebeurtenis
-    datum: str
-    brin: str
+    peildatum: str
+    ingeschreven: bool
+    soort: Literal["eerste", "wijziging", "correctie"]
     leeftijd: int  # 16 or 17 (the schema's enum)
 
 
@@ -140,6 +168,7 @@ Payload = (
     | InspectieFoto
     | GemeenteInschrijving
     | GemeenteVsv
+    | GemeenteVerhuizing
     | GemeenteKoppeling
     | SvbKinderbijslag
 )
