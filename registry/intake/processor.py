@@ -46,6 +46,9 @@ class Outcome:
 
 
 def _numbers(r: Melding, identity: Identity | None = None) -> LeerlingRef:
+    """The numbers as delivered; with `identity`, those found or issued (only
+    for an accepted record: a rejection must not disclose a number the school
+    did not send, or a failing record would look people up)."""
     if identity is not None and identity.number is not None:
         return leerling(identity.number, identity.kind or "", identity.bsn)
     return {"bsn": r.leerling.bsn, "onderwijsnummer": r.leerling.onderwijsnummer}
@@ -81,7 +84,7 @@ def process(state: BatchState, ctx: Context, r: Melding) -> Outcome:
     signals += [_signal(e) for e in errors]
     rejections = _dedupe([s for s in signals if s.rejects])
     if rejections:
-        return Outcome("A", _numbers(r, identity), rejections)
+        return Outcome("A", _numbers(r), rejections)
     assert identity is not None
     attention = [s for s in signals if not s.rejects] + attention
     if r.soort == "W":
@@ -232,9 +235,7 @@ def _apply_change(
     student = state.lookups.students.get(identity.number or "")
     if student is None:
         return Outcome(
-            "A",
-            _numbers(r, identity),
-            [Signal("X105", "wijziging: the student is not registered")],
+            "A", _numbers(r), [Signal("X105", "wijziging: the student is not registered")]
         )
     source: ChangeSource = {
         "brin": ctx.brin,
@@ -244,7 +245,7 @@ def _apply_change(
     old, new = r.wijziging.oud, r.wijziging.nieuw
     errors = student.key_change_errors(old, new)
     if errors:
-        return Outcome("A", _numbers(r, identity), [_signal(e) for e in errors])
+        return Outcome("A", _numbers(r), [_signal(e) for e in errors])
     student.change_key_data(old, new, source, ctx.at)
     state.touch(student)
     return Outcome("G", _numbers(r, identity), attention)

@@ -1,0 +1,83 @@
+"""What intake discloses: a rejected record returns only the numbers the school
+sent in it, and a trial delivery returns a number only for a student the school
+already has (no identity oracle)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from registry.bootstrap import Runtime
+from registry.domain.foto import LeerlingRef
+from tests.conftest import utc
+from tests.intake_helpers import (
+    ANNA,
+    PIET,
+    batch,
+    extended,
+    period,
+    prepare,
+    rec,
+    student,
+    verdicts,
+)
+
+AUG = utc(2026, 8, 20)
+NOBODY: LeerlingRef = {"bsn": None, "onderwijsnummer": None}
+
+
+@pytest.fixture
+def rt(runtime: Runtime) -> Runtime:
+    prepare(runtime)
+    return runtime
+
+
+def by_name(person: dict[str, Any]) -> dict[str, Any]:
+    """The extended set without a number: the register is searched by name."""
+    return student(person, bsn=None, uitgebreid=extended(person))
+
+
+def entry(feedback: Any, n: int = 1) -> dict[str, Any]:
+    (found,) = [m for m in feedback["meldingen"] if m["meldingnummer"] == n]
+    return dict(found)
+
+
+def test_a_rejected_record_returns_no_number_the_lookup_found(rt: Runtime) -> None:
+    # The name lookup finds Anna's BSN, then 055 rejects the record (no such
+    # period): the school learns the verdict, not her number.
+    ending = rec(1, by_name(ANNA), "U", inschrijving=period(einddatum="2026-12-01"))
+    fb = rt.intake.submit(batch(ending), AUG).feedback
+    assert verdicts(fb)[1] == ("A", ["055"])
+    assert entry(fb)["leerling"] == NOBODY
+    assert ANNA["bsn"] not in str(fb) and ANNA["bsn"][-3:] not in str(fb)
+
+
+def test_a_rejected_key_change_returns_no_number_the_lookup_found(
+    rt: Runtime,
+) -> None:
+    change = rec(
+        1,
+        by_name(PIET),
+        "A",
+        soort="W",
+        inschrijving=None,
+        wijziging={"oud": {"postcode": "9711AB"}, "nieuw": {"postcode": "9712CD"}},
+    )
+    fb = rt.intake.submit(batch(change), AUG).feedback
+    assert verdicts(fb)[1][0] == "A"
+    assert entry(fb)["leerling"] == NOBODY and PIET["bsn"] not in str(fb)
+
+
+def test_a_rejected_record_keeps_the_number_the_school_sent(rt: Runtime) -> None:
+    ending = rec(1, student(ANNA), "U", inschrijving=period(einddatum="2026-12-01"))
+    fb = rt.intake.submit(batch(ending), AUG).feedback
+    assert verdicts(fb)[1] == ("A", ["055"])
+    assert entry(fb)["leerling"] == {"bsn": ANNA["bsn"], "onderwijsnummer": None}
+
+
+def test_an_accepted_record_still_gets_the_bsn_found_with_755(rt: Runtime) -> None:
+    """contract.md: accepted with 755 and that person's BSN."""
+    fb = rt.intake.submit(batch(rec(1, by_name(ANNA))), AUG).feedback
+    assert verdicts(fb)[1] == ("G", ["755"])
+    assert entry(fb)["leerling"]["bsn"] == ANNA["bsn"]
