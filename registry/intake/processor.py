@@ -28,6 +28,11 @@ from registry.intake.population import NameKey, name_key
 from registry.intake.wire import Melding
 
 IDENTITY_CODES = {"742", "X102", "X103", "790", "X110", "X104"}
+TRIAL_755 = Signal(
+    "755",
+    "found in the population register by name and birth date; "
+    "the bsn is returned when the batch is delivered",
+)
 
 
 @dataclass
@@ -60,6 +65,28 @@ def _signal(e: DomainError) -> Signal:
 
 
 def process(state: BatchState, ctx: Context, r: Melding) -> Outcome:
+    outcome = _judged(state, ctx, r)
+    if ctx.dry_run and outcome.status == "G":
+        return _trial(state, r, outcome)
+    return outcome
+
+
+def _trial(state: BatchState, r: Melding, outcome: Outcome) -> Outcome:
+    """A trial delivery records nothing and so vouches for nothing: it names a
+    number the school did not send only for a student the school already has,
+    or it would answer "whose BSN is this name?" for anyone."""
+    delivered = _numbers(r)
+    found = outcome.numbers
+    number = found["onderwijsnummer"] or found["bsn"]
+    if found == delivered or number is None:
+        return outcome
+    if ids.student_id(number) in state.known_here:
+        return outcome
+    signals = [TRIAL_755 if s.code == "755" else s for s in outcome.signals]
+    return Outcome(outcome.status, delivered, signals)
+
+
+def _judged(state: BatchState, ctx: Context, r: Melding) -> Outcome:
     person = who(r)
     if person is not None and person in state.blocked:
         return Outcome("W", _numbers(r))  # behind an earlier record of theirs

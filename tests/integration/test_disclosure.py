@@ -81,3 +81,46 @@ def test_an_accepted_record_still_gets_the_bsn_found_with_755(rt: Runtime) -> No
     fb = rt.intake.submit(batch(rec(1, by_name(ANNA))), AUG).feedback
     assert verdicts(fb)[1] == ("G", ["755"])
     assert entry(fb)["leerling"]["bsn"] == ANNA["bsn"]
+
+
+def trial(rt: Runtime, *records: dict[str, Any], number: int = 9) -> Any:
+    return rt.intake.submit(batch(*records, number=number), AUG, dry_run=True).feedback
+
+
+def test_a_trial_naming_a_student_of_another_school_returns_no_number(
+    rt: Runtime,
+) -> None:
+    rt.intake.submit(batch(rec(1, student(ANNA)), brin="02AB"), utc(2026, 8, 19))
+    fb = trial(rt, rec(1, by_name(ANNA)))
+    # The verdict is still predicted (X130: she is enrolled elsewhere too).
+    assert verdicts(fb)[1] == ("G", ["755", "X130"])
+    assert entry(fb)["leerling"] == NOBODY
+    assert ANNA["bsn"] not in str(fb) and ANNA["bsn"][-3:] not in str(fb)
+
+
+def test_a_trial_of_an_unknown_student_learns_nothing_from_its_own_records(
+    rt: Runtime,
+) -> None:
+    # The first record would enrol Piet; the second must not see him as the
+    # school's student already.
+    amend = rec(2, by_name(PIET), "A", inschrijving=period(leerjaar=2))
+    fb = trial(rt, rec(1, by_name(PIET)), amend)
+    assert verdicts(fb) == {1: ("G", ["755", "956"]), 2: ("G", ["755", "956"])}
+    assert [entry(fb, n)["leerling"] for n in (1, 2)] == [NOBODY, NOBODY]
+    assert PIET["bsn"] not in str(fb)
+
+
+def test_a_trial_returns_the_number_of_a_student_the_school_has(rt: Runtime) -> None:
+    rt.intake.submit(batch(rec(1, student(ANNA))), utc(2026, 8, 19))
+    fb = trial(rt, rec(1, by_name(ANNA), "A", inschrijving=period(leerjaar=2)))
+    assert verdicts(fb)[1] == ("G", ["755"])
+    assert entry(fb)["leerling"]["bsn"] == ANNA["bsn"]
+
+
+def test_a_trial_for_a_student_whose_period_was_deleted_returns_no_number(
+    rt: Runtime,
+) -> None:
+    rt.intake.submit(batch(rec(1, student(ANNA))), utc(2026, 8, 19))
+    rt.intake.submit(batch(rec(1, student(ANNA), "V"), number=2), utc(2026, 8, 19))
+    fb = trial(rt, rec(1, by_name(ANNA)))
+    assert entry(fb)["leerling"] == NOBODY
