@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from registry.access.reads import ReadAudit
 from registry.access.users import AccessService
 from registry.application.errors import RecordedTimeWentBack
 from registry.application.fotos import Fotos
@@ -62,11 +63,13 @@ class Runtime:
     projector: Projector
     fotos: Fotos
     projections: tuple[Projection, ...]
+    reads: ReadAudit
 
     def create_tables(self) -> None:
         """Every table of the registry that is missing; idempotent."""
         self.registry.create_table()
-        for store in (self.access, self.population, self.intake.store, self.fotos):
+        stores = (self.access, self.reads, self.population, self.intake.store)
+        for store in (*stores, self.fotos):
             store.create_tables()
         self.projector.create_tables()
         relay.create_tables(self.database_url)
@@ -132,6 +135,7 @@ def build(settings: Settings, url: str) -> Runtime:
     registry = Registry(env=event_store_env(url, settings))
     population = PostgresPopulationRegister(url)
     projector = Projector(url, EventLog(registry.recorder))
+    reads = ReadAudit(url)
     return Runtime(
         settings,
         url,
@@ -143,10 +147,11 @@ def build(settings: Settings, url: str) -> Runtime:
             session_hours=settings.session_hours,
         ),
         population,
-        Intake(registry, IntakeStore(url), population),
+        Intake(registry, IntakeStore(url), population, reads),
         projector,
         Fotos(registry, TimelineFotos(projector), url),
         projections(settings),
+        reads,
     )
 
 

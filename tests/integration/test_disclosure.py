@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest
 
+from registry.access.policy import Role
+from registry.access.reads import ReadNotAudited
+from registry.access.users import Principal
 from registry.bootstrap import Runtime
 from registry.domain.foto import LeerlingRef
 from tests.conftest import utc
@@ -25,6 +29,7 @@ from tests.intake_helpers import (
 
 AUG = utc(2026, 8, 20)
 NOBODY: LeerlingRef = {"bsn": None, "onderwijsnummer": None}
+SCHOOL = Principal("school01oe", Role.SCHOOL, "01OE", None)
 
 
 @pytest.fixture
@@ -84,7 +89,8 @@ def test_an_accepted_record_still_gets_the_bsn_found_with_755(rt: Runtime) -> No
 
 
 def trial(rt: Runtime, *records: dict[str, Any], number: int = 9) -> Any:
-    return rt.intake.submit(batch(*records, number=number), AUG, dry_run=True).feedback
+    raw = batch(*records, number=number)
+    return rt.intake.submit(raw, AUG, dry_run=True, by=SCHOOL).feedback
 
 
 def test_a_trial_naming_a_student_of_another_school_returns_no_number(
@@ -124,3 +130,26 @@ def test_a_trial_for_a_student_whose_period_was_deleted_returns_no_number(
     rt.intake.submit(batch(rec(1, student(ANNA), "V"), number=2), utc(2026, 8, 19))
     fb = trial(rt, rec(1, by_name(ANNA)))
     assert entry(fb)["leerling"] == NOBODY
+
+
+def test_each_trial_is_audited_without_personal_data(rt: Runtime) -> None:
+    trial(rt, rec(1, by_name(ANNA)), rec(2, student(PIET)))
+    trial(rt, rec(1, student(ANNA)), number=10)
+    rows = rt.reads.reads(brin="01OE")
+    assert [(r["login"], r["role"], r["route"], r["rows"]) for r in rows] == [
+        ("school01oe", "school", "trial delivery", 2),
+        ("school01oe", "school", "trial delivery", 1),
+    ]
+    assert all(r["at"] == AUG and r["subject"] is None for r in rows)
+    text = str(rows)
+    assert not any(v in text for v in (ANNA["bsn"], "Jansen", ANNA["geboortedatum"]))
+
+
+def test_a_trial_names_who_asks_and_is_not_served_unaudited(rt: Runtime) -> None:
+    raw = batch(rec(1, student(ANNA)))
+    with pytest.raises(ValueError, match="audited"):
+        rt.intake.submit(raw, AUG, dry_run=True)
+    with psycopg.connect(rt.database_url) as conn:
+        conn.execute("DROP TABLE access_reads")
+    with pytest.raises(ReadNotAudited):
+        rt.intake.submit(raw, AUG, dry_run=True, by=SCHOOL)

@@ -64,7 +64,7 @@ async def submit(
     if isinstance(head, dict):
         _may_deliver(principal, head.get("brin"), head.get("soort"))
     result = runtime.record_now(
-        lambda at: runtime.intake.submit(raw, at, dry_run=dry_run)
+        lambda at: runtime.intake.submit(raw, at, dry_run=dry_run, by=principal)
     )
     return result.feedback
 
