@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from registry.api.errors import install_error_handlers
 from registry.api.routes import (
+    audit,
     auth,
     batches,
     enrolments,
@@ -33,4 +34,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(signals.router)
     app.include_router(funding.router)
     app.include_router(projections.router)
+    app.include_router(audit.router)
     return app

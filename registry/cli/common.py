@@ -92,8 +92,8 @@ def parse_time(text: str | None, name: str) -> datetime | None:
     """An ISO 8601 time option, or a refusal naming the option."""
     try:
         return parse_at(text)
-    except ValueError as e:
-        refuse(f"{name}: {e}")
+    except (ValueError, ClockError) as e:  # parse_at names the option --at
+        refuse(f"{name}: {str(e).removeprefix('--at ')}")
 
 
 def progress(label: str) -> Progress:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from registry.api.deps import OPERATOR, RuntimeDep
+from registry.api.deps import OPERATOR, ReadLogDep, RuntimeDep
 from registry.api.reading import (
     Cursor,
     Limit,
@@ -19,7 +19,7 @@ from registry.api.reading import (
     sort_key,
     year_calendar,
 )
-from registry.domain.foto import leerling
+from registry.domain.foto import leerling, student_number
 from registry.projections.queries.peiling import periods
 
 router = APIRouter(prefix="/v1", tags=["read side"])
@@ -29,6 +29,7 @@ router = APIRouter(prefix="/v1", tags=["read side"])
 def national_enrolments(
     runtime: RuntimeDep,
     response: Response,
+    audit: ReadLogDep,
     schooljaar: str,
     valid_on: date,
     as_of: StandPer = None,
@@ -53,6 +54,7 @@ def national_enrolments(
         key=lambda e: [*sort_key(e), e["brin"]],
     )
     page, token = paged(items, cursor, limit)
+    audit([student_number(e["leerling"]) for e in page])
     return {
         "valid_on": valid_on.isoformat(),
         "total": len(items),

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from registry.api.deps import SCHOOL_SIDE, RuntimeDep
+from registry.api.deps import SCHOOL_SIDE, ReadLogDep, RuntimeDep
 from registry.api.reading import (
     POSITION_HEADER,
     YEAR,
@@ -22,6 +22,7 @@ from registry.api.reading import (
     paged,
     year_calendar,
 )
+from registry.domain.foto import student_number
 from registry.projections.queries.peiling import snapshot
 
 router = APIRouter(prefix="/v1", tags=["read side"])
@@ -33,6 +34,7 @@ def get_snapshot(
     schooljaar: str,
     runtime: RuntimeDep,
     response: Response,
+    audit: ReadLogDep,
     peildatum: Peildatum = None,
     stand_per: StandPer = None,
     cursor: Cursor = None,
@@ -47,10 +49,12 @@ def get_snapshot(
             snapshot(r.cursor, brin, schooljaar, d, known_at(runtime, stand_per))
         )
     if format == "csv":
+        audit([student_number(e["leerling"]) for e in doc["inschrijvingen"]])
         sheet = csv_response(doc["inschrijvingen"], f"{brin}-{schooljaar}-{d}.csv")
         sheet.headers[POSITION_HEADER] = response.headers[POSITION_HEADER]
         return sheet
     doc["inschrijvingen"], doc["next_cursor"] = paged(
         doc["inschrijvingen"], cursor, limit
     )
+    audit([student_number(e["leerling"]) for e in doc["inschrijvingen"]])
     return doc
