@@ -22,6 +22,7 @@ from registry.infrastructure.clock import Clock, SystemClock, make_clock, parse_
 from registry.infrastructure.embedded_postgres import EmbeddedPostgres
 from registry.infrastructure.event_store import event_store_env
 from registry.infrastructure.pools import pooled
+from registry.infrastructure.redact import quiet_payload_loggers
 from registry.intake.population import PostgresPopulationRegister
 from registry.intake.service import Intake
 from registry.intake.tables import IntakeStore
@@ -163,6 +164,7 @@ def bootstrap(
     given), with its tables made unless `create_tables` is off."""
     settings = settings or Settings()
     collector.tune()
+    quiet_payload_loggers()
     if settings.database_url is None:
         url = EmbeddedPostgres(settings.state_dir).start()
     else:
