@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from registry.access.reads import ReadAudit
 from registry.access.users import AccessService
 from registry.application.errors import RecordedTimeWentBack
 from registry.application.fotos import Fotos
@@ -21,6 +22,7 @@ from registry.infrastructure.clock import Clock, SystemClock, make_clock, parse_
 from registry.infrastructure.embedded_postgres import EmbeddedPostgres
 from registry.infrastructure.event_store import event_store_env
 from registry.infrastructure.pools import pooled
+from registry.infrastructure.redact import quiet_payload_loggers
 from registry.intake.population import PersonIn, PostgresPopulationRegister
 from registry.intake.service import Intake
 from registry.intake.tables import IntakeStore
@@ -62,11 +64,13 @@ class Runtime:
     projector: Projector
     fotos: Fotos
     projections: tuple[Projection, ...]
+    reads: ReadAudit
 
     def create_tables(self) -> None:
         """Every table of the registry that is missing; idempotent."""
         self.registry.create_table()
-        for store in (self.access, self.population, self.intake.store, self.fotos):
+        stores = (self.access, self.reads, self.population, self.intake.store)
+        for store in (*stores, self.fotos):
             store.create_tables()
         self.projector.create_tables()
         relay.create_tables(self.database_url)
@@ -144,6 +148,7 @@ def build(settings: Settings, url: str) -> Runtime:
     registry = Registry(env=event_store_env(url, settings))
     population = PostgresPopulationRegister(url)
     projector = Projector(url, EventLog(registry.recorder))
+    reads = ReadAudit(url)
     return Runtime(
         settings,
         url,
@@ -155,10 +160,11 @@ def build(settings: Settings, url: str) -> Runtime:
             session_hours=settings.session_hours,
         ),
         population,
-        Intake(registry, IntakeStore(url), population),
+        Intake(registry, IntakeStore(url), population, reads),
         projector,
         Fotos(registry, TimelineFotos(projector), url),
         projections(settings),
+        reads,
     )
 
 
@@ -170,6 +176,7 @@ def bootstrap(
     given), with its tables made unless `create_tables` is off."""
     settings = settings or Settings()
     collector.tune()
+    quiet_payload_loggers()
     if settings.database_url is None:
         url = EmbeddedPostgres(settings.state_dir).start()
     else:

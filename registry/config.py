@@ -30,3 +30,7 @@ class Settings(BaseSettings):
     # '{"cbs": "...", "inspectie": "..."}'. Missing ones are generated once into
     # STATE_DIR/pseudonym-keys.json (mode 600); production sets them explicitly.
     pseudonym_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    # The server's own keys by purpose, e.g. REGISTRY_SERVER_KEYS='{"cursor":
+    # "..."}' (HMAC of the API's paging cursors); generated like the above into
+    # STATE_DIR/server-keys.json when missing.
+    server_keys: dict[str, SecretStr] = Field(default_factory=dict)

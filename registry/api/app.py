@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from registry.api.errors import install_error_handlers
 from registry.api.routes import (
+    audit,
     auth,
     batches,
     enrolments,
@@ -17,11 +18,13 @@ from registry.api.routes import (
     snapshots,
 )
 from registry.bootstrap import Runtime
+from registry.infrastructure.secrets import server_key
 
 
 def create_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title="BRON-VO enrolment registry", version="0.1.0")
     app.state.runtime = runtime
+    app.state.cursor_key = server_key(runtime.settings, "cursor")
     install_error_handlers(app)
     # In this order in the OpenAPI document.
     app.include_router(auth.router)
@@ -33,4 +36,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(signals.router)
     app.include_router(funding.router)
     app.include_router(projections.router)
+    app.include_router(audit.router)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated
 
@@ -10,8 +10,10 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from registry.access.policy import AccessError, Role
+from registry.access.reads import Read
 from registry.access.users import Principal
 from registry.bootstrap import Runtime
+from registry.domain import ids
 
 bearer = HTTPBearer(auto_error=False)
 
@@ -74,3 +76,37 @@ def authorise(*roles: Role) -> Callable[..., Principal]:
 # operator; national questions by operators only.
 SCHOOL_SIDE = Depends(authorise(Role.SCHOOL, Role.ACCOUNTANT, Role.OPERATOR))
 OPERATOR = Depends(authorise(Role.OPERATOR))
+
+
+class ReadLog:
+    """Records what a response shows of students in the audit of reads, before
+    it is served (a failed write fails the request: ReadNotAudited)."""
+
+    def __init__(self, runtime: Runtime, principal: Principal, request: Request):
+        self.runtime = runtime
+        self.principal = principal
+        self.request = request
+
+    def __call__(self, numbers: Sequence[str], brin: str | None = None) -> None:
+        """`numbers`: the student number of each row shown (repeats allowed)."""
+        distinct = {n for n in numbers if n}
+        subject = ids.student_id(distinct.pop()) if len(distinct) == 1 else None
+        route = getattr(self.request.scope.get("route"), "path", "")
+        read = Read(
+            self.principal.login,
+            self.principal.role.value,
+            f"{self.request.method} {route}",
+            brin or self.request.path_params.get("brin"),
+            len(numbers),
+            subject,
+        )
+        self.runtime.reads.record(read, now(self.runtime))
+
+
+def read_log(
+    runtime: RuntimeDep, principal: PrincipalDep, request: Request
+) -> ReadLog:
+    return ReadLog(runtime, principal, request)
+
+
+ReadLogDep = Annotated[ReadLog, Depends(read_log)]

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from registry.access.policy import AccessError, InvalidCredentials, InvalidSecondFactor
+from registry.access.reads import ReadNotAudited
 from registry.application.errors import ConcurrentChange
 from registry.application.fotos import UnknownFoto
 from registry.domain.errors import InvalidSchooljaar
@@ -64,6 +65,7 @@ ERRORS: tuple[Answer[Any], ...] = (
     Answer(UnknownFoto, status.HTTP_404_NOT_FOUND),
     Answer(FundingError, status.HTTP_404_NOT_FOUND),
     Answer(ProjectionNotReady, status.HTTP_503_SERVICE_UNAVAILABLE),
+    Answer(ReadNotAudited, status.HTTP_503_SERVICE_UNAVAILABLE),
 )
 
 

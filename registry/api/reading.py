@@ -1,15 +1,11 @@
 """What the read-side routes share: the live timeline an answer is read from
 (and the log position it is given at), the school year and the time a question
-names, cursor paging and CSV. Lists are paged with an opaque cursor (the sort
-key of the last item), so a page never shifts when later facts arrive: the
-question itself fixes D and T."""
+names, and CSV. Lists are paged with signed cursors (`cursors.py`)."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -40,9 +36,6 @@ CSV_COLUMNS = (
 )
 Peildatum = Annotated[date | None, Query(description="valid date; default 1 October")]
 StandPer = Annotated[datetime | None, Query(description="as known at; default now")]
-Cursor = Annotated[
-    str | None, Query(description="from the previous page's next_cursor")
-]
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 Format = Annotated[str, Query(pattern="^(json|csv)$")]
 
@@ -75,27 +68,6 @@ def sort_key(e: dict[str, Any]) -> list[str]:
         e["vestiging"],
         e["ingangsdatum"],
     ]
-
-
-def paged(
-    items: list[dict[str, Any]], cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
-    if cursor:
-        try:
-            after = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        except ValueError:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid cursor"
-            ) from None
-        items = [e for e in items if sort_key(e) > after]
-    page = items[:limit]
-    more = len(items) > limit
-    token = (
-        base64.urlsafe_b64encode(json.dumps(sort_key(page[-1])).encode()).decode()
-        if more
-        else None
-    )
-    return page, token
 
 
 def csv_response(entries: Sequence[FotoEntry], filename: str) -> Response:

@@ -1,10 +1,13 @@
-"""`registry replay|explain`: how an answer came about, checked against the log."""
+"""`registry replay|explain`: how an answer came about, checked against the log;
+`registry audit reads`: who was shown personal data."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from registry.cli.common import (
     emit,
@@ -21,10 +24,40 @@ from registry.domain.calendar import SchoolYearCalendar
 from registry.projections import replay as audit_replay
 from registry.projections.queries import audit
 
+audit_app = typer.Typer(help="The audit of reads (operators).", no_args_is_help=True)
+READ_COLUMNS = ("at", "login", "role", "route", "brin", "subject", "rows")
+
 
 def register(app: typer.Typer) -> None:
     app.command("replay")(replay)
     app.command("explain")(explain)
+    app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("reads")
+def reads(
+    since: Annotated[str | None, typer.Option(help="from T (ISO 8601)")] = None,
+    user: Annotated[str | None, typer.Option(help="login name")] = None,
+    brin: Annotated[str | None, typer.Option(help="school")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 1000,
+    table: Annotated[bool, typer.Option(help="a table instead of JSON")] = False,
+) -> None:
+    """Recorded reads of personal data (API responses, trial deliveries),
+    oldest first."""
+    start = parse_time(since, "--since")
+    with runtime() as rt:
+        rows = rt.reads.reads(since=start, login=user, brin=brin, limit=limit)
+    if table:
+        Console().print(_table(rows))
+    else:
+        emit(rows)
+
+
+def _table(rows: list[dict[str, Any]]) -> Table:
+    shown = Table(*READ_COLUMNS, title=f"reads of personal data: {len(rows)}")
+    for row in rows:
+        shown.add_row(*("" if row[c] is None else str(row[c]) for c in READ_COLUMNS))
+    return shown
 
 
 def replay(

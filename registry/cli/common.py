@@ -3,6 +3,7 @@ and the helpers more than one command module needs."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,8 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
-from registry.access.policy import AccessError
+from registry.access.policy import AccessError, Role
+from registry.access.users import Principal
 from registry.application.errors import ApplicationError
 from registry.application.fotos import IssuedFoto, UnknownFoto
 from registry.bootstrap import Runtime, bootstrap, projection, projections
@@ -46,6 +48,12 @@ REFUSALS = (
     DeliveryRefused,
     ProjectionStopped,
 )
+
+
+def terminal_user() -> Principal:
+    """Who acts at the command line: an operator with access to the database,
+    named by the account running the command (for the audit)."""
+    return Principal(f"cli:{getpass.getuser()}", Role.OPERATOR, None, None)
 
 
 def emit(payload: Any) -> None:
@@ -84,8 +92,8 @@ def parse_time(text: str | None, name: str) -> datetime | None:
     """An ISO 8601 time option, or a refusal naming the option."""
     try:
         return parse_at(text)
-    except ValueError as e:
-        refuse(f"{name}: {e}")
+    except (ValueError, ClockError) as e:  # parse_at names the option --at
+        refuse(f"{name}: {str(e).removeprefix('--at ')}")
 
 
 def progress(label: str) -> Progress:

@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from registry.cli.common import AtOption, emit, refuse, runtime, school_year_key
+from registry.cli.common import (
+    AtOption,
+    emit,
+    refuse,
+    runtime,
+    school_year_key,
+    terminal_user,
+)
 from registry.intake.wire import BatchKey, BatchRefused
 
 
@@ -37,7 +44,10 @@ def submit(
         refuse(f"cannot read {file}: {e}")
     with runtime() as rt:
         try:
-            result = rt.record(lambda t: rt.intake.submit(raw, t, dry_run=dry_run), at)
+            result = rt.record(
+                lambda t: rt.intake.submit(raw, t, dry_run=dry_run, by=terminal_user()),
+                at,
+            )
         except BatchRefused as e:
             for p in e.problems:
                 typer.echo(

@@ -1,5 +1,6 @@
-"""Per-recipient pseudonym keys: from settings, or generated once and kept in
-the state directory (never in the repository, never logged)."""
+"""Per-recipient pseudonym keys and the server's own keys (e.g. the one that
+signs paging cursors): from settings, or generated once and kept in the state
+directory (never in the repository, never logged)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from registry.config import Settings
 
 KEYS_FILE = "pseudonym-keys.json"
+SERVER_KEYS_FILE = "server-keys.json"
 
 
 def pseudonym_key(settings: Settings, recipient: str) -> bytes:
@@ -18,6 +20,13 @@ def pseudonym_key(settings: Settings, recipient: str) -> bytes:
     if configured is not None:
         return configured.get_secret_value().encode()
     return _generated(settings.state_dir / KEYS_FILE, recipient)
+
+
+def server_key(settings: Settings, purpose: str) -> bytes:
+    configured = settings.server_keys.get(purpose)
+    if configured is not None:
+        return configured.get_secret_value().encode()
+    return _generated(settings.state_dir / SERVER_KEYS_FILE, purpose)
 
 
 def _generated(path: Path, recipient: str) -> bytes:

@@ -71,6 +71,9 @@ class BatchState:
     changed: dict[UUID, Aggregate] = field(default_factory=dict)
     index_rows: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
     issued_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    # Students with a period at the delivering school before this batch: the
+    # only ones a trial delivery may name (its own records add none).
+    known_here: frozenset[UUID] = frozenset()
 
     def touch(self, aggregate: Aggregate) -> None:
         self.changed[aggregate.id] = aggregate
@@ -203,6 +206,9 @@ def load_state(
         enrolments={k: a for k, a in loaded.items() if isinstance(a, Enrolment)},
         periods=grouped,
         serials=_serials(store, ctx.dry_run),
+        known_here=frozenset(
+            p.student_id for p in periods if p.brin == ctx.brin and not p.deleted
+        ),
     )
 
 

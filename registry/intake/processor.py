@@ -28,6 +28,11 @@ from registry.intake.population import NameKey, name_key
 from registry.intake.wire import Melding
 
 IDENTITY_CODES = {"742", "X102", "X103", "790", "X110", "X104"}
+TRIAL_755 = Signal(
+    "755",
+    "found in the population register by name and birth date; "
+    "the bsn is returned when the batch is delivered",
+)
 
 
 @dataclass
@@ -46,6 +51,9 @@ class Outcome:
 
 
 def _numbers(r: Melding, identity: Identity | None = None) -> LeerlingRef:
+    """The numbers as delivered; with `identity`, those found or issued (only
+    for an accepted record: a rejection must not disclose a number the school
+    did not send, or a failing record would look people up)."""
     if identity is not None and identity.number is not None:
         return leerling(identity.number, identity.kind or "", identity.bsn)
     return {"bsn": r.leerling.bsn, "onderwijsnummer": r.leerling.onderwijsnummer}
@@ -57,6 +65,28 @@ def _signal(e: DomainError) -> Signal:
 
 
 def process(state: BatchState, ctx: Context, r: Melding) -> Outcome:
+    outcome = _judged(state, ctx, r)
+    if ctx.dry_run and outcome.status == "G":
+        return _trial(state, r, outcome)
+    return outcome
+
+
+def _trial(state: BatchState, r: Melding, outcome: Outcome) -> Outcome:
+    """A trial delivery records nothing and so vouches for nothing: it names a
+    number the school did not send only for a student the school already has,
+    or it would answer "whose BSN is this name?" for anyone."""
+    delivered = _numbers(r)
+    found = outcome.numbers
+    number = found["onderwijsnummer"] or found["bsn"]
+    if found == delivered or number is None:
+        return outcome
+    if ids.student_id(number) in state.known_here:
+        return outcome
+    signals = [TRIAL_755 if s.code == "755" else s for s in outcome.signals]
+    return Outcome(outcome.status, delivered, signals)
+
+
+def _judged(state: BatchState, ctx: Context, r: Melding) -> Outcome:
     person = who(r)
     if person is not None and person in state.blocked:
         return Outcome("W", _numbers(r))  # behind an earlier record of theirs
@@ -81,7 +111,7 @@ def process(state: BatchState, ctx: Context, r: Melding) -> Outcome:
     signals += [_signal(e) for e in errors]
     rejections = _dedupe([s for s in signals if s.rejects])
     if rejections:
-        return Outcome("A", _numbers(r, identity), rejections)
+        return Outcome("A", _numbers(r), rejections)
     assert identity is not None
     attention = [s for s in signals if not s.rejects] + attention
     if r.soort == "W":
@@ -245,9 +275,7 @@ def _apply_change(
     student = state.lookups.students.get(identity.number or "")
     if student is None:
         return Outcome(
-            "A",
-            _numbers(r, identity),
-            [Signal("X105", "wijziging: the student is not registered")],
+            "A", _numbers(r), [Signal("X105", "wijziging: the student is not registered")]
         )
     source: ChangeSource = {
         "brin": ctx.brin,
@@ -257,7 +285,7 @@ def _apply_change(
     old, new = r.wijziging.oud, r.wijziging.nieuw
     errors = student.key_change_errors(old, new)
     if errors:
-        return Outcome("A", _numbers(r, identity), [_signal(e) for e in errors])
+        return Outcome("A", _numbers(r), [_signal(e) for e in errors])
     student.change_key_data(old, new, source, ctx.at)
     state.touch(student)
     return Outcome("G", _numbers(r, identity), attention)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from registry.access.reads import Read, ReadAudit
+from registry.access.users import Principal
 from registry.application.errors import ApplicationError, ConcurrentChange
 from registry.application.registry import Registry
 from registry.domain import ids
@@ -43,6 +45,7 @@ from registry.intake.wire import (
 
 MAX_ATTEMPTS = 5
 WAIT_LIMIT = timedelta(days=14)
+TRIAL_ROUTE = "trial delivery"
 
 
 class DeliveryRefused(Exception):
@@ -62,29 +65,56 @@ class Result:
 
 class Intake:
     def __init__(
-        self, registry: Registry, store: IntakeStore, register: PopulationRegister
+        self,
+        registry: Registry,
+        store: IntakeStore,
+        register: PopulationRegister,
+        reads: ReadAudit,
     ) -> None:
         self.registry = registry
         self.store = store
         self.register = register
+        self.reads = reads
 
     def submit(
-        self, raw: bytes | str, at: datetime, *, dry_run: bool = False
+        self,
+        raw: bytes | str,
+        at: datetime,
+        *,
+        dry_run: bool = False,
+        by: Principal | None = None,
     ) -> Result:
+        """`by`: who asks; a trial delivery must say, since it is audited."""
+        if dry_run and by is None:
+            raise ValueError("a trial delivery is audited: name who asks for it")
         batch, content_hash = parse_batch(raw, local_day(at))
         self._check_sender(batch)
+        if dry_run:
+            assert by is not None
+            return self._trial(batch, content_hash, at, by)
         for _ in range(MAX_ATTEMPTS):
-            if not dry_run:
-                stored = self.store.batch(batch.key)
-                if stored is not None:
-                    return self._redelivered(
-                        batch, content_hash, stored.content_hash, stored.feedback
-                    )
+            stored = self.store.batch(batch.key)
+            if stored is not None:
+                return self._redelivered(
+                    batch, content_hash, stored.content_hash, stored.feedback
+                )
             try:
-                return self._process(batch, content_hash, at, dry_run)
+                return self._process(batch, content_hash, at, dry_run=False)
             except ConcurrentChange:
                 continue  # another delivery changed the same student: judge again
         raise ConcurrentChange(f"batch {batch.key} kept conflicting; deliver it again")
+
+    def _trial(
+        self, batch: Aanlevering, content_hash: str, at: datetime, by: Principal
+    ) -> Result:
+        """Judge the batch, record who tried it (the audit row holds no personal
+        data), and only then answer: an unaudited trial is not served."""
+        result = self._process(batch, content_hash, at, dry_run=True)
+        trial = Read(
+            by.login, by.role.value, TRIAL_ROUTE, batch.brin, len(batch.meldingen)
+        )
+        self.reads.record(trial, at)
+        return result
 
     def report_assurance(
         self,

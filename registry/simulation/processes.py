@@ -25,6 +25,7 @@ from registry.bootstrap import projections
 from registry.config import Settings
 from registry.infrastructure import collector
 from registry.infrastructure.pools import pooled
+from registry.infrastructure.redact import error_trace, quiet_payload_loggers
 from registry.projections.engine.event_log import EventLog
 from registry.projections.engine.multi import fresh_together
 from registry.projections.engine.runner import Projector
@@ -45,10 +46,10 @@ def _until(last: Event, poll: float, work: Any) -> None:
         final = last.is_set()
         try:
             work()
-        except Exception:  # a failed round is tried again; nothing was half-applied
+        except Exception as e:  # a failed round is tried again; nothing half-applied
             if final:
                 raise
-            log.exception("round failed; trying again")
+            log.error("round failed; trying again:\n%s", error_trace(e))
         if final:
             return
         last.wait(poll)
@@ -104,6 +105,7 @@ def give_way(pid: int) -> None:
 
 def keep_relaying(url: str, bootstrap: str, last: Event, poll: float) -> None:
     collector.tune()
+    quiet_payload_loggers()
     _yield_to_the_play()
     # The extracts process keeps the outbox filled: these rounds only relay.
     relay = Relay(url, producer(bootstrap), TopicSchemas())
@@ -119,6 +121,7 @@ def keep_consuming(
     url: str, bootstrap: str, recipients: list[str], last: Event, out: Any
 ) -> None:
     collector.tune()
+    quiet_payload_loggers()
     _yield_to_the_play()
     consumers = Consumers(url, bootstrap, recipients).start()
     last.wait()

@@ -100,3 +100,6 @@ def test_snapshots_fotos_and_signals_over_the_api(runtime: Runtime) -> None:
         "/v1/schools/{brin}/years/{schooljaar}/snapshot"
         in client.get("/openapi.json").json()["paths"]
     )
+    # Every answer above that showed students is in the audit of reads.
+    audited = {r["route"].rsplit("/", 1)[-1] for r in runtime.reads.reads()}
+    assert audited == {"snapshot", "{soort}", "diff", "signals", "enrolments"}

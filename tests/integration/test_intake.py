@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from registry.access.policy import Role
+from registry.access.users import Principal
 from registry.bootstrap import Runtime
 from registry.intake.population import PersonIn
 from registry.intake.reference_files import parse_exclusions
@@ -32,6 +34,7 @@ from tests.intake_helpers import (
 )
 
 AUG = utc(2026, 8, 20)
+SCHOOL = Principal("school01oe", Role.SCHOOL, "01OE", None)
 
 
 @pytest.fixture
@@ -413,7 +416,7 @@ def test_a_trial_delivery_records_nothing_and_predicts_the_verdicts(
         rec(3, student(TWIN, bsn=None, uitgebreid=extended(TWIN))),
     )
     head = rt.registry.recorder.max_notification_id()
-    trial = rt.intake.submit(raw, AUG, dry_run=True)
+    trial = rt.intake.submit(raw, AUG, dry_run=True, by=SCHOOL)
     assert not trial.recorded and rt.registry.recorder.max_notification_id() == head
     assert rt.intake.feedback(("01OE", 0, SJ, 1)) is None
     real = rt.intake.submit(raw, AUG)

@@ -6,6 +6,7 @@ timeline, fotos and explain show one history."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import psycopg
@@ -72,7 +73,9 @@ def test_the_bsn_finds_the_periods_under_the_onderwijsnummer(rt: Runtime) -> Non
     with_bsn = student({**NEWCOMER, "bsn": BSN})
     again = deliver(rt, 2, utc(2026, 11, 2), rec(1, with_bsn))
     assert verdicts(again) == {1: ("A", ["811"])}  # her period exists already
-    assert again["meldingen"][0]["leerling"] == {"bsn": BSN, "onderwijsnummer": onr}
+    # Rejected: only the number the record carried (issue 15), not her onderwijsnummer.
+    assert again["meldingen"][0]["leerling"] == {"bsn": BSN, "onderwijsnummer": None}
+    assert onr not in json.dumps(again)
     ended = rec(1, with_bsn, "U", inschrijving=period(einddatum="2026-11-01"))
     assert verdicts(deliver(rt, 3, utc(2026, 11, 2), ended)) == {1: ("G", [])}
     elsewhere = rec(1, with_bsn, inschrijving=period(ingangsdatum="2026-09-01"))

@@ -10,7 +10,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from registry.access.policy import Role
 from registry.access.users import Principal
-from registry.api.deps import PrincipalDep, RuntimeDep
+from registry.api.deps import PrincipalDep, ReadLog, ReadLogDep, RuntimeDep
+from registry.domain.foto import student_number
 from registry.intake.feedback import FeedbackDocument
 from registry.intake.wire import BatchKey
 
@@ -51,6 +52,7 @@ async def submit(
     request: Request,
     runtime: RuntimeDep,
     principal: PrincipalDep,
+    audit: ReadLogDep,
     dry_run: Annotated[
         bool, Query(description="trial delivery: record nothing")
     ] = False,
@@ -64,9 +66,18 @@ async def submit(
     if isinstance(head, dict):
         _may_deliver(principal, head.get("brin"), head.get("soort"))
     result = runtime.record_now(
-        lambda at: runtime.intake.submit(raw, at, dry_run=dry_run)
+        lambda at: runtime.intake.submit(raw, at, dry_run=dry_run, by=principal)
     )
+    if not dry_run:  # intake audits a trial itself, the command line's too
+        _audit_feedback(audit, result.feedback)
     return result.feedback
+
+
+def _audit_feedback(audit: ReadLog, feedback: FeedbackDocument) -> None:
+    audit(
+        [student_number(m["leerling"]) for m in feedback["meldingen"]],
+        brin=feedback["brin"],
+    )
 
 
 @router.get(
@@ -80,6 +91,7 @@ def feedback(
     batchnummer: int,
     runtime: RuntimeDep,
     principal: PrincipalDep,
+    audit: ReadLogDep,
 ) -> FeedbackDocument:
     """The current feedback of a delivered batch (own BRIN only)."""
     if principal.role is not Role.OPERATOR and (
@@ -98,4 +110,5 @@ def feedback(
             status.HTTP_403_FORBIDDEN,
             f"role {principal.role.value} may not read soort {stored.soort}",
         )
+    _audit_feedback(audit, stored.feedback)
     return stored.feedback

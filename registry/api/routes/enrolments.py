@@ -8,18 +8,17 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from registry.api.deps import OPERATOR, RuntimeDep
+from registry.api.cursors import PagerDep
+from registry.api.deps import OPERATOR, ReadLogDep, RuntimeDep
 from registry.api.reading import (
-    Cursor,
     Limit,
     StandPer,
     known_at,
     live_timeline,
-    paged,
     sort_key,
     year_calendar,
 )
-from registry.domain.foto import leerling
+from registry.domain.foto import leerling, student_number
 from registry.projections.queries.peiling import periods
 
 router = APIRouter(prefix="/v1", tags=["read side"])
@@ -29,16 +28,18 @@ router = APIRouter(prefix="/v1", tags=["read side"])
 def national_enrolments(
     runtime: RuntimeDep,
     response: Response,
+    audit: ReadLogDep,
+    pager: PagerDep,
     schooljaar: str,
     valid_on: date,
     as_of: StandPer = None,
-    cursor: Cursor = None,
     limit: Limit = 1000,
 ) -> dict[str, Any]:
     """Every enrolment in the country valid on a date as known at a time (operators)."""
     year_calendar(schooljaar)
+    t = pager.at or known_at(runtime, as_of)  # a later page: the first's T
     with live_timeline(runtime, response) as r:
-        rows = periods(r.cursor, None, schooljaar, valid_on, known_at(runtime, as_of))
+        rows = periods(r.cursor, None, schooljaar, valid_on, t)
     items = sorted(
         (
             {
@@ -52,7 +53,8 @@ def national_enrolments(
         ),
         key=lambda e: [*sort_key(e), e["brin"]],
     )
-    page, token = paged(items, cursor, limit)
+    page, token = pager.page(items, limit, t)
+    audit([student_number(e["leerling"]) for e in page])
     return {
         "valid_on": valid_on.isoformat(),
         "total": len(items),

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from registry.api.deps import SCHOOL_SIDE, RuntimeDep
+from registry.api.deps import SCHOOL_SIDE, ReadLogDep, RuntimeDep
 from registry.api.reading import (
     YEAR,
     Format,
@@ -17,8 +17,8 @@ from registry.api.reading import (
 )
 from registry.application.fotos import IssuedFoto, UnknownFoto
 from registry.bootstrap import Runtime
-from registry.domain.foto import FotoKind
-from registry.projections.queries.diff import Side, diff
+from registry.domain.foto import FotoKind, student_number
+from registry.projections.queries.diff import KINDS, Side, diff
 
 router = APIRouter(prefix="/v1", tags=["read side"])
 
@@ -48,6 +48,7 @@ def foto_diff(
     schooljaar: str,
     runtime: RuntimeDep,
     response: Response,
+    audit: ReadLogDep,
     van: Annotated[str, Query(description="soort[:versie]")],
     naar: Annotated[str, Query(description="soort[:versie] or now")] = "now",
 ) -> dict[str, Any]:
@@ -59,7 +60,9 @@ def foto_diff(
             now if which == "now" else _foto_side(runtime, brin, schooljaar, which)
             for which in (van, naar)
         ]
-        return diff(r.cursor, brin, schooljaar, count_date, *sides)
+        changes = diff(r.cursor, brin, schooljaar, count_date, *sides)
+    audit([c["leerling"] for kind in KINDS for c in changes[kind]])
+    return changes
 
 
 @router.get(YEAR + "/fotos/{soort}", dependencies=[SCHOOL_SIDE])
@@ -68,11 +71,13 @@ def get_foto(
     schooljaar: str,
     soort: str,
     runtime: RuntimeDep,
+    audit: ReadLogDep,
     versie: int | None = None,
     format: Format = "json",
 ) -> Any:
     """An issued foto (latest version unless versie is given)."""
     foto = _foto(runtime, brin, schooljaar, soort, versie)
+    audit([student_number(e["leerling"]) for e in foto.document["inschrijvingen"]])
     if format == "csv":
         return csv_response(
             foto.document["inschrijvingen"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from registry.api.deps import SCHOOL_SIDE, RuntimeDep
+from registry.api.deps import SCHOOL_SIDE, ReadLogDep, RuntimeDep
 from registry.api.reading import YEAR, StandPer, known_at, live_timeline, year_calendar
 from registry.domain.signals import ListedSignal
 from registry.projections.queries import signals as signal_list
@@ -23,10 +23,13 @@ def get_signals(
     schooljaar: str,
     runtime: RuntimeDep,
     response: Response,
+    audit: ReadLogDep,
     stand_per: StandPer = None,
 ) -> list[ListedSignal]:
     """The school's attention signals as known at stand_per."""
     year_calendar(schooljaar)
     at = known_at(runtime, stand_per)
     with live_timeline(runtime, response) as r:
-        return signal_list.current(r.cursor, brin, schooljaar, at)
+        listed = signal_list.current(r.cursor, brin, schooljaar, at)
+    audit([s["leerling"] for s in listed])
+    return listed

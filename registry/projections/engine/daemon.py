@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from registry.infrastructure.redact import error_text
 from registry.projections.engine.projection import Projection
 from registry.projections.engine.runner import Projector
 
@@ -57,7 +58,9 @@ class Daemon:
             self.projector.catch_up(projection, schema, on_connect=self._attach)
             self.projector.promote(projection.name, schema)
         except psycopg.Error as e:
-            log.warning("projection %s: %s; starting again", projection.name, e)
+            log.warning(
+                "projection %s: %s; starting again", projection.name, error_text(e)
+            )
         finally:
             self._active = None
 
@@ -70,7 +73,9 @@ class Daemon:
             try:
                 self._check()
             except psycopg.Error as e:
-                log.warning("watchdog could not read the projection status: %s", e)
+                log.warning(
+                    "watchdog could not read the projection status: %s", error_text(e)
+                )
 
     def _check(self) -> None:
         now = time.monotonic()

@@ -1,7 +1,8 @@
 """An event a projection cannot apply must not stop the read side for good, nor
 be retried forever: the projection stops just before it, says where and why,
 and the other projections go on. The reason names the event class and the
-error's class and SQLSTATE, never its message (which may quote personal data).
+error's class, SQLSTATE and the table or constraint, never its message (which
+may quote personal data).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg import Cursor
 
+from registry.infrastructure.redact import error_text
 from registry.projections.engine.event_log import Fact
 from registry.projections.engine.projection import Projection
 
@@ -32,9 +34,7 @@ class Failure:
 
 
 def reason(error: BaseException, fact: Fact) -> str:
-    state = getattr(error, "sqlstate", None)
-    code = f" (SQLSTATE {state})" if state else ""
-    return f"{type(error).__name__}{code} applying {fact.kind}"
+    return f"{error_text(error)} applying {fact.kind}"
 
 
 def apply_or_isolate(

@@ -1,0 +1,29 @@
+"""The audit of reads, for operators only: who was shown personal data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from registry.api.deps import OPERATOR, RuntimeDep
+from registry.api.reading import Limit
+
+router = APIRouter(prefix="/v1", tags=["audit"])
+
+
+@router.get("/audit/reads", dependencies=[OPERATOR])
+def audit_reads(
+    runtime: RuntimeDep,
+    since: Annotated[datetime | None, Query(description="from (with offset)")] = None,
+    user: Annotated[str | None, Query(description="login name")] = None,
+    brin: str | None = None,
+    limit: Limit = 1000,
+) -> list[dict[str, Any]]:
+    """Recorded reads of personal data, oldest first (operators)."""
+    if since is not None and since.tzinfo is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "since needs a UTC offset"
+        )
+    return runtime.reads.reads(since=since, login=user, brin=brin, limit=limit)
