@@ -309,3 +309,38 @@ class Registry(Application[UUID]):
     ) -> Enrolment | None:
         return self._get(Enrolment, ids.enrolment_id(student_id, brin, ingangsdatum))
 
+    # Forgetting (crypto-shredding: docs/privacy.md)
+    def forget(self, student_id: UUID, at: datetime, reason: str = "retention") -> bool:
+        """Forget one person: True if forgotten now, False if they already were."""
+        return self.forget_many([student_id], at, reason) == 1
+
+    def forget_many(
+        self,
+        student_ids: Iterable[UUID],
+        at: datetime,
+        reason: str = "retention",
+        batch_size: int = 500,
+    ) -> int:
+        """Forget people (their key deleted, a Student.Forgotten recorded, in one
+        transaction a batch); how many were not forgotten before."""
+        ids = sorted(set(student_ids))
+        return sum(
+            self._forget_batch(ids[i : i + batch_size], at, reason)
+            for i in range(0, len(ids), batch_size)
+        )
+
+    def _forget_batch(self, ids: list[UUID], at: datetime, reason: str) -> int:
+        found = self.get_many(ids)
+        unknown = [i for i in ids if not isinstance(found.get(i), Student)]
+        if unknown:
+            raise NotFound(f"no student {unknown[0]}")
+        fresh = [
+            s for s in found.values() if isinstance(s, Student) and not s.forgotten
+        ]
+        for student in fresh:
+            student.forget(reason, at)
+        keys = self._recorder.keys
+        rows = [(s.id, at) for s in fresh]
+        self.save_at(*fresh, at=at, side_writes=[(keys.forget_statement, rows)])
+        keys.forgotten(s.id for s in fresh)
+        return len(fresh)

@@ -173,6 +173,13 @@ class Student(Aggregate):
 
         person_id: UUID
 
+    class Forgotten(Aggregate.Event):
+        """The person's personal data were erased (their key deleted, see
+        docs/privacy.md): their events still say what happened, not to whom.
+        Holds no personal data, only why (e.g. "retention")."""
+
+        reason: str
+
     @event(Registered)
     def __init__(
         self,
@@ -189,6 +196,7 @@ class Student(Aggregate):
         self.extended = extended.copy() if extended else None
         self.linked_bsn: str | None = None  # the BSN of an onderwijsnummer's person
         self.person_id: UUID | None = None  # of a number that is another's alias
+        self.forgotten: str | None = None  # the reason, once forgotten
 
     @staticmethod
     def create_id(number: str) -> UUID:
@@ -229,13 +237,13 @@ class Student(Aggregate):
         unknown = sorted((set(old) | set(new)) - KEY_FIELDS)
         if unknown:
             return [
-                KeyDataMismatch(f"cannot change {', '.join(unknown)}", field="wijziging")
+                KeyDataMismatch(
+                    f"cannot change {', '.join(unknown)}", field="wijziging"
+                )
             ]
         current = self.key_data.as_event()
         errors: list[DomainError] = []
-        differing = sorted(
-            f for f, v in old.items() if current.get(f) != _old_value(v)
-        )
+        differing = sorted(f for f, v in old.items() if current.get(f) != _old_value(v))
         if differing:
             errors.append(
                 KeyDataMismatch(
@@ -319,3 +327,13 @@ class Student(Aggregate):
     @event(ExtendedSetRecorded)
     def _record_extended_set(self, extended: ExtendedSet, timestamp: datetime) -> None:
         self.extended = extended.copy()
+
+    def forget(self, reason: str, at: datetime) -> None:
+        """Record that the person is forgotten (once): the caller deletes their
+        key in the same transaction."""
+        if self.forgotten is None:
+            self._forget(reason=reason, timestamp=at)
+
+    @event(Forgotten)
+    def _forget(self, reason: str, timestamp: datetime) -> None:
+        self.forgotten = reason

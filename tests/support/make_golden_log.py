@@ -133,6 +133,7 @@ def student() -> Student:
     at = utc(2026, 11, 2, 14)
     s.change_key_data({"postcode": "9711AB"}, {"postcode": "9722EF"}, source, at)
     s.record_extended_set(extended_set("Proefweg", 3, "A"), at)
+    s.forget("retention", utc(2032, 8, 1, 3))
     return s
 
 
