@@ -31,6 +31,8 @@ STUDENT_REGISTERED = get_topic(Student.Registered)
 STUDENT_KEY_DATA_CHANGED = get_topic(Student.KeyDataChanged)
 STUDENT_BSN_LINKED = get_topic(Student.BsnLinked)
 STUDENT_LINKED_TO = get_topic(Student.LinkedTo)
+# The hook for anything holding a person's data outside the log (docs/privacy.md).
+STUDENT_FORGOTTEN = get_topic(Student.Forgotten)
 STUDENT = frozenset(
     {STUDENT_REGISTERED, STUDENT_KEY_DATA_CHANGED, STUDENT_BSN_LINKED}
 )
