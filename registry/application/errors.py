@@ -17,3 +17,8 @@ class ConcurrentChange(ApplicationError):
 
 class RecordedTimeWentBack(ApplicationError):
     """The command's recorded time is before the last recorded time of the log."""
+
+
+class PersonIsForgotten(ApplicationError):
+    """The person was forgotten (their key deleted): nothing personal can be
+    recorded for them."""

@@ -7,7 +7,7 @@ infrastructure errors at this edge.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -23,11 +23,17 @@ from eventsourcing.persistence import (
     DatabaseError,
     IntegrityError,
     JSONTranscoder,
+    Mapper,
     Recording,
 )
 from eventsourcing.utils import get_topic
 
-from registry.application.errors import ConcurrentChange, NotFound, RecordedTimeWentBack
+from registry.application.errors import (
+    ConcurrentChange,
+    NotFound,
+    PersonIsForgotten,
+    RecordedTimeWentBack,
+)
 from registry.domain import ids
 from registry.domain.enrolment import Enrolment
 from registry.domain.foto import FotoKind, FotoRef
@@ -41,6 +47,11 @@ from registry.infrastructure.event_store import (
     SideWrite,
     register_transcodings,
 )
+from registry.infrastructure.person_keys import PersonForgotten
+from registry.infrastructure.sealing import SealingMapper
+
+# Off only to measure what sealing costs (bench/encryption.py): never in use.
+SEAL_PERSONAL_DATA = "SEAL_PERSONAL_DATA"
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -58,8 +69,24 @@ class Registry(Application[UUID]):
 
     name = APPLICATION_NAME  # its events are in registry_events
 
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        mapper, recorder = self.mapper, self.recorder
+        assert isinstance(mapper, SealingMapper)
+        # Personal data are sealed wherever the recorder keeps person keys (the
+        # in-memory one of the golden-log test keeps none).
+        if isinstance(recorder, RegistryRecorder) and self.env.get(
+            SEAL_PERSONAL_DATA, "y"
+        ).lower() not in ("n", "no", "0", "false"):
+            mapper.sealer = recorder.sealer
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         register_transcodings(transcoder)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=SealingMapper
+        )
 
     # Saving
     def save_at(
@@ -85,6 +112,8 @@ class Registry(Application[UUID]):
             raise ConcurrentChange(
                 "another writer changed the same record first; nothing was recorded"
             ) from None
+        except PersonForgotten as e:
+            raise PersonIsForgotten(str(e)) from None
         except DatabaseError as e:
             if getattr(e.__cause__, "sqlstate", None) == CLOCK_WENT_BACK:
                 raise RecordedTimeWentBack(str(e).splitlines()[0]) from None
@@ -123,6 +152,14 @@ class Registry(Application[UUID]):
             saved += len(batch)
         return saved
 
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Every save maps (seals) and inserts on this thread, with this save's
+        new person keys only."""
+        if not isinstance(self.recorder, RegistryRecorder):
+            return super()._record(processing_event)
+        with self.recorder.keys.saving():
+            return super()._record(processing_event)
+
     @property
     def _recorder(self) -> RegistryRecorder:
         assert isinstance(self.recorder, RegistryRecorder)
@@ -142,7 +179,9 @@ class Registry(Application[UUID]):
         """Many aggregates from one query (bulk intake), not one query each; with
         `as_of`, as they stood at that recorded time (read-only copies)."""
         aggregates: dict[UUID, Aggregate] = {}
-        for stored in self._recorder.select_events_many(sorted(set(ids))):
+        wanted = sorted(set(ids))
+        self._recorder.keys.prefetch(wanted)  # one query, not one a student
+        for stored in self._recorder.select_events_many(wanted):
             event = self.mapper.to_domain_event(stored)
             assert isinstance(event, Aggregate.Event)  # the registry stores no other
             if as_of is not None and event.timestamp > as_of:
@@ -301,3 +340,39 @@ class Registry(Application[UUID]):
         self, student_id: UUID, brin: str, ingangsdatum: date
     ) -> Enrolment | None:
         return self._get(Enrolment, ids.enrolment_id(student_id, brin, ingangsdatum))
+
+    # Forgetting (crypto-shredding: docs/privacy.md)
+    def forget(self, student_id: UUID, at: datetime, reason: str = "retention") -> bool:
+        """Forget one person: True if forgotten now, False if they already were."""
+        return self.forget_many([student_id], at, reason) == 1
+
+    def forget_many(
+        self,
+        student_ids: Iterable[UUID],
+        at: datetime,
+        reason: str = "retention",
+        batch_size: int = 500,
+    ) -> int:
+        """Forget people (their key deleted, a Student.Forgotten recorded, in one
+        transaction a batch); how many were not forgotten before."""
+        ids = sorted(set(student_ids))
+        return sum(
+            self._forget_batch(ids[i : i + batch_size], at, reason)
+            for i in range(0, len(ids), batch_size)
+        )
+
+    def _forget_batch(self, ids: list[UUID], at: datetime, reason: str) -> int:
+        found = self.get_many(ids)
+        unknown = [i for i in ids if not isinstance(found.get(i), Student)]
+        if unknown:
+            raise NotFound(f"no student {unknown[0]}")
+        fresh = [
+            s for s in found.values() if isinstance(s, Student) and not s.forgotten
+        ]
+        for student in fresh:
+            student.forget(reason, at)
+        keys = self._recorder.keys
+        rows = [(s.id, at) for s in fresh]
+        self.save_at(*fresh, at=at, side_writes=[(keys.forget_statement, rows)])
+        keys.forgotten(s.id for s in fresh)
+        return len(fresh)

@@ -22,6 +22,7 @@ from registry.cli import (
     population,
     projections,
     publish,
+    retention,
     school_years,
     schools,
     serve,
@@ -55,6 +56,7 @@ projections.register(app)
 signals.register(app)
 kafka.register(app)
 publish.register(app)
+retention.register(app)
 
 
 def main() -> None:

@@ -179,6 +179,13 @@ class Student(Aggregate):
 
         person_id: UUID
 
+    class Forgotten(Aggregate.Event):
+        """The person's personal data were erased (their key deleted, see
+        docs/privacy.md): their events still say what happened, not to whom.
+        Holds no personal data, only why (e.g. "retention")."""
+
+        reason: str
+
     @event(Registered)
     def __init__(
         self,
@@ -196,6 +203,7 @@ class Student(Aggregate):
         self.linked_bsn: str | None = None  # the BSN of an onderwijsnummer's person
         self.person_id: UUID | None = None  # of a number that is another's alias
         self.gemeente: str | None = None  # residence per the population register
+        self.forgotten: str | None = None  # the reason, once forgotten
 
     @staticmethod
     def create_id(number: str) -> UUID:
@@ -337,3 +345,13 @@ class Student(Aggregate):
     @event(ResidenceRecorded)
     def _record_residence(self, gemeente: str | None, timestamp: datetime) -> None:
         self.gemeente = gemeente
+
+    def forget(self, reason: str, at: datetime) -> None:
+        """Record that the person is forgotten (once): the caller deletes their
+        key in the same transaction."""
+        if self.forgotten is None:
+            self._forget(reason=reason, timestamp=at)
+
+    @event(Forgotten)
+    def _forget(self, reason: str, timestamp: datetime) -> None:
+        self.forgotten = reason

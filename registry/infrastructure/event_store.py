@@ -29,9 +29,12 @@ from eventsourcing.utils import Environment, get_topic, retry
 from psycopg import Cursor
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier, Literal
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from registry.config import Settings
+from registry.infrastructure import person_keys
+from registry.infrastructure.person_keys import PersonKeys, Saving
+from registry.infrastructure.sealing import SealedAsBase64, Sealer
 
 APPLICATION_NAME = "Registry"
 EVENTS_TABLE = "registry_events"  # the library names it after the application
@@ -39,7 +42,7 @@ CLOCK_WENT_BACK = "RG001"  # the SQLSTATE of the clock guard below
 # A statement and its rows, written in the same transaction as events. The
 # statement takes one array parameter per column (unnest), so any number of rows
 # costs one statement.
-SideWrite = tuple[str, Sequence[Sequence[Any]]]
+SideWrite = tuple[str | Composed, Sequence[Sequence[Any]]]
 
 
 class DateAsISO(Transcoding):
@@ -57,7 +60,13 @@ class DateAsISO(Transcoding):
 
 def register_transcodings(transcoder: JSONTranscoder) -> None:
     """The library's transcodings and the registry's own: how the log is encoded."""
-    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
+    for transcoding in (
+        UUIDAsHex(),
+        DecimalAsStr(),
+        DatetimeAsISO(),
+        DateAsISO(),
+        SealedAsBase64(),
+    ):
         transcoder.register(transcoding)
 
 
@@ -70,6 +79,12 @@ def make_transcoder() -> JSONTranscoder:
 class RegistryRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
+        # Per-person keys live beside the events, made by the same statements.
+        self.keys = PersonKeys(self.datastore, self.datastore.schema)
+        self.sql_create_statements.extend(
+            person_keys.create_statements(self.datastore.schema)
+        )
+        self.sealer = Sealer(self.keys, make_transcoder())
         schema = Identifier(self.datastore.schema)
         clock = Identifier(f"{events_table_name}_clock")
         func = Identifier(f"{events_table_name}_advance_clock")
@@ -120,22 +135,40 @@ class RegistryRecorder(PostgresApplicationRecorder):
             schema=schema, clock=clock
         )
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """The library's locked insert (EXCLUSIVE table lock, so commit order is
-        notification order), as one plain transaction: the library's pipelined
-        variant stalled on saves of many thousands of events with side writes."""
         recorded_at = kwargs.get("recorded_at")
         if not isinstance(recorded_at, datetime):
             raise ProgrammingError("save() needs recorded_at=<aware datetime>")
+        # The keys this thread's save sealed with, taken once: a retry of the
+        # transaction below inserts the same keys again.
+        saving = self.keys.take()
+        ids: Sequence[int] | None = self._insert_events(
+            stored_events, recorded_at, saving, kwargs.get("side_writes", ())
+        )
+        self.keys.committed(saving)
+        return ids
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _insert_events(
+        self,
+        stored_events: Sequence[StoredEvent],
+        recorded_at: datetime,
+        saving: Saving,
+        side_writes: Sequence[SideWrite],
+    ) -> Sequence[int] | None:
+        """The library's locked insert (EXCLUSIVE table lock, so commit order is
+        notification order), as one plain transaction: the library's pipelined
+        variant stalled on saves of many thousands of events with side writes.
+        The events' new person keys go in the same transaction."""
         with self.datastore.transaction(commit=True) as curs:
             self._lock_table(curs)
             curs.execute(self._advance_clock, (recorded_at,))
-            self._side_writes(curs, kwargs.get("side_writes", ()))
+            self._side_writes(curs, side_writes)
             if not stored_events:
                 return []
+            self.keys.write(curs, saving, recorded_at)
             self._notify_channel(curs)
             return self._copy_events(curs, stored_events)
 

@@ -32,6 +32,8 @@ STUDENT_KEY_DATA_CHANGED = get_topic(Student.KeyDataChanged)
 STUDENT_BSN_LINKED = get_topic(Student.BsnLinked)
 STUDENT_LINKED_TO = get_topic(Student.LinkedTo)
 STUDENT_RESIDENCE_RECORDED = get_topic(Student.ResidenceRecorded)
+# The hook for anything holding a person's data outside the log (docs/privacy.md).
+STUDENT_FORGOTTEN = get_topic(Student.Forgotten)
 STUDENT = frozenset(
     {
         STUDENT_REGISTERED,

@@ -25,6 +25,7 @@ from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 
 from registry.domain.foto import student_number
+from registry.infrastructure.sealing import forgotten_number
 from registry.projections import events
 from registry.projections.engine.event_log import Fact
 from registry.projections.engine.projection import Handler, Projection
@@ -350,6 +351,16 @@ def _linked_to(curs: Cursor[Any], fact: Fact) -> None:
     )
 
 
+def _student_forgotten(curs: Cursor[Any], fact: Fact) -> None:
+    """Blank the person's row at once, as a rebuild from the (now unreadable)
+    events would: the id and the kind of number stay, for the counts."""
+    curs.execute(
+        "UPDATE students SET number = %s, geboortedatum = NULL, geslacht = NULL, "
+        "postcode = NULL, landcode = NULL, bsn = NULL WHERE student_id = %s",
+        (forgotten_number(fact.originator_id), fact.originator_id),
+    )
+
+
 def _school_registered(curs: Cursor[Any], fact: Fact) -> None:
     curs.execute(
         "INSERT INTO schools VALUES (%s, %s, %s)",
@@ -460,6 +471,7 @@ _HANDLERS: dict[str, Handler] = {
     events.STUDENT_KEY_DATA_CHANGED: _student_changed,
     events.STUDENT_BSN_LINKED: _bsn_linked,
     events.STUDENT_LINKED_TO: _linked_to,
+    events.STUDENT_FORGOTTEN: _student_forgotten,
     events.SCHOOL_REGISTERED: _school_registered,
     events.VESTIGING_OPENED: _vestiging_opened,
     events.VESTIGING_CHANGED: _vestiging_opened,

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from registry.bootstrap import Runtime, projections
+from registry.domain.student import Student
 from registry.infrastructure.embedded_kafka import EmbeddedKafka
 from registry.projections.extracts.base import ExtractProjection
 from registry.projections.extracts.municipalities import municipality
@@ -55,18 +57,24 @@ def _publish_year(runtime: Runtime, kafka_bootstrap: str, year: Path) -> None:
     _check(runtime, recipients)
 
 
-def residence(conn: psycopg.Connection, number: str, position: int) -> str | None:  # type: ignore[type-arg]
+def residence(
+    runtime: Runtime,
+    conn: psycopg.Connection,  # type: ignore[type-arg]
+    number: str,
+    position: int,
+) -> str | None:
     """The student's municipality by the postcode last delivered at or before the
-    log position, folded from the raw events (independent of the projections)."""
+    log position, folded from the log's events (independent of the projections),
+    opened by the registry's mapper: the raw rows hold the postcode sealed."""
     postcode = None
-    for state, _ in conn.execute(
-        "SELECT state, notification_id FROM registry_events WHERE originator_id = "
-        "(SELECT originator_id FROM registry_events WHERE topic LIKE %s AND "
-        "convert_from(state, 'UTF8')::jsonb ->> 'number' = %s) AND notification_id <= %s "
-        "ORDER BY notification_id",
-        ("%Student.Registered", number, position),
+    sid = Student.create_id(number)
+    for topic, state, version in conn.execute(
+        "SELECT topic, state, originator_version FROM registry_events "
+        "WHERE originator_id = %s AND notification_id <= %s ORDER BY notification_id",
+        (sid, position),
     ):
-        data = json.loads(bytes(state))
+        stored = StoredEvent(sid, version, topic, bytes(state))
+        data = vars(runtime.registry.mapper.to_domain_event(stored))
         changed = data.get("key") or data.get("new") or {}
         if "postcode" in changed or changed.get("landcode"):
             postcode = changed.get("postcode")
@@ -98,7 +106,7 @@ def _check(runtime: Runtime, recipients: list[str]) -> None:
                 for _, payload, position in rows:
                     number = payload["bsn"] or payload["onderwijsnummer"]
                     # a resident when the message's event happened (students move)
-                    assert residence(conn, number, position) == r, (r, number)
+                    assert residence(runtime, conn, number, position) == r, (r, number)
             if r in ("cbs", "inspectie"):
                 text = json.dumps(list(stored.values()))
                 assert "geboortedatum" not in text and '"bsn"' not in text

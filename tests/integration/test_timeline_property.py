@@ -8,12 +8,14 @@ recorded at or before T says; and every student with more than one such period
 has exactly one funded (latest ingangsdatum, on a tie the one registered first)
 and X130 on the others.
 
-The oracle reads `registry_events` with its own JSON decoding and shares no
-code with the projection. Each example gets a fresh database.
+The oracle reads `registry_events` with its own JSON decoding (and opens the
+sealed personal fields by the documented format) and shares no code with the
+projection. Each example gets a fresh database.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import tempfile
 import uuid
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg.conninfo import make_conninfo
@@ -188,15 +191,27 @@ def raw_events(url: str) -> list[RawEvent]:
             "SELECT notification_id, originator_id, topic, state FROM registry_events "
             "ORDER BY notification_id"
         ).fetchall()
+        keys = dict(conn.execute("SELECT student_id, key FROM person_keys").fetchall())
     return [
         RawEvent(
             pos,
             agg,
             topic.split(":")[-1],
-            json.loads(bytes(state), object_hook=_decode_hook),
+            _opened(json.loads(bytes(state), object_hook=_decode_hook), agg, keys),
         )
         for pos, agg, topic, state in rows
     ]
+
+
+def _opened(data: dict[str, Any], agg: uuid.UUID, keys: dict[Any, Any]) -> Any:
+    """Personal fields opened by the format of docs/privacy.md, with no registry
+    code: AES-GCM, nonce first, the stream id as associated data."""
+    sealed = data.pop("_sealed_", None)
+    if sealed is None:
+        return data
+    blob = base64.b64decode(sealed["_data_"])
+    plain = AESGCM(bytes(keys[agg])).decrypt(blob[:12], blob[12:], agg.bytes)
+    return {**data, **json.loads(plain, object_hook=_decode_hook)}
 
 
 @dataclass

@@ -134,6 +134,7 @@ def student() -> Student:
     s.change_key_data({"postcode": "9711AB"}, {"postcode": "9722EF"}, source, at)
     s.record_extended_set(extended_set("Proefweg", 3, "A"), at)
     s.record_residence("GM0014", utc(2027, 3, 1, 9))
+    s.forget("retention", utc(2032, 8, 1, 3))
     return s
 
 

@@ -194,6 +194,7 @@ def test_the_student_rebuilds(events: list[Aggregate.Event]) -> None:
     change = the_event(events, Student.KeyDataChanged)
     assert (change.old["postcode"], change.new["postcode"]) == ("9711AB", "9722EF")
     assert change.source == {"brin": "01OE", "batchnummer": 7, "meldingnummer": 12}
+    assert student.forgotten == "retention"  # the event holds no personal data
 
 
 def test_the_enrolment_rebuilds(events: list[Aggregate.Event]) -> None:

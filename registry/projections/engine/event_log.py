@@ -16,11 +16,12 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder
+from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder, Notification
 from eventsourcing.utils import get_topic, resolve_topic
 
 from registry.config import Settings
 from registry.infrastructure.event_store import make_transcoder, open_recorder
+from registry.infrastructure.sealing import PERSONAL, Sealer, upcast
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +60,18 @@ def _transcoder() -> JSONTranscoder:
     return make_transcoder()
 
 
-def decode(topic: str, state: bytes) -> dict[str, Any]:
-    """An event's state as today's class reads it: decoded, then upcast through
-    the class's `upcast_vX_vY` methods as the library's mapper does."""
+def decode(
+    topic: str, state: bytes, opened_by: tuple[Sealer, UUID] | None = None
+) -> dict[str, Any]:
+    """An event's state as today's class reads it: decoded, its personal fields
+    opened (with a sealer and the event's originator), then upcast through the
+    class's `upcast_vX_vY` methods as the library's mapper does."""
     cls = resolve_topic(topic)
     data: dict[str, Any] = _transcoder().decode(state)
-    version, current = data.pop("class_version", 1), getattr(cls, "class_version", 1)
-    while version < current:
-        getattr(cls, f"upcast_v{version}_v{version + 1}")(data)
-        version += 1
+    if opened_by is not None:
+        sealer, originator_id = opened_by
+        sealer.open(topic, originator_id, data)
+    upcast(cls, data)
     return data
 
 
@@ -77,6 +81,8 @@ class EventLog:
     def __init__(self, recorder: ApplicationRecorder, owner: Any = None) -> None:
         self.recorder = recorder
         self._owner = owner  # a factory this log opened and must close
+        # The same sealer (and key cache) as the application's on this recorder.
+        self._sealer = getattr(recorder, "sealer", None)
 
     @classmethod
     def open(cls, url: str, settings: Settings | None = None) -> EventLog:
@@ -105,16 +111,30 @@ class EventLog:
             topics=list(topics),
             inclusive_of_start=False,
         )
-        return [
-            Fact(
-                n.id,
-                _uuid(n.originator_id),
-                n.originator_version,
-                n.topic,
-                decode(n.topic, n.state),
+        return [self._fact(n) for n in self._prefetched(notifications)]
+
+    def _prefetched(
+        self, notifications: Sequence[Notification]
+    ) -> Sequence[Notification]:
+        """The page's people's keys in one query, not one query a person."""
+        if self._sealer is not None:
+            self._sealer.keys.prefetch(
+                _uuid(n.originator_id) for n in notifications if n.topic in PERSONAL
             )
-            for n in notifications
-        ]
+        return notifications
+
+    def _fact(self, n: Notification) -> Fact:
+        originator_id = _uuid(n.originator_id)
+        opened_by = None
+        if isinstance(self._sealer, Sealer) and n.topic in PERSONAL:
+            opened_by = (self._sealer, originator_id)
+        return Fact(
+            n.id,
+            originator_id,
+            n.originator_version,
+            n.topic,
+            decode(n.topic, n.state, opened_by),
+        )
 
     def position_at(self, at: datetime) -> int:
         """The last position recorded at or before `at`. Recorded time never

@@ -1,0 +1,210 @@
+"""Per-person data keys (crypto-shredding): one AES key a student, in the table
+`person_keys`, beside the event store and made by the same create statements.
+
+A key is made the first time a person's sealed event is saved and inserted by
+the recorder in the transaction of that event, after the insert lock: no event
+without its key, no key without its event. Forgetting sets the key NULL, in the
+transaction of the forgetting event. Keys are cached per recorder (one
+database) in an LRU with a time to live, so another process's forgetting is
+seen here within `ttl` seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from psycopg import Cursor
+from psycopg.sql import SQL, Composed, Identifier
+
+PERSON_KEYS_TABLE = "person_keys"
+KEY_BITS = 256
+FORGOTTEN = None  # what a lookup gives for a person whose key is deleted
+
+
+class PersonForgotten(Exception):
+    """Personal data of a forgotten person (or one without a key) cannot be
+    stored: there is no key to seal them under."""
+
+
+def create_statements(schema: str) -> list[Composed]:
+    return [
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {}.{} ("
+            "student_id uuid PRIMARY KEY, key bytea, "
+            "created_at timestamptz NOT NULL, forgotten_at timestamptz, "
+            "CHECK ((key IS NULL) = (forgotten_at IS NOT NULL)))"
+        ).format(Identifier(schema), Identifier(PERSON_KEYS_TABLE))
+    ]
+
+
+@dataclass
+class Saving:
+    """What the events of one save were sealed with: the keys made for it and
+    every person whose sealed event it stores."""
+
+    new: dict[UUID, bytes] = field(default_factory=dict)
+    sealed: set[UUID] = field(default_factory=set)
+
+
+class _ThisThread(threading.local):
+    # A save maps and inserts its events on one thread, so a save's keys are
+    # never seen by another thread's save.
+    saving: Saving | None = None
+
+
+class KeyCache:
+    """Ciphers by student id, least recently used out first, each for `ttl` s."""
+
+    def __init__(self, size: int, ttl: float) -> None:
+        self.size, self.ttl = size, ttl
+        self._items: OrderedDict[UUID, tuple[float, AESGCM | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sid: UUID) -> tuple[bool, AESGCM | None]:
+        """(found, cipher); a found None is a forgotten person."""
+        with self._lock:
+            item = self._items.get(sid)
+            if item is None or item[0] < time.monotonic():
+                return False, None
+            self._items.move_to_end(sid)
+            return True, item[1]
+
+    def put(self, sid: UUID, cipher: AESGCM | None) -> None:
+        with self._lock:
+            self._items[sid] = (time.monotonic() + self.ttl, cipher)
+            self._items.move_to_end(sid)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+class PersonKeys:
+    def __init__(
+        self, datastore: Any, schema: str, size: int = 100_000, ttl: float = 60.0
+    ) -> None:
+        self.datastore = datastore
+        self.cache = KeyCache(size, ttl)
+        self._thread = _ThisThread()
+        table = SQL("{}.{}").format(Identifier(schema), Identifier(PERSON_KEYS_TABLE))
+        self._select = SQL(
+            "SELECT student_id, key FROM {} WHERE student_id = ANY(%s)"
+        ).format(table)
+        self._insert = SQL(
+            "INSERT INTO {} (student_id, key, created_at) "
+            "SELECT id, key, %s FROM unnest(%s::uuid[], %s::bytea[]) AS n(id, key)"
+        ).format(table)
+        self._without_key = SQL(
+            "SELECT s.id FROM unnest(%s::uuid[]) AS s(id) "
+            "LEFT JOIN {} k ON k.student_id = s.id WHERE k.key IS NULL"
+        ).format(table)
+        # A person with no key (only plaintext events from before sealing) gets a
+        # tombstone, so nothing personal is sealed for them afterwards either.
+        self.forget_statement = SQL(
+            "INSERT INTO {} (student_id, key, created_at, forgotten_at) "
+            "SELECT id, NULL, at, at FROM unnest(%s::uuid[], %s::timestamptz[]) "
+            "AS f(id, at) ON CONFLICT (student_id) DO UPDATE "
+            "SET key = NULL, forgotten_at = excluded.forgotten_at"
+        ).format(table)
+
+    # Reading
+    def prefetch(self, ids: Iterable[UUID]) -> None:
+        """The keys of many people into the cache with one query."""
+        missing = [sid for sid in set(ids) if not self.cache.get(sid)[0]]
+        if missing:
+            self._load(missing)
+
+    def lookup(self, sid: UUID) -> tuple[bool, AESGCM | None]:
+        """(has a key row, its cipher): a row without a cipher is a forgotten
+        person; no row, a person with no sealed event (or a deleted row)."""
+        found, cipher = self.cache.get(sid)
+        if found:
+            return found, cipher
+        loaded = self._load([sid])
+        return sid in loaded, loaded.get(sid)
+
+    def _load(self, ids: Sequence[UUID]) -> dict[UUID, AESGCM | None]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select, (list(ids),))
+            rows = curs.fetchall()
+        found: dict[UUID, AESGCM | None] = {}
+        for row in rows:
+            key = row["key"]
+            found[row["student_id"]] = AESGCM(bytes(key)) if key else FORGOTTEN
+            self.cache.put(row["student_id"], found[row["student_id"]])
+        return found
+
+    # Writing
+    def for_sealing(self, sid: UUID, first_event: bool) -> AESGCM:
+        """The cipher to seal a person's event with: a new key for a first event
+        or a person without one, kept for this thread's save to insert."""
+        saving = self._current()
+        saving.sealed.add(sid)
+        if sid in saving.new:
+            return AESGCM(saving.new[sid])
+        if not first_event:
+            found, cipher = self.lookup(sid)
+            if found and cipher is None:
+                raise PersonForgotten(f"student {sid} was forgotten")
+            if cipher is not None:
+                return cipher
+        saving.new[sid] = AESGCM.generate_key(bit_length=KEY_BITS)
+        return AESGCM(saving.new[sid])
+
+    def _current(self) -> Saving:
+        if self._thread.saving is None:
+            self._thread.saving = Saving()
+        return self._thread.saving
+
+    @contextmanager
+    def saving(self) -> Iterator[None]:
+        """One save on this thread: nothing of an earlier failed one is kept."""
+        self.take()
+        try:
+            yield
+        finally:
+            self.take()
+
+    def take(self) -> Saving:
+        """This thread's save so far, and a fresh one for the next."""
+        saving = self._current()
+        self._thread.saving = None
+        return saving
+
+    def write(self, curs: Cursor[Any], saving: Saving, at: datetime) -> None:
+        """In the save's transaction, after the insert lock: insert the new
+        keys, then refuse the save if any sealed event's person lacks a live key
+        (forgotten meanwhile, or a key lost to a concurrent writer)."""
+        new, sealed = saving.new, saving.sealed
+        if new:
+            curs.execute(self._insert, (at, list(new), list(new.values())))
+        if sealed:
+            curs.execute(self._without_key, (list(sealed),))
+            lacking = [row["id"] for row in curs.fetchall()]
+            if lacking:
+                raise PersonForgotten(
+                    f"no live key for {len(lacking)} person(s), e.g. {lacking[0]}"
+                )
+
+    def committed(self, saving: Saving) -> None:
+        for sid, key in saving.new.items():
+            self.cache.put(sid, AESGCM(key))
+
+    def forgotten(self, ids: Iterable[UUID]) -> None:
+        """After a forgetting commits: this process stops decrypting at once."""
+        for sid in ids:
+            self.cache.put(sid, FORGOTTEN)
+
+
+def nonce() -> bytes:
+    # 96 random bits: safe up to 2**32 messages a key (NIST SP 800-38D); a person
+    # has a handful of events.
+    return os.urandom(12)

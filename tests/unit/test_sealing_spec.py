@@ -1,0 +1,50 @@
+"""What is sealed is decided per event class (docs/privacy.md): a new Student
+event class must be listed as personal or not, or its data go out in plaintext."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.utils import get_topic
+
+from registry.domain.student import Student
+from registry.infrastructure.person_keys import KeyCache
+from registry.infrastructure.sealing import PERSONAL
+from tests.unit.test_golden_log import event_classes
+
+# Student events that hold no personal data (an id, a reason code).
+NOT_PERSONAL = {Student.LinkedTo, Student.Forgotten}
+
+
+def test_every_student_event_class_is_decided() -> None:
+    undecided = [
+        cls.__qualname__
+        for cls in event_classes(Student)
+        if get_topic(cls) not in PERSONAL and cls not in NOT_PERSONAL
+    ]
+    assert not undecided, (
+        f"add to PERSONAL in sealing.py or to NOT_PERSONAL: {undecided}"
+    )
+
+
+def test_each_personal_field_is_a_field_of_its_class() -> None:
+    by_topic = {get_topic(cls): cls for cls in event_classes(Student)}
+    for topic, fields in PERSONAL.items():
+        declared = {f.name for f in dataclasses.fields(by_topic[topic])}
+        assert set(fields) <= declared, topic
+
+
+def test_the_key_cache_drops_the_least_recent_and_the_stale() -> None:
+    cache = KeyCache(size=2, ttl=0.2)
+    a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    cipher = AESGCM(AESGCM.generate_key(bit_length=256))
+    cache.put(a, cipher)
+    cache.put(b, None)  # a forgotten person is remembered as such
+    assert cache.get(a) == (True, cipher)  # a is now the most recent
+    cache.put(c, cipher)
+    assert cache.get(b) == (False, None) and cache.get(a)[0]
+    time.sleep(0.25)
+    assert cache.get(a) == (False, None)
