@@ -40,6 +40,7 @@ STUDENT = frozenset(
         STUDENT_KEY_DATA_CHANGED,
         STUDENT_BSN_LINKED,
         STUDENT_RESIDENCE_RECORDED,
+        STUDENT_FORGOTTEN,
     }
 )
 

@@ -28,11 +28,12 @@ VERSIONS = {("gemeente", "vsv"): "v2", ("svb", "kinderbijslag"): "v2"}
 SCHEMA_VERSION = "1"
 CE_SOURCE = "urn:nl:bron-vo:registry"
 MUNICIPALITY = "gemeente"
+# "vergeten": the registry forgot a person (retention); delete what you hold.
 KINDS = {
-    "cbs": ("inschrijvingen", "fotos"),
-    "inspectie": ("inschrijvingen", "fotos"),
-    "svb": ("kinderbijslag",),
-    MUNICIPALITY: ("inschrijvingen", "vsv", "koppelingen", "verhuizingen"),
+    "cbs": ("inschrijvingen", "fotos", "vergeten"),
+    "inspectie": ("inschrijvingen", "fotos", "vergeten"),
+    "svb": ("kinderbijslag", "vergeten"),
+    MUNICIPALITY: ("inschrijvingen", "vsv", "koppelingen", "verhuizingen", "vergeten"),
 }
 DEAD_LETTERS = "dlq"
 # Recipients that see a pseudonym, never a number: every identifier they get is

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -61,39 +60,17 @@ def _installation(
                     "source_position FROM outbox WHERE recipient = ANY(%s)",
                     (list(PSEUDONYMISED),),
                 ).fetchall()
-                bsns = _bsns(conn)
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     fields = ("message_id", "recipient", "kind", "key", "payload", "position")
-    return [dict(zip(fields, r, strict=True)) for r in rows], bsns
+    return [dict(zip(fields, r, strict=True)) for r in rows], _bsns(year)
 
 
-def _bsns(conn: psycopg.Connection[Any]) -> list[str]:
-    """Every BSN of the year, from the raw log (what the attacker's list holds)."""
-    numbers: set[str] = set()
-    for (state,) in conn.execute(
-        "SELECT state FROM registry_events WHERE topic LIKE '%%Student.%%'"
-    ):
-        text = bytes(state).decode()
-        numbers.update(_nine_digit_strings(json.loads(text)))
-    return sorted(n for n in numbers if _is_bsn(n))
-
-
-def _nine_digit_strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str) and len(value) == 9 and value.isdigit():
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _nine_digit_strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _nine_digit_strings(v)
-
-
-def _is_bsn(number: str) -> bool:
-    weights = (9, 8, 7, 6, 5, 4, 3, 2, -1)
-    return sum(int(d) * w for d, w in zip(number, weights, strict=True)) % 11 == 0
+def _bsns(year: Path) -> list[str]:
+    """Every BSN of the year: the population register's (the attacker's list)."""
+    lines = (year / "population.jsonl").read_text(encoding="utf-8").splitlines()
+    return sorted(json.loads(line)["bsn"] for line in lines if line.strip())
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,14 @@ from registry.projections.extracts.payloads import (
     CbsInschrijving,
     GemeenteInschrijving,
     GemeenteKoppeling,
+    GemeenteVergeten,
     GemeenteVerhuizing,
     GemeenteVsv,
     InspectieFoto,
     InspectieInschrijving,
     SvbKinderbijslag,
+    SvbVergeten,
+    Vergeten,
 )
 from registry.publishing.contract import schema, schema_names
 
@@ -36,6 +39,10 @@ PAYLOADS: dict[str, type] = {
     "gemeente.verhuizingen.v1": GemeenteVerhuizing,
     "gemeente.koppelingen.v1": GemeenteKoppeling,
     "svb.kinderbijslag.v2": SvbKinderbijslag,
+    "cbs.vergeten.v1": Vergeten,
+    "inspectie.vergeten.v1": Vergeten,
+    "gemeente.vergeten.v1": GemeenteVergeten,
+    "svb.vergeten.v1": SvbVergeten,
 }
 
 

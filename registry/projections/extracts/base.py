@@ -25,7 +25,7 @@ from registry.projections.engine.projection import Projection
 from registry.projections.extracts import outbox
 from registry.projections.extracts.outbox import Message
 from registry.projections.extracts.page_state import PageState, StudentRow
-from registry.projections.extracts.payloads import Mutatie, Payload
+from registry.projections.extracts.payloads import Mutatie, Payload, Vergeten
 from registry.projections.extracts.residence import residence
 
 DDL = """
@@ -93,6 +93,21 @@ class ExtractProjection(Projection):
         self.key = key
         self.topic_name = topic
 
+    def forget_pseudonym(
+        self, curs: Cursor[Any], fact: Fact, student: StudentRow, state: PageState
+    ) -> list[Message]:
+        """For the pseudonymised recipients: the pseudonym to forget, when they
+        were ever sent a period of the person."""
+        if not state.periods_of(student.student_id):
+            return []
+        who = pseudonym(self.key, student.number)
+        payload: Vergeten = {
+            "pseudoniem": who,
+            "datum": fact.recorded_at.date().isoformat(),
+        }
+        subject = f"{student.student_id}/vergeten"
+        return [self.message(fact, "vergeten", who, subject, payload)]
+
     def topic(self, kind: str, recipient: str | None = None) -> str:
         return self.topic_name(recipient or self.recipient, kind)
 
@@ -121,6 +136,10 @@ class ExtractProjection(Projection):
         self, curs: Cursor[Any], fact: Fact, state: PageState
     ) -> list[Message]:
         before = state.student(fact.originator_id)
+        if fact.topic == events.STUDENT_FORGOTTEN:
+            out = [] if before is None else self.on_forget(curs, fact, before, state)
+            state.student_event(fact)
+            return out
         was = None if before is None else residence(before)
         state.student_event(fact)
         student = state.student(fact.originator_id)
@@ -151,6 +170,13 @@ class ExtractProjection(Projection):
         period: Period,
         state: PageState,
     ) -> list[Message]:
+        return []
+
+    def on_forget(
+        self, curs: Cursor[Any], fact: Fact, student: StudentRow, state: PageState
+    ) -> list[Message]:
+        """The registry forgot the person (retention): tell the recipient, who
+        holds their data, to forget them too. `student` is the row before."""
         return []
 
     def on_move(

@@ -16,7 +16,7 @@ from registry.projections.extracts.base import (
     pseudonym,
 )
 from registry.projections.extracts.outbox import Message
-from registry.projections.extracts.page_state import PageState
+from registry.projections.extracts.page_state import PageState, StudentRow
 from registry.projections.extracts.payloads import CbsFoto, CbsInschrijving, Mutatie
 
 
@@ -50,6 +50,11 @@ class Cbs(ExtractProjection):
         return [
             self.message(fact, "inschrijvingen", who, str(period.enrolment_id), payload)
         ]
+
+    def on_forget(
+        self, curs: Cursor[Any], fact: Fact, student: StudentRow, state: PageState
+    ) -> list[Message]:
+        return self.forget_pseudonym(curs, fact, student, state)
 
     def on_foto(self, curs: Cursor[Any], fact: Fact, soort: FotoKind) -> list[Message]:
         doc = foto_document(curs, fact, soort)

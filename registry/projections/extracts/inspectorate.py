@@ -21,7 +21,7 @@ from registry.projections.extracts.base import (
     quarter_start,
 )
 from registry.projections.extracts.outbox import Message
-from registry.projections.extracts.page_state import PageState
+from registry.projections.extracts.page_state import PageState, StudentRow
 from registry.projections.extracts.payloads import (
     InspectieFoto,
     InspectieInschrijving,
@@ -63,6 +63,11 @@ class Inspectorate(ExtractProjection):
                 fact, "inschrijvingen", period.brin, str(period.enrolment_id), payload
             )
         ]
+
+    def on_forget(
+        self, curs: Cursor[Any], fact: Fact, student: StudentRow, state: PageState
+    ) -> list[Message]:
+        return self.forget_pseudonym(curs, fact, student, state)
 
     def on_foto(self, curs: Cursor[Any], fact: Fact, soort: FotoKind) -> list[Message]:
         doc = foto_document(curs, fact, soort)

@@ -12,6 +12,7 @@ from uuid import UUID
 from psycopg import Cursor
 
 from registry.projections.engine.event_log import Fact
+from registry.projections.engine.sql import write_rows
 from registry.projections.extracts.base import DDL, ExtractProjection, Period, age
 from registry.projections.extracts.leavers import (
     DDL as LEAVERS_DDL,
@@ -28,9 +29,11 @@ from registry.projections.extracts.page_state import PageState, PeriodRow, Stude
 from registry.projections.extracts.payloads import (
     GemeenteInschrijving,
     GemeenteKoppeling,
+    GemeenteVergeten,
     GemeenteVerhuizing,
     GemeenteVsv,
     Mutatie,
+    Payload,
 )
 from registry.projections.extracts.residence import (
     municipality,
@@ -39,6 +42,13 @@ from registry.projections.extracts.residence import (
 )
 
 __all__ = ["Municipalities", "municipality", "municipality_of_pc4"]
+
+
+# Which municipalities were sent something about a number (to tell them to
+# forget it); the rows go when the person is forgotten.
+TOLD_DDL = """
+CREATE TABLE told (number text NOT NULL, gm text NOT NULL, PRIMARY KEY (number, gm));
+"""
 
 
 def _iso(day: Any) -> str | None:
@@ -51,17 +61,70 @@ class Municipalities(ExtractProjection):
     # 4: keyed message ids; residence from the register; VSV per person (v2).
     version: ClassVar[int] = 4
     recipient: ClassVar[str] = "gemeenten"
-    ddl: ClassVar[str] = DDL + LEAVERS_DDL
+    ddl: ClassVar[str] = DDL + LEAVERS_DDL + TOLD_DDL
 
     def __init__(self, key: bytes, topic: Any) -> None:
         super().__init__(key, topic)
         self.waiting = Waiting()
+        self._told: set[tuple[str, str]] = set()  # (number, gm), this page
 
     def start_page(self, curs: Cursor[Any]) -> None:
         self.waiting.start_page(curs)
+        self._told = set()
 
     def end_page(self, curs: Cursor[Any]) -> None:
         self.waiting.end_page(curs)
+        write_rows(
+            curs,
+            "INSERT INTO told SELECT * FROM {rows} ON CONFLICT DO NOTHING",
+            "number text, gm text",
+            sorted(self._told),
+        )
+
+    def message(
+        self,
+        fact: Fact,
+        kind: str,
+        subject_key: str,
+        subject: str,
+        payload: Payload,
+        recipient: str | None = None,
+        position: int | None = None,
+    ) -> Message:
+        """Every municipality's message is keyed by the student's number: noted,
+        so a forgotten person's municipalities are told to forget them."""
+        if recipient is not None:
+            self._told.add((subject_key, recipient))
+        return super().message(
+            fact, kind, subject_key, subject, payload, recipient, position
+        )
+
+    def on_forget(
+        self, curs: Cursor[Any], fact: Fact, student: StudentRow, state: PageState
+    ) -> list[Message]:
+        """Each municipality that was told of the person forgets them too."""
+        number = student.number
+        gms = {gm for n, gm in self._told if n == number}
+        gms |= {
+            r[0]
+            for r in curs.execute("SELECT gm FROM told WHERE number = %s", (number,))
+        }
+        curs.execute("DELETE FROM told WHERE number = %s", (number,))
+        self._told = {(n, gm) for n, gm in self._told if n != number}
+        self.waiting.withdrawn(student.student_id)
+        payload: GemeenteVergeten = {
+            "bsn": student.bsn,
+            "onderwijsnummer": student.onderwijsnummer,
+            "datum": fact.recorded_at.date().isoformat(),
+        }
+        subject = f"{student.student_id}/vergeten"
+        out = [
+            super(Municipalities, self).message(
+                fact, "vergeten", number, subject, payload, gm
+            )
+            for gm in sorted(gms)
+        ]
+        return out
 
     def on_mutation(
         self,

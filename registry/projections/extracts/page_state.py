@@ -143,6 +143,11 @@ class PageState:
             )
         elif sid in self.students and fact.topic == events.STUDENT_BSN_LINKED:
             self.students[sid].linked_bsn = d["bsn"]
+        elif sid in self.students and fact.topic == events.STUDENT_FORGOTTEN:
+            # What the sealed events read as once forgotten (docs/privacy.md).
+            self.students[sid] = StudentRow(
+                sid, f"vergeten:{sid}", "forgotten", None, None
+            )
         elif sid in self.students and fact.topic == events.STUDENT_RESIDENCE_RECORDED:
             self.students[sid].gemeente = (
                 d["gemeente"] or ""
@@ -186,7 +191,8 @@ class PageState:
         write_rows(
             self.curs,
             "INSERT INTO students SELECT * FROM {rows} ON CONFLICT (student_id) DO UPDATE "
-            "SET geboortedatum = excluded.geboortedatum, postcode = excluded.postcode, "
+            "SET number = excluded.number, kind = excluded.kind, "
+            "geboortedatum = excluded.geboortedatum, postcode = excluded.postcode, "
             "linked_bsn = excluded.linked_bsn, gemeente = excluded.gemeente",
             _STUDENT_COLUMNS,
             [

@@ -161,6 +161,29 @@ class SvbKinderbijslag(TypedDict):
     leeftijd: int  # 16 or 17 (the schema's enum)
 
 
+class Vergeten(TypedDict):
+    """cbs.vergeten.v1, inspectie.vergeten.v1: the registry forgot the person
+    behind this pseudonym (retention); delete what you hold of them"""
+
+    pseudoniem: str
+    datum: str
+
+
+class GemeenteVergeten(TypedDict):
+    """gemeente.vergeten.v1: the registry forgot this resident"""
+
+    bsn: str | None
+    onderwijsnummer: str | None
+    datum: str
+
+
+class SvbVergeten(TypedDict):
+    """svb.vergeten.v1: the registry forgot this person"""
+
+    bsn: str
+    datum: str
+
+
 Payload = (
     CbsInschrijving
     | CbsFoto
@@ -171,4 +194,7 @@ Payload = (
     | GemeenteVerhuizing
     | GemeenteKoppeling
     | SvbKinderbijslag
+    | Vergeten
+    | GemeenteVergeten
+    | SvbVergeten
 )

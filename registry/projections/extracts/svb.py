@@ -24,8 +24,12 @@ from registry.projections.engine.event_log import Fact
 from registry.projections.engine.sql import write_rows
 from registry.projections.extracts.base import DDL, ExtractProjection, Period, age
 from registry.projections.extracts.outbox import Message
-from registry.projections.extracts.page_state import PageState
-from registry.projections.extracts.payloads import Mutatie, SvbKinderbijslag
+from registry.projections.extracts.page_state import PageState, StudentRow
+from registry.projections.extracts.payloads import (
+    Mutatie,
+    SvbKinderbijslag,
+    SvbVergeten,
+)
 
 SVB_DDL = """
 CREATE TABLE svb_status (
@@ -136,6 +140,19 @@ class Svb(ExtractProjection):
         payload = _status(s.bsn, day, enrolled, soort, years)
         subject = f"{s.student_id}/{day}/{soort}"
         return [self.message(fact, "kinderbijslag", s.bsn, subject, payload)]
+
+    def on_forget(
+        self, curs: Cursor[Any], fact: Fact, student: StudentRow, state: PageState
+    ) -> list[Message]:
+        """SVB forgets the person too, when it was ever sent their status."""
+        if student.bsn is None or student.student_id not in self._sent:
+            return []
+        payload: SvbVergeten = {
+            "bsn": student.bsn,
+            "datum": fact.recorded_at.date().isoformat(),
+        }
+        subject = f"{student.student_id}/vergeten"
+        return [self.message(fact, "vergeten", student.bsn, subject, payload)]
 
     def _set(self, student_id: UUID, status: Status) -> None:
         self._sent[student_id] = status
