@@ -73,7 +73,7 @@ INSERT_PERSONS = (
 _FORGOTTEN = SQL(
     "SELECT p.brin, p.schooljaar, p.soort, p.versie, array_agg(p.student_id) "
     "FROM foto_persons p JOIN {} k USING (student_id) "
-    "WHERE k.key IS NULL GROUP BY 1, 2, 3, 4"
+    "WHERE k.key IS NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
 ).format(Identifier(PERSON_KEYS_TABLE))
 _REDACTING = (
     "SELECT document, proof, content_hash FROM fotos "
@@ -273,8 +273,9 @@ class Fotos:
         with connect(self.url) as conn:
             row = conn.execute(
                 "SELECT versie, content_hash, position, stand_per, document, "
-                "signalen, proof FROM fotos WHERE brin = %s AND schooljaar = %s AND soort = %s "
-                "AND (%s::int IS NULL OR versie = %s) ORDER BY versie DESC LIMIT 1",
+                "signalen, proof FROM fotos WHERE brin = %s AND schooljaar = %s "
+                "AND soort = %s AND (%s::int IS NULL OR versie = %s) "
+                "ORDER BY versie DESC LIMIT 1",
                 (brin, schooljaar, soort.value, versie, versie),
             ).fetchone()
         if row is None:
@@ -312,7 +313,7 @@ class Fotos:
         after each forgetting and picks up what an interrupted run left."""
         with connect(self.url) as conn:
             self._list_flat(conn)
-            fotos = conn.execute(_FORGOTTEN).fetchall()
+            fotos = conn.execute(_FORGOTTEN).fetchall()  # in key order: no deadlock
             return sum(self._redact(conn, key, set(gone)) for *key, gone in fotos)
 
     def _redact(self, conn: Connection[Any], key: list[Any], gone: set[UUID]) -> int:
