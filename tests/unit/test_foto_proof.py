@@ -4,10 +4,12 @@ entry that keeps it explainable (domain/foto_proof.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from uuid import uuid4
 
 from registry.domain import foto, foto_proof
 from registry.domain.foto import FotoDocument, FotoEntry, LeerlingRef
 from registry.domain.funding import funding_statement
+from registry.infrastructure.sealing import forgotten_number
 
 ANNA, PIET, KEES = "800000481", "800000122", "200000020"
 
@@ -94,3 +96,9 @@ def test_funding_counts_every_redacted_entry() -> None:
     redacted, _, _ = foto_proof.redact(d, None, named(ANNA, KEES))
     vestigingen = [("00", True)]
     assert funding_statement(redacted, vestigingen) == funding_statement(d, vestigingen)
+
+
+def test_the_read_sides_forgotten_number_is_what_fotos_recognise() -> None:
+    sid = uuid4()
+    assert foto.is_forgotten(foto.leerling(forgotten_number(sid), "bsn"))
+    assert foto.is_forgotten(foto.leerling(forgotten_number(sid), "onderwijsnummer"))
