@@ -9,6 +9,11 @@ can be re-derived exactly at any later time and must give the same hash.
 
 The document is derived from the timeline projection, a layer above: the
 composition root passes in a `Timeline` that waits for it and reads it.
+
+Fotos are hashed per entry with a salt kept beside the document (the proof,
+domain/foto_proof.py), so that the entries of people forgotten later can be
+redacted (`redact_forgotten`) and the issued hash still explained. Fotos issued
+before keep their flat hash (scheme 1).
 """
 
 from __future__ import annotations
@@ -16,20 +21,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
+from uuid import UUID
 
+from psycopg import Connection
+from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
 from registry.application.registry import Registry
+from registry.domain import foto_proof, ids
 from registry.domain.calendar import local_day
 from registry.domain.foto import (
+    FORGOTTEN_PREFIX,
     FotoDocument,
     FotoKind,
     FotoRef,
+    LeerlingRef,
     canonical,
     content_hash,
 )
+from registry.domain.foto_proof import Proof, Verification
 from registry.domain.school_year import SchoolYear
 from registry.domain.signals import ListedSignal
+from registry.infrastructure.person_keys import PERSON_KEYS_TABLE
 from registry.infrastructure.pools import connect
 
 DDL = """
@@ -39,11 +52,46 @@ CREATE TABLE IF NOT EXISTS fotos (
   stand_per timestamptz NOT NULL, document jsonb NOT NULL,
   PRIMARY KEY (brin, schooljaar, soort, versie));
 ALTER TABLE fotos ADD COLUMN IF NOT EXISTS signalen jsonb;
+-- NULL: a foto issued before proofs, not yet listed in foto_persons.
+ALTER TABLE fotos ADD COLUMN IF NOT EXISTS proof jsonb;
+-- Who each foto lists, by the ids its numbers name: what redaction looks up
+-- once the numbers are no longer known. A row goes when its entry is redacted.
+CREATE TABLE IF NOT EXISTS foto_persons (
+  brin text NOT NULL, schooljaar text NOT NULL, soort text NOT NULL,
+  versie int NOT NULL, student_id uuid NOT NULL,
+  PRIMARY KEY (student_id, brin, schooljaar, soort, versie));
 """
 INSERT_FOTO = (
     "INSERT INTO fotos SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], "
-    "%b::int[], %b::text[], %b::int8[], %b::timestamptz[], %b::jsonb[], %b::jsonb[])"
+    "%b::int[], %b::text[], %b::int8[], %b::timestamptz[], %b::jsonb[], %b::jsonb[], "
+    "%b::jsonb[])"
 )
+INSERT_PERSONS = (
+    "INSERT INTO foto_persons SELECT * FROM unnest(%b::text[], %b::text[], "
+    "%b::text[], %b::int[], %b::uuid[]) ON CONFLICT DO NOTHING"
+)
+_FORGOTTEN = SQL(
+    "SELECT p.brin, p.schooljaar, p.soort, p.versie, array_agg(p.student_id) "
+    "FROM foto_persons p JOIN {} k USING (student_id) "
+    "WHERE k.key IS NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+).format(Identifier(PERSON_KEYS_TABLE))
+_REDACTING = (
+    "SELECT document, proof, content_hash FROM fotos "
+    "WHERE brin = %s AND schooljaar = %s AND soort = %s AND versie = %s FOR UPDATE"
+)
+_REDACTED = (
+    "UPDATE fotos SET document = %s, proof = %s "
+    "WHERE brin = %s AND schooljaar = %s AND soort = %s AND versie = %s"
+)
+_UNLISTED = (
+    "DELETE FROM foto_persons WHERE brin = %s AND schooljaar = %s AND soort = %s "
+    "AND versie = %s AND student_id = ANY(%s)"
+)
+_FLAT = (
+    "UPDATE fotos SET proof = %s "
+    "WHERE brin = %s AND schooljaar = %s AND soort = %s AND versie = %s"
+)
+FLAT_PROOF: Proof = {"scheme": foto_proof.FLAT, "entries": []}
 WAIT_SECONDS = 60.0
 
 
@@ -87,12 +135,38 @@ class IssuedFoto:
     document: FotoDocument
     # Produced with the actuele foto at the mutation stop (domain.md step 12).
     signalen: list[ListedSignal] | None = None
+    proof: Proof | None = None  # None: issued before proofs (scheme 1)
 
 
 @dataclass(frozen=True)
 class _Issued:
     foto: IssuedFoto
     ref: FotoRef  # what the school year's event records of it
+    writes: list[tuple[str, list[tuple[Any, ...]]]]  # in the event's transaction
+
+
+def _hashed(derived: FotoDocument) -> tuple[str, FotoDocument, Proof]:
+    """The hash of a newly derived foto (scheme 2) and the document to store:
+    a person forgotten before the foto is derived as `vergeten:<id>`, an id
+    that names their number, and is stored redacted at once."""
+    proof = foto_proof.new_proof(derived)
+    digest = foto_proof.hash_of(derived, proof)
+    assert digest is not None  # a scheme-2 proof always gives one
+    doc, proof, _ = foto_proof.redact(derived, proof, lambda _: False)
+    return digest, doc, proof
+
+
+def _ids(who: LeerlingRef) -> set[UUID]:
+    """The streams an entry's numbers name (a person under an onderwijsnummer
+    may show a linked BSN beside it, whose stream is theirs too)."""
+    numbers = (who["bsn"], who["onderwijsnummer"])
+    return {
+        ids.student_id(n) for n in numbers if n and not n.startswith(FORGOTTEN_PREFIX)
+    }
+
+
+def _listed(doc: FotoDocument) -> set[UUID]:
+    return {sid for e in doc["inschrijvingen"] for sid in _ids(e["leerling"])}
 
 
 class Fotos:
@@ -128,9 +202,9 @@ class Fotos:
             return self.stop(brin, schooljaar, at, on_request=False)
         position = self._position()
         year = self.registry.school_year_for_update(brin, schooljaar, at)
-        issued, row = self._derive(soort, year, at, position)
+        issued = self._derive(soort, year, at, position)
         year.record_snapshot(soort, issued.ref, at)
-        self.registry.save_at(year, at=at, side_writes=[(INSERT_FOTO, [row])])
+        self.registry.save_at(year, at=at, side_writes=issued.writes)
         return issued.foto
 
     def stop(
@@ -143,9 +217,9 @@ class Fotos:
         year = self.registry.school_year_for_update(brin, schooljaar, at)
         year.stop_mutations(at, on_request=on_request)  # refused before any work
         signals = self.timeline.signals(brin, schooljaar, at)
-        issued, row = self._derive(FotoKind.ACTUEEL, year, at, position, signals)
+        issued = self._derive(FotoKind.ACTUEEL, year, at, position, signals)
         year.record_current_snapshot(issued.ref, at)
-        self.registry.save_at(year, at=at, side_writes=[(INSERT_FOTO, [row])])
+        self.registry.save_at(year, at=at, side_writes=issued.writes)
         return issued.foto
 
     def _position(self) -> int:
@@ -161,14 +235,13 @@ class Fotos:
         at: datetime,
         position: int,
         signals: list[ListedSignal] | None = None,
-    ) -> tuple[_Issued, tuple[Any, ...]]:
+    ) -> _Issued:
         peildatum = year.calendar.count_date
-        doc = self.timeline.derive(
+        derived = self.timeline.derive(
             soort, year.brin, year.schooljaar, peildatum, at, position
         )
+        digest, doc, proof = _hashed(derived)
         versie = 1 + len(year.fotos.get(soort, []))
-        text = canonical(doc)  # encoded once, for the hash and the stored copy
-        digest = content_hash(doc, text)
         ref: FotoRef = {
             "versie": versie,
             "hash": digest,
@@ -178,19 +251,20 @@ class Fotos:
             "controletotaal": doc["controletotaal"],
             "bekostigd": doc["bekostigd"],
         }
+        text = canonical(doc)  # encoded once for the stored copy
+        key = (year.brin, year.schooljaar, soort.value, versie)
         row = (
-            year.brin,
-            year.schooljaar,
-            soort.value,
-            versie,
+            *key,
             digest,
             position,
             at,
             Jsonb(doc, dumps=lambda _: text),
             None if signals is None else Jsonb(signals),
+            Jsonb(proof),
         )
-        foto = IssuedFoto(soort, versie, digest, position, at, doc, signals)
-        return _Issued(foto, ref), row
+        listed = [(*key, sid) for sid in _listed(doc)]
+        foto = IssuedFoto(soort, versie, digest, position, at, doc, signals, proof)
+        return _Issued(foto, ref, [(INSERT_FOTO, [row]), (INSERT_PERSONS, listed)])
 
     def stored(
         self, brin: str, schooljaar: str, soort: FotoKind, versie: int | None = None
@@ -198,9 +272,10 @@ class Fotos:
         soort = FotoKind(soort)
         with connect(self.url) as conn:
             row = conn.execute(
-                "SELECT versie, content_hash, position, stand_per, document, signalen "
-                "FROM fotos WHERE brin = %s AND schooljaar = %s AND soort = %s "
-                "AND (%s::int IS NULL OR versie = %s) ORDER BY versie DESC LIMIT 1",
+                "SELECT versie, content_hash, position, stand_per, document, "
+                "signalen, proof FROM fotos WHERE brin = %s AND schooljaar = %s "
+                "AND soort = %s AND (%s::int IS NULL OR versie = %s) "
+                "ORDER BY versie DESC LIMIT 1",
                 (brin, schooljaar, soort.value, versie, versie),
             ).fetchone()
         if row is None:
@@ -222,5 +297,57 @@ class Fotos:
             foto.position,
         )
 
+    def check(self, foto: IssuedFoto) -> Verification:
+        """The issued foto against the hash in its event and against itself
+        derived again, a person forgotten since as a redacted entry."""
+        again = self.rederive(foto)
+        return foto_proof.verify(foto.document, foto.proof, foto.content_hash, again)
+
     def verify(self, foto: IssuedFoto) -> bool:
-        return content_hash(self.rederive(foto)) == foto.content_hash
+        return self.check(foto).ok
+
+    # Forgetting
+    def redact_forgotten(self) -> int:
+        """Redact, in every stored foto, the entries of everyone forgotten (key
+        deleted); how many entries were redacted now. Idempotent, so it runs
+        after each forgetting and picks up what an interrupted run left."""
+        with connect(self.url) as conn:
+            self._list_flat(conn)
+            fotos = conn.execute(_FORGOTTEN).fetchall()  # in key order: no deadlock
+            return sum(self._redact(conn, key, set(gone)) for *key, gone in fotos)
+
+    def _redact(self, conn: Connection[Any], key: list[Any], gone: set[UUID]) -> int:
+        row = conn.execute(_REDACTING, key).fetchone()
+        assert row is not None, f"foto_persons lists an unknown foto {key}"
+        doc: FotoDocument = row[0]
+        proof: Proof = row[1]
+        issued: str = row[2]
+        if proof["scheme"] == foto_proof.FLAT and "checked" not in proof:
+            proof["checked"] = content_hash(doc) == issued  # the last chance
+        names: set[UUID] = set(gone)
+
+        def forgotten(who: LeerlingRef) -> bool:
+            mine = _ids(who)
+            names.update(mine if mine & gone else ())
+            return bool(mine & gone)
+
+        doc, proof, now = foto_proof.redact(doc, proof, forgotten)
+        conn.execute(_REDACTED, [Jsonb(doc), Jsonb(proof), *key])
+        conn.execute(_UNLISTED, [*key, list(names)])
+        return now
+
+    def _list_flat(self, conn: Connection[Any]) -> None:
+        """List the people of fotos issued before foto_persons existed (once)."""
+        rows = conn.execute(
+            "SELECT brin, schooljaar, soort, versie, document FROM fotos "
+            "WHERE proof IS NULL FOR UPDATE"
+        ).fetchall()
+        for *key, doc in rows:
+            listed = [(*key, sid) for sid in _listed(doc)]
+            with conn.cursor() as curs:
+                curs.executemany(
+                    "INSERT INTO foto_persons VALUES (%s, %s, %s, %s, %s) "
+                    "ON CONFLICT DO NOTHING",
+                    listed,
+                )
+            conn.execute(_FLAT, [Jsonb(FLAT_PROOF), *key])

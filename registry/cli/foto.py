@@ -66,21 +66,27 @@ def _shown(rt: Runtime, foto: IssuedFoto) -> dict[str, Any]:
 
 @foto_app.command("verify")
 def foto_verify(soort: str, brin: str, schooljaar: str) -> None:
-    """Derive an issued foto again from the log; exit 1 if the hash differs."""
+    """Check an issued foto against its hash and against itself derived again
+    from the log (a person forgotten since counts as a redacted entry); exit 1
+    if either fails or the hash can no longer be checked."""
     brin, schooljaar = school_year_key(brin, schooljaar)
     with runtime() as rt:
         foto = stored_foto(rt, brin, schooljaar, soort)
         rt.catch_up()
-        ok = rt.fotos.verify(foto)
+        checked = rt.fotos.check(foto)
         emit(
             {
                 "soort": foto.soort,
                 "versie": foto.versie,
                 "hash": foto.content_hash,
-                "equal": ok,
+                "hash_scheme": checked.scheme,
+                "hash_explained": checked.hash_explained,
+                "same_content": checked.same_content,
+                "vergeten": checked.vergeten,
+                "equal": checked.ok,
             }
         )
-        if not ok:
+        if not checked.ok:
             raise typer.Exit(1)
 
 

@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Final, Literal, TypedDict
+from typing import Final, Literal, NotRequired, TypedDict
 
 FORMAT = "bron-vo-foto/1"
 PEILING: Final = "peiling"
@@ -36,10 +36,28 @@ EXCLUSION_CODES = {"indicatie": "X151", "verzuim": "X160"}
 
 
 class LeerlingRef(TypedDict):
-    """A document's `leerling`: the student by number."""
+    """A document's `leerling`: the student by number. An issued foto's entry of
+    a person forgotten since reads `{"bsn": null, "onderwijsnummer": null,
+    "vergeten": true}` (foto_proof.py): the numbers stay as keys, so a reader
+    that asks for them gets none rather than failing."""
 
     bsn: str | None
     onderwijsnummer: str | None
+    vergeten: NotRequired[bool]
+
+
+# What the read side shows as a forgotten person's number
+# (infrastructure/sealing.py: forgotten_number).
+FORGOTTEN_PREFIX: Final = "vergeten:"
+
+
+def forgotten_leerling() -> LeerlingRef:
+    return {"bsn": None, "onderwijsnummer": None, "vergeten": True}
+
+
+def is_forgotten(who: LeerlingRef) -> bool:
+    """Redacted in an issued foto, or read as forgotten when derived."""
+    return bool(who.get("vergeten")) or student_number(who).startswith(FORGOTTEN_PREFIX)
 
 
 class FotoEntry(TypedDict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -33,11 +33,35 @@ class ExcludedStudent(TypedDict, total=False):
     onderwijsnummer: str
 
 
+Reden = Literal["verzuim", "indicatie"]
+
+
 class Exclusion(TypedDict):
-    """A student the assurance report says not to fund, and why."""
+    """A student the assurance report says not to fund, and why, as delivered."""
 
     leerling: ExcludedStudent
-    reden: Literal["verzuim", "indicatie"]
+    reden: Reden
+
+
+class RecordedExclusion(TypedDict):
+    """An exclusion as the event records it: the student by id, not by number.
+    The event names several people, so it cannot be sealed under one person's
+    key (docs/privacy.md); the id holds no number."""
+
+    student_id: UUID
+    reden: Reden
+
+
+def excluded_number(who: ExcludedStudent) -> str:
+    return who.get("bsn") or who.get("onderwijsnummer") or ""
+
+
+def recorded(exclusion: Exclusion) -> RecordedExclusion:
+    """The id of the stream the number names, as ids.student_id gives it: for a
+    number linked to a person under another number, the read side matches it
+    through the person's linked BSN, as it matched the number before."""
+    number = excluded_number(exclusion["leerling"])
+    return {"student_id": ids.student_id(number), "reden": exclusion["reden"]}
 
 
 _ORDER = list(Stage)
@@ -68,7 +92,14 @@ class SchoolYear(Aggregate):
     class AssuranceReported(Aggregate.Event):
         reported_on: date
         batches: list[int]
-        exclusions: list[Exclusion]
+        exclusions: list[RecordedExclusion]
+        # 2: each exclusion names the student by id; v1 stored the BSN or
+        # onderwijsnummer in plaintext (`leerling`).
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["exclusions"] = [recorded(e) for e in state["exclusions"]]
 
     class FinalSnapshotIssued(Aggregate.Event):
         foto: FotoRef
@@ -85,7 +116,7 @@ class SchoolYear(Aggregate):
         self.stopped_on: date | None = None
         self.fotos: dict[str, list[FotoRef]] = {}
         self.assurance_batches: list[int] = []
-        self.exclusions: list[Exclusion] = []
+        self.exclusions: list[RecordedExclusion] = []
 
     @staticmethod
     def create_id(brin: str, schooljaar: str) -> UUID:
@@ -183,7 +214,7 @@ class SchoolYear(Aggregate):
         self._assure(
             reported_on=local_day(at),
             batches=sorted(set(batches)),
-            exclusions=exclusions,
+            exclusions=[recorded(e) for e in exclusions],
             timestamp=at,
         )
 
@@ -192,7 +223,7 @@ class SchoolYear(Aggregate):
         self,
         reported_on: date,
         batches: list[int],
-        exclusions: list[Exclusion],
+        exclusions: list[RecordedExclusion],
         timestamp: datetime,
     ) -> None:
         self.assurance_batches = list(batches)

@@ -13,7 +13,7 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from registry.application.fotos import IssuedFoto
-from registry.domain.foto import content_hash
+from registry.domain import foto_proof
 from registry.projections.engine.projection import Projection
 from registry.projections.engine.runner import Projector
 from registry.projections.queries.peiling import snapshot
@@ -107,10 +107,12 @@ def _against_foto(
             foto.soort.value,
             foto.position,
         )
-    digest = content_hash(again)
+    checked = foto_proof.verify(foto.document, foto.proof, foto.content_hash, again)
     return {
         "comparable": True,
         "issued_hash": foto.content_hash,
-        "replayed_hash": digest,
-        "equal": digest == foto.content_hash,
+        "hash_explained": checked.hash_explained,
+        "same_content": checked.same_content,
+        "vergeten": checked.vergeten,
+        "equal": checked.ok,
     }

@@ -24,7 +24,7 @@ from uuid import UUID
 from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 
-from registry.domain.foto import student_number
+from registry.domain import ids
 from registry.infrastructure.sealing import forgotten_number
 from registry.projections import events
 from registry.projections.engine.event_log import Fact
@@ -35,7 +35,7 @@ DDL = """
 CREATE TABLE students (
   student_id uuid PRIMARY KEY, number text NOT NULL, kind text NOT NULL,
   geboortedatum date, geslacht text, postcode text, landcode text,
-  registered_by bigint NOT NULL, bsn text, person_id uuid);
+  registered_by bigint NOT NULL, bsn text, person_id uuid, bsn_id uuid);
 CREATE UNIQUE INDEX students_number ON students (number);
 CREATE TABLE enrolments (
   enrolment_id uuid PRIMARY KEY, student_id uuid NOT NULL, brin text NOT NULL,
@@ -64,7 +64,7 @@ CREATE TABLE licences (
   opened_by bigint NOT NULL, closed_by bigint);
 CREATE INDEX licences_school ON licences (brin, vestiging, elementcode);
 CREATE TABLE exclusions (
-  brin text NOT NULL, schooljaar text NOT NULL, number text NOT NULL,
+  brin text NOT NULL, schooljaar text NOT NULL, student_id uuid NOT NULL,
   reden text NOT NULL, recorded_at timestamptz NOT NULL, position bigint NOT NULL);
 CREATE INDEX exclusions_school ON exclusions (brin, schooljaar);
 CREATE TABLE school_years (
@@ -303,6 +303,7 @@ def _student_row(fact: Fact) -> tuple[Any, ...]:
         fact.position,
         None,  # a BSN linked later (Student.BsnLinked)
         None,  # the person this number is an alias of (Student.LinkedTo)
+        None,  # the id the linked BSN names, kept once forgotten (exclusions)
     )
 
 
@@ -312,7 +313,7 @@ def _write_students(curs: Cursor[Any], rows: list[tuple[Any, ...]]) -> None:
         "INSERT INTO students SELECT * FROM {rows}",
         "student_id uuid, number text, kind text, geboortedatum date, "
         "geslacht text, postcode text, landcode text, registered_by bigint, "
-        "bsn text, person_id uuid",
+        "bsn text, person_id uuid, bsn_id uuid",
         rows,
     )
 
@@ -338,9 +339,12 @@ def _student_changed(curs: Cursor[Any], fact: Fact) -> None:
 
 
 def _bsn_linked(curs: Cursor[Any], fact: Fact) -> None:
+    """An exclusion may name the person by the linked BSN: it is matched by the
+    id that number names, which survives forgetting as the student id does."""
+    bsn = fact.data["bsn"]
     curs.execute(
-        "UPDATE students SET bsn = %s WHERE student_id = %s",
-        (fact.data["bsn"], fact.originator_id),
+        "UPDATE students SET bsn = %s, bsn_id = %s WHERE student_id = %s",
+        (bsn, bsn and ids.student_id(bsn), fact.originator_id),
     )
 
 
@@ -448,13 +452,13 @@ def _assurance_reported(curs: Cursor[Any], fact: Fact) -> None:
     key = curs.fetchone()
     assert key is not None, f"assurance before SchoolYear.Opened at {fact.position}"
     rows = [
-        (*key, student_number(e["leerling"]), e["reden"], fact.recorded_at, fact.position)
+        (*key, e["student_id"], e["reden"], fact.recorded_at, fact.position)
         for e in fact.data["exclusions"]
     ]
     write_rows(
         curs,
         "INSERT INTO exclusions SELECT * FROM {rows}",
-        "brin text, schooljaar text, number text, reden text, "
+        "brin text, schooljaar text, student_id uuid, reden text, "
         "recorded_at timestamptz, position bigint",
         rows,
     )
@@ -486,7 +490,9 @@ class Timeline(Projection):
     name: ClassVar[str] = "timeline"
     # 2: periods_enrolment, for when an einddatum became known (X131).
     # 3: a person's linked BSN, and the numbers that are another's alias.
-    version: ClassVar[int] = 3
+    # 4: exclusions by student id (SchoolYear.AssuranceReported v2), and the id
+    #    a linked BSN names, so a forgotten person's exclusion still counts.
+    version: ClassVar[int] = 4
     ddl: ClassVar[str] = DDL
     audit: ClassVar[dict[str, str]] = AUDIT
     topics: ClassVar[tuple[str, ...]] = (

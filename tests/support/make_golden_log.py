@@ -32,7 +32,7 @@ from registry.domain.school import (
     SchoolRegistration,
     VestigingRegistration,
 )
-from registry.domain.school_year import SchoolYear
+from registry.domain.school_year import Exclusion, SchoolYear
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn, Onderwijsnummer
 from tests.support.golden_log import (
@@ -103,6 +103,21 @@ def school_year() -> SchoolYear:
     at = utc(2027, 7, 21, 20)
     y.record_final_snapshot(foto("definitief", at, 61_330, 414), at)
     y.close(utc(2027, 7, 31, 12))
+    return y
+
+
+def next_school_year() -> SchoolYear:
+    """The year after: its assurance report stores an exclusion by student id
+    (SchoolYear.AssuranceReported v2), the shape written since v1 held numbers."""
+    y = SchoolYear.open(BRIN, "2027-2028", utc(2027, 8, 2, 9))
+    y.declare_complete(utc(2027, 10, 11, 10))
+    at = utc(2027, 11, 15, 20)
+    y.record_provisional_snapshot(foto("voorlopig", at, 70_001, 420), at)
+    y.stop_mutations(utc(2028, 3, 1, 9), on_request=True)
+    at = utc(2028, 3, 2, 20)
+    y.record_current_snapshot(foto("actueel", at, 80_002, 421), at)
+    exclusion: Exclusion = {"leerling": {"bsn": BSN}, "reden": "indicatie"}
+    y.report_assurance([1], [exclusion], utc(2028, 6, 14, 11))
     return y
 
 
@@ -184,6 +199,7 @@ def scenario() -> Iterator[CanMutateAggregate[UUID]]:
         student(),
         enrolment(),
         *linked_person(),
+        next_school_year(),
     ):
         yield from aggregate.collect_events()
 

@@ -171,12 +171,29 @@ def test_the_school_year_rebuilds(events: list[Aggregate.Event]) -> None:
     assert year.fotos["definitief"][0]["controletotaal"] == 414
     assert year.fotos["voorlopig"][0]["stand_per"] == "2026-11-15T20:00:00+00:00"
     assert year.assurance_batches == [1, 2, 3]
-    assert year.exclusions == [{"leerling": {"bsn": "800000481"}, "reden": "verzuim"}]
+    # v1 stored the BSN; the upcast names the student by the id it gives.
+    assert year.exclusions == [{"student_id": STUDENT_ID, "reden": "verzuim"}]
     assert the_event(events, SchoolYear.CompletenessDeclared).late is False
     assert the_event(events, SchoolYear.MutationsStopped).on_request is True
     assert the_event(events, SchoolYear.AssuranceReported).reported_on == date(
         2027, 6, 15
     )
+
+
+def test_an_assurance_report_names_students_by_id(
+    events: list[Aggregate.Event],
+) -> None:
+    """v2 (2027-2028): written with the id; no line of either year keeps a
+    number once decoded."""
+    year = replay(SchoolYear, events, SchoolYear.create_id("01OE", "2027-2028"))
+    assert year.exclusions == [{"student_id": STUDENT_ID, "reden": "indicatie"}]
+    (v2,) = [
+        line
+        for line in LINES
+        if line["topic"].endswith("AssuranceReported")
+        and "800000481" not in str(line["state"])
+    ]
+    assert v2["state"]["class_version"] == 2
 
 
 def test_the_student_rebuilds(events: list[Aggregate.Event]) -> None:

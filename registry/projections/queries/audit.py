@@ -55,7 +55,7 @@ def explain(
         r[0]
         for r in curs.execute(
             "SELECT x.position FROM exclusions x JOIN students s "
-            "ON x.number IN (s.number, s.bsn) WHERE x.brin = %s AND s.student_id = %s",
+            "ON x.student_id IN (s.student_id, s.bsn_id) WHERE x.brin = %s AND s.student_id = %s",
             (brin, student[0]),
         ).fetchall()
     ]

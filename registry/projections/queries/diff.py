@@ -132,14 +132,14 @@ def _causes(
         "   AND elementcode = %(e)s "
         " UNION SELECT closed_by FROM licences WHERE brin = %(b)s AND vestiging = %(v)s "
         "   AND elementcode = %(e)s "
-        " UNION SELECT position FROM exclusions WHERE brin = %(b)s AND number = %(n)s) c "
+        " UNION SELECT position FROM exclusions WHERE brin = %(b)s AND student_id = %(s)s"
+        ") c "
         "WHERE pos > %(low)s AND pos <= %(high)s ORDER BY pos",
         {
             "s": row["student_id"],
             "b": row["brin"],
             "v": row["vestiging"],
             "e": row["elementcode"],
-            "n": row["number"],
             "low": low,
             "high": high,
         },

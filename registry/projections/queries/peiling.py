@@ -54,17 +54,19 @@ lic AS {materialized}(
   WHERE (%(brin)s::text IS NULL OR l.brin IN (SELECT brin FROM valid))
     AND l.valid @> %(d)s::date AND {l}),
 exc AS {materialized}(
-  SELECT x.brin, x.number, array_agg(DISTINCT x.reden ORDER BY x.reden) AS excluded
+  SELECT x.brin, x.student_id, array_agg(DISTINCT x.reden ORDER BY x.reden)
+    AS excluded
   FROM exclusions x WHERE x.schooljaar = %(sj)s AND {x}
     AND (%(brin)s::text IS NULL OR x.brin IN (SELECT brin FROM valid))
-  GROUP BY x.brin, x.number),
+  GROUP BY x.brin, x.student_id),
 judged AS (
   SELECT v.*, s.number, s.kind, s.bsn, lic.brin IS NULL AS unlicensed, exc.excluded,
     lic.brin IS NOT NULL AND exc.excluded IS NULL AS fundable
   FROM valid v JOIN students s USING (student_id)
   LEFT JOIN lic ON lic.brin = v.brin AND lic.vestiging = v.vestiging
     AND lic.elementcode = v.elementcode
-  LEFT JOIN exc ON exc.brin = v.brin AND exc.number IN (s.number, s.bsn)),
+  LEFT JOIN exc ON exc.brin = v.brin
+    AND exc.student_id IN (s.student_id, s.bsn_id)),
 ranked AS (
   SELECT j.*, row_number() OVER (
     PARTITION BY j.student_id, j.fundable
