@@ -24,7 +24,8 @@ def register(app: typer.Typer) -> None:
 def retention_run(at: AtOption = None) -> None:
     """Forget every student whose last enrolment ended more than five years
     before T (default now) and who has no open enrolment: their key is deleted
-    and a Student.Forgotten (no personal data) recorded. Idempotent."""
+    and a Student.Forgotten (no personal data) recorded; then their entries in
+    intake's tables are redacted. Idempotent."""
     with runtime() as rt:
         on = rt.at(at).date()
         with timeline_reading(rt) as r:
@@ -36,10 +37,14 @@ def retention_run(at: AtOption = None) -> None:
                 chunk = ids[i : i + BATCH]
                 forgotten += rt.record(partial(rt.registry.forget_many, chunk), at)
                 bar.update(task, completed=i + len(chunk))
+        # After the log, intake's tables: everyone forgotten so far, so a run
+        # that stopped before this step is completed by the next.
+        redacted = rt.intake.redact_forgotten()
         emit(
             {
                 "forgotten": forgotten,
                 "cutoff": retention.cutoff(on).isoformat(),
                 "read_at_position": position,
+                "intake_redacted": redacted,
             }
         )
