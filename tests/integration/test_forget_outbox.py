@@ -43,38 +43,46 @@ def rows(rt: Runtime) -> dict[uuid.UUID, dict[str, Any]]:
         rt.projector.fresh(e)
     with psycopg.connect(rt.database_url) as conn:
         found = conn.execute(
-            "SELECT message_id, recipient, kind, payload, student_id, redacted_at "
-            "FROM outbox ORDER BY seq"
+            "SELECT message_id, recipient, kind, key, payload, student_id, "
+            "redacted_at FROM outbox ORDER BY seq"
         ).fetchall()
     return {
-        r[0]: {"to": r[1], "kind": r[2], "payload": r[3], "about": r[4], "gone": r[5]}
+        r[0]: dict(
+            zip(("to", "kind", "key", "payload", "about", "gone"), r[1:], strict=True)
+        )
         for r in found
     }
 
 
 def test_a_forgotten_persons_messages_are_redacted_in_place(rt: Runtime) -> None:
-    a_year_then_forgotten(rt)
-    after = rows(rt)
-    theirs = {k: m for k, m in after.items() if m["about"] == JIP_ID}
-    kept = {k: m for k, m in theirs.items() if m["kind"] == "vergeten"}
-    redacted = {k: m for k, m in theirs.items() if m["kind"] != "vergeten"}
-    # Every kind of message about one person names them, and is redacted.
-    assert {m["kind"] for m in redacted.values()} >= {
+    a_year(rt)
+    before = rows(rt)
+    theirs = {k for k, m in before.items() if m["about"] == JIP_ID}
+    # Every kind of message about one person names them.
+    assert {before[k]["kind"] for k in theirs} >= {
         "inschrijvingen",
         "kinderbijslag",
         "verhuizingen",
     }
-    assert all(m["payload"] == {} for m in redacted.values())
+    rt.registry.forget(JIP_ID, utc(2032, 2, 1))
+    after = rows(rt)
+    assert set(before) <= set(after)  # rows are kept, with their ids
+    redacted = {k: m for k, m in after.items() if m["gone"] is not None}
+    assert theirs <= set(redacted)
+    # Payload, key and student id are gone; the time is the forgetting's.
+    assert all(m["payload"] == {} and m["about"] is None for m in redacted.values())
+    assert {m["key"] for m in redacted.values()} == {"vergeten"}
     assert {m["gone"] for m in redacted.values()} == {utc(2032, 2, 1)}
     # The forget messages are whole and not redacted: they must still go out.
+    kept = {k: m for k, m in after.items() if m["kind"] == "vergeten"}
     assert len(kept) == 5
-    assert all(m["gone"] is None and m["payload"] for m in kept.values())
-    # No payload holds the BSN or birth date but the forget messages.
-    rest = str([m["payload"] for k, m in after.items() if k not in kept])
+    assert all(m["gone"] is None and m["about"] == JIP_ID for m in kept.values())
+    # No row holds the BSN or birth date but the forget messages.
+    rest = str([m for k, m in after.items() if k not in kept])
     assert JIP["bsn"] not in rest and JIP["geboortedatum"] not in rest
     # Anna's messages are untouched.
-    annas = [m for m in after.values() if ANNA["bsn"] in str(m["payload"])]
-    assert annas and all(m["gone"] is None for m in annas)
+    annas = {k for k, m in before.items() if ANNA["bsn"] in str(m)}
+    assert annas and all(after[k] == before[k] for k in annas)
 
 
 def test_messages_redacted_before_the_relay_came_are_never_sent(

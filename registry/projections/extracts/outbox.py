@@ -41,6 +41,7 @@ CREATE INDEX IF NOT EXISTS outbox_student ON outbox (student_id)
 # What a forget message is: the one message about a forgotten person that is
 # kept and sent, since it tells the recipient to forget them.
 FORGET_KIND = "vergeten"
+REDACTED_KEY = "vergeten"  # a redacted message's key: it is never sent
 
 
 @dataclass(frozen=True)
@@ -105,14 +106,16 @@ def write(curs: Cursor[Any], messages: list[Message]) -> None:
 
 
 def redact(curs: Cursor[Any], student_ids: list[uuid.UUID], at: datetime) -> int:
-    """Empty the payloads of every message about these (forgotten) people but
-    their forget messages; how many. The row and its message id stay: the id is
-    what keeps a rebuild from inserting the message again. Idempotent."""
+    """Empty every message about these (forgotten) people but their forget
+    messages; how many. The payload goes, and the Kafka key (a municipality's
+    and SVB's is the BSN, CBS's the pseudonym), and the student id (a uuid5 of
+    the number: it confirms a guessed BSN). The row and its message id stay: the
+    id is what keeps a rebuild from inserting the message again. Idempotent."""
     if not student_ids:
         return 0
     curs.execute(
-        "UPDATE public.outbox SET payload = '{}', redacted_at = %s "
-        "WHERE student_id = ANY(%s) AND kind <> %s AND redacted_at IS NULL",
-        (at, student_ids, FORGET_KIND),
+        "UPDATE public.outbox SET payload = '{}', key = %s, student_id = NULL, "
+        "redacted_at = %s WHERE student_id = ANY(%s) AND kind <> %s",
+        (REDACTED_KEY, at, student_ids, FORGET_KIND),
     )
     return curs.rowcount
