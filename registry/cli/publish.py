@@ -48,7 +48,7 @@ def publish_relay(
                 time.sleep(poll)
         finally:
             publication.close()
-        emit({"sent": sent})
+        emit({"sent": sent, "redacted_skipped": publication.relay.skipped})
 
 
 @publish_app.command("replay")
@@ -68,10 +68,13 @@ def publish_replay(
             relay = Relay(
                 rt.database_url, kafka, TopicSchemas(), name=f"replay-{recipient}"
             )
+            resent = relay.republish(recipient, from_position)
             emit(
                 {
                     "recipient": recipient,
-                    "resent": relay.republish(recipient, from_position),
+                    "resent": resent,
+                    # messages about forgotten people: redacted, never resent
+                    "redacted_skipped": relay.skipped,
                 }
             )
         finally:

@@ -25,7 +25,7 @@ def retention_run(at: AtOption = None) -> None:
     """Forget every student whose last enrolment ended more than five years
     before T (default now) and who has no open enrolment: their key is deleted
     and a Student.Forgotten (no personal data) recorded; then their entries in
-    the issued fotos are redacted. Idempotent."""
+    the issued fotos and intake's tables are redacted. Idempotent."""
     with runtime() as rt:
         on = rt.at(at).date()
         with timeline_reading(rt) as r:
@@ -37,14 +37,17 @@ def retention_run(at: AtOption = None) -> None:
                 chunk = ids[i : i + BATCH]
                 forgotten += rt.record(partial(rt.registry.forget_many, chunk), at)
                 bar.update(task, completed=i + len(chunk))
-        # Every forgotten person's entries in the issued fotos, these and any an
-        # earlier, interrupted run left.
-        redacted = rt.fotos.redact_forgotten()
+        # After the log, every forgotten person's entries in the issued fotos
+        # and intake's tables: everyone forgotten so far, so a run that stopped
+        # before these steps is completed by the next.
+        fotos_redacted = rt.fotos.redact_forgotten()
+        intake_redacted = rt.intake.redact_forgotten()
         emit(
             {
                 "forgotten": forgotten,
-                "foto_entries_redacted": redacted,
+                "foto_entries_redacted": fotos_redacted,
                 "cutoff": retention.cutoff(on).isoformat(),
                 "read_at_position": position,
+                "intake_redacted": intake_redacted,
             }
         )

@@ -26,6 +26,7 @@ CODES: dict[str, tuple[Ernst, str]] = {
     "X104": (REJECT, "extended set incomplete"),
     "X105": (REJECT, "W record whose old values differ from the registered ones"),
     "X106": (REJECT, "W record whose new value is malformed"),
+    "X107": (REJECT, "the student's data were removed after the retention period"),
     "X110": (REJECT, "postcode malformed"),
     "X120": (REJECT, "BRIN or vestiging unknown, or not the batch's BRIN"),
     "X122": (REJECT, "leerjaar not allowed for the elementcode"),

@@ -74,6 +74,8 @@ class BatchState:
     # Students with a period at the delivering school before this batch: the
     # only ones a trial delivery may name (its own records add none).
     known_here: frozenset[UUID] = frozenset()
+    # Numbers of the batch (delivered or found) whose person was forgotten.
+    forgotten: frozenset[str] = frozenset()
 
     def touch(self, aggregate: Aggregate) -> None:
         self.changed[aggregate.id] = aggregate
@@ -209,6 +211,24 @@ def load_state(
         known_here=frozenset(
             p.student_id for p in periods if p.brin == ctx.brin and not p.deleted
         ),
+        forgotten=_forgotten(numbers, loaded),
+    )
+
+
+def _forgotten(numbers: set[str], loaded: dict[UUID, Aggregate]) -> frozenset[str]:
+    """The numbers whose student, or the person it is an alias of, was
+    forgotten: their stream exists but reads blank, so intake would try to
+    register them anew and meet it (docs/privacy.md)."""
+
+    def gone(a: Aggregate | None) -> bool:
+        return isinstance(a, Student) and a.forgotten is not None
+
+    found = {n: loaded.get(ids.student_id(n)) for n in numbers}
+    return frozenset(
+        n
+        for n, a in found.items()
+        if gone(a)
+        or (isinstance(a, Student) and a.person_id and gone(loaded.get(a.person_id)))
     )
 
 

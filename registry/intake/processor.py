@@ -28,6 +28,12 @@ from registry.intake.population import NameKey, name_key
 from registry.intake.wire import Melding
 
 IDENTITY_CODES = {"742", "X102", "X103", "790", "X110", "X104"}
+# Told only to the school that delivered the number: it knows whom it means.
+FORGOTTEN = Signal(
+    "X107",
+    "the student's data were removed after the retention period (five years "
+    "after the last enrolment); the number cannot be registered again: contact DUO",
+)
 TRIAL_755 = Signal(
     "755",
     "found in the population register by name and birth date; "
@@ -90,6 +96,8 @@ def _judged(state: BatchState, ctx: Context, r: Melding) -> Outcome:
     person = who(r)
     if person is not None and person in state.blocked:
         return Outcome("W", _numbers(r))  # behind an earlier record of theirs
+    if _of_forgotten(state, r.leerling.bsn, r.leerling.onderwijsnummer):
+        return Outcome("A", _numbers(r), [FORGOTTEN])
     signals = static_signals(r)
     identity = None
     if not any(s.code in IDENTITY_CODES for s in signals):
@@ -98,6 +106,8 @@ def _judged(state: BatchState, ctx: Context, r: Melding) -> Outcome:
             if person is not None:
                 state.blocked.add(person)
             return Outcome("W", _numbers(r))
+        if _of_forgotten(state, identity.number, identity.bsn):
+            return Outcome("A", _numbers(r), [FORGOTTEN])  # found by name
         signals += identity.signals
     mutation = _mutation(ctx, r, _judged_id(identity, r))
     if mutation is not None:
@@ -123,6 +133,12 @@ def _judged(state: BatchState, ctx: Context, r: Melding) -> Outcome:
         _record_residence(state, ctx, student)
     _apply(state, ctx, mutation)
     return Outcome("G", _numbers(r, identity), attention)
+
+
+def _of_forgotten(state: BatchState, *numbers: str | None) -> bool:
+    """A forgotten person cannot be registered again (their stream exists,
+    blank): the record is refused on its own, not the whole batch."""
+    return any(n is not None and n in state.forgotten for n in numbers)
 
 
 def _dedupe(signals: list[Signal]) -> list[Signal]:

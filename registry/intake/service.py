@@ -23,6 +23,7 @@ from registry.domain.signals import Signal
 from registry.infrastructure.event_store import SideWrite
 from registry.intake.batch_state import BatchState, Context, load_state, who
 from registry.intake.feedback import FeedbackDocument, feedback_document
+from registry.intake.forgetting import redact_forgotten
 from registry.intake.population import PopulationRegister
 from registry.intake.processor import Outcome, process
 from registry.intake.tables import (
@@ -136,6 +137,11 @@ class Intake:
         return self.registry.report_assurance(
             brin, schooljaar, batches, exclusions, at
         )
+
+    def redact_forgotten(self) -> dict[str, int]:
+        """Take every forgotten person out of intake's tables (a sweep of all
+        of them: idempotent; run after forgetting, see `forgetting`)."""
+        return redact_forgotten(self.store.url)
 
     def feedback(self, key: BatchKey) -> FeedbackDocument | None:
         stored = self.store.batch(key)

@@ -11,6 +11,9 @@
   no flush barrier per window (flush() returning would not prove delivery).
 - A message that breaks its topic's JSON Schema is not sent: it is parked in
   `outbox_refused` with the reason, and the relay goes on.
+- A message redacted because its person was forgotten (`redacted_at`, payload
+  `{}`) is passed over, by a round and by a republish alike: never sent, never
+  parked (an empty payload is not a broken one). `Relay.skipped` counts them.
 """
 
 from __future__ import annotations
@@ -50,8 +53,8 @@ CREATE TABLE IF NOT EXISTS outbox_refused (
 """
 _SELECT = (
     "SELECT seq, message_id, recipient, topic, key, kind, payload::text, source_position, "
-    "recorded_at FROM outbox WHERE seq > %s AND (%s::text IS NULL OR recipient LIKE %s) "
-    "ORDER BY seq LIMIT %s"
+    "recorded_at, redacted_at IS NOT NULL FROM outbox "
+    "WHERE seq > %s AND (%s::text IS NULL OR recipient LIKE %s) ORDER BY seq LIMIT %s"
 )
 
 
@@ -67,11 +70,12 @@ class Row:
     source_position: int
     recorded_at: Any
     value: bytes  # the payload's JSON as stored: sent as it is, not encoded again
+    redacted: bool = False  # its person was forgotten: not to be sent
 
     @classmethod
     def of(cls, record: tuple[Any, ...]) -> Row:
         """A row of _SELECT."""
-        seq, message_id, recipient, topic, key, kind, text, position, at = record
+        seq, message_id, recipient, topic, key, kind, text, position, at, gone = record
         payload = json.loads(text)  # parsed for the schema check only
         return cls(
             seq,
@@ -84,6 +88,7 @@ class Row:
             position,
             at,
             text.encode(),
+            gone,
         )
 
     def headers(self) -> list[tuple[str, bytes]]:
@@ -161,6 +166,7 @@ class Relay:
         self.schemas = schemas
         self.name = name
         self.window = window
+        self.skipped = 0  # redacted messages passed over, since it was made
 
     def position(self) -> int:
         with connect(self.url) as conn:
@@ -212,6 +218,9 @@ class Relay:
     def _send(
         self, row: Row, refused: list[tuple[Row, str]]
     ) -> FutureRecordMetadata | None:
+        if row.redacted:
+            self.skipped += 1
+            return None
         problem = self.schemas.problem(row.topic, row.payload)
         if problem is not None:
             refused.append((row, problem))

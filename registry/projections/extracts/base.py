@@ -113,24 +113,33 @@ class ExtractProjection(Projection):
 
     def apply_page(self, curs: Cursor[Any], facts: list[Fact]) -> None:
         out: list[Message] = []
+        forgotten: list[tuple[UUID, datetime]] = []
         state = PageState(curs, facts)
         self.start_page(curs)
         self.load_page(curs, state)
         for fact in facts:
             out += self.on_time(curs, fact, state)
             if fact.topic in events.STUDENT:
-                out += self._student_event(curs, fact, state)
+                out += _about(self._student_event(curs, fact, state), fact)
+                if fact.topic == events.STUDENT_FORGOTTEN:
+                    forgotten.append((fact.originator_id, fact.recorded_at))
             elif fact.topic in MUTATIONS:
                 period = _period(state, fact)
                 if period is not None:
                     mutatie = MUTATIONS[fact.topic]
-                    out += self.on_mutation(curs, fact, mutatie, period, state)
+                    found = self.on_mutation(curs, fact, mutatie, period, state)
+                    out += _about(found, fact, period.student.student_id)
             elif fact.topic in events.FOTO_ISSUED:
                 state.write()  # a foto reads the students as the log has them now
                 out += self.on_foto(curs, fact, events.FOTO_ISSUED[fact.topic])
         state.write()
         self.end_page(curs)
         outbox.write(curs, out)
+        # After the page's messages are in: those of the page about a person
+        # forgotten in it are redacted too. Here, in the extract's transaction,
+        # it runs once per forgetting (and harmlessly again on a rebuild).
+        for student_id, at in forgotten:
+            outbox.redact(curs, [student_id], at)
 
     def _student_event(
         self, curs: Cursor[Any], fact: Fact, state: PageState
@@ -212,9 +221,12 @@ class ExtractProjection(Projection):
         payload: Payload,
         recipient: str | None = None,
         position: int | None = None,
+        about: UUID | None = None,
     ) -> Message:
         """A message about `fact` (or, with `position`, about an earlier event
-        whose consequence `fact` noticed), its id keyed with this extract's key."""
+        whose consequence `fact` noticed), its id keyed with this extract's key.
+        `about`: the one person it concerns, where the fact is not theirs (a
+        month's or a check day's message); redacted when they are forgotten."""
         return Message(
             recipient or self.recipient,
             self.topic(kind, recipient),
@@ -225,7 +237,19 @@ class ExtractProjection(Projection):
             fact.position if position is None else position,
             fact.recorded_at,
             id_key=self.key,
+            student_id=about,
         )
+
+
+def _about(
+    messages: list[Message], fact: Fact, student_id: UUID | None = None
+) -> list[Message]:
+    """Name the person the messages are about, when a hook did not: the hooks
+    of a student event or a mutation speak of that one student only."""
+    who = fact.originator_id if student_id is None else student_id
+    return [
+        m if m.student_id is not None else replace(m, student_id=who) for m in messages
+    ]
 
 
 def _period(state: PageState, fact: Fact) -> Period | None:

@@ -90,13 +90,14 @@ class Municipalities(ExtractProjection):
         payload: Payload,
         recipient: str | None = None,
         position: int | None = None,
+        about: UUID | None = None,
     ) -> Message:
         """Every municipality's message is keyed by the student's number: noted,
         so a forgotten person's municipalities are told to forget them."""
         if recipient is not None:
             self._told.add((subject_key, recipient))
         return super().message(
-            fact, kind, subject_key, subject, payload, recipient, position
+            fact, kind, subject_key, subject, payload, recipient, position, about
         )
 
     def on_forget(
@@ -236,7 +237,7 @@ class Municipalities(ExtractProjection):
         # Keyed by the end that started the wait, so the id does not depend on
         # which later fact noticed the check day had passed.
         return self.message(
-            fact, "vsv", student.number, str(eid), payload, gm, p.ended_by
+            fact, "vsv", student.number, str(eid), payload, gm, p.ended_by, p.student_id
         )
 
     def on_link(

@@ -6,6 +6,10 @@ kind, subject): a rebuilt projection produces the same ids, so `ON CONFLICT DO
 NOTHING` keeps a rebuild from re-sending anything, and without the key nobody can
 derive an id from a BSN (the subjects are ids derived from it). Republishing on
 request re-sends the stored messages with their original ids.
+
+A message about one person names them (`student_id`): when the person is
+forgotten, their messages are redacted in place (`redact`), never deleted, so the
+id stays and a rebuild cannot insert them again (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -29,7 +33,15 @@ CREATE TABLE IF NOT EXISTS outbox (
   topic text NOT NULL, key text NOT NULL, kind text NOT NULL, payload jsonb NOT NULL,
   source_position bigint NOT NULL, recorded_at timestamptz NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_recipient ON outbox (recipient, seq);
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS student_id uuid;
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS redacted_at timestamptz;
+CREATE INDEX IF NOT EXISTS outbox_student ON outbox (student_id)
+  WHERE student_id IS NOT NULL;
 """
+# What a forget message is: the one message about a forgotten person that is
+# kept and sent, since it tells the recipient to forget them.
+FORGET_KIND = "vergeten"
+REDACTED_KEY = "vergeten"  # a redacted message's key: it is never sent
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,8 @@ class Message:
     source_position: int
     recorded_at: datetime
     id_key: bytes = field(repr=False, kw_only=True)  # the recipient's key
+    # The one person the message is about (None: several, or a school's fact).
+    student_id: uuid.UUID | None = field(default=None, kw_only=True)
 
     @property
     def message_id(self) -> uuid.UUID:
@@ -75,15 +89,33 @@ def write(curs: Cursor[Any], messages: list[Message]) -> None:
             json.dumps(m.payload, ensure_ascii=False, default=str),
             m.source_position,
             m.recorded_at,
+            m.student_id,
         )
         for m in messages
     ]
     write_rows(
         curs,
         "INSERT INTO public.outbox (message_id, recipient, topic, key, kind, payload, "
-        "source_position, recorded_at) SELECT * FROM {rows} "
+        "source_position, recorded_at, student_id) SELECT * FROM {rows} "
         "ON CONFLICT (message_id) DO NOTHING",
         "message_id uuid, recipient text, topic text, key text, kind text, "
-        "payload jsonb, source_position bigint, recorded_at timestamptz",
+        "payload jsonb, source_position bigint, recorded_at timestamptz, "
+        "student_id uuid",
         rows,
     )
+
+
+def redact(curs: Cursor[Any], student_ids: list[uuid.UUID], at: datetime) -> int:
+    """Empty every message about these (forgotten) people but their forget
+    messages; how many. The payload goes, and the Kafka key (a municipality's
+    and SVB's is the BSN, CBS's the pseudonym), and the student id (a uuid5 of
+    the number: it confirms a guessed BSN). The row and its message id stay: the
+    id is what keeps a rebuild from inserting the message again. Idempotent."""
+    if not student_ids:
+        return 0
+    curs.execute(
+        "UPDATE public.outbox SET payload = '{}', key = %s, student_id = NULL, "
+        "redacted_at = %s WHERE student_id = ANY(%s) AND kind <> %s",
+        (REDACTED_KEY, at, student_ids, FORGET_KIND),
+    )
+    return curs.rowcount

@@ -186,7 +186,9 @@ class Svb(ExtractProjection):
             years = age(born, peildatum) or 16
             payload = _status(bsn, peildatum, enrolled, soort, years)
             subject = f"{sid}/{peildatum}/{soort}"
-            out.append(self.message(fact, "kinderbijslag", bsn, subject, payload))
+            out.append(
+                self.message(fact, "kinderbijslag", bsn, subject, payload, about=sid)
+            )
         return out
 
 
