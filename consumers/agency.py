@@ -159,7 +159,62 @@ class AgencyConsumer:
             ).format(Identifier(self.schema)),
             good,
         )
-        return cur.rowcount if good else 0
+        stored = cur.rowcount if good else 0
+        self._forget(cur, [json.loads(row[4]) for row in good if row[2] == "vergeten"])
+        self._late(cur, [row[0] for row in good if row[2] != "vergeten"])
+        return stored
+
+    def _late(self, cur: psycopg.Cursor[Any], message_ids: list[str]) -> None:
+        """Topics are not ordered with each other: a message about a person
+        whose forget message came first is not kept either."""
+        if not message_ids:
+            return
+        cur.execute(
+            SQL(
+                "DELETE FROM {m} m WHERE m.message_id = ANY(%s::uuid[]) AND EXISTS "
+                "(SELECT 1 FROM {m} v WHERE v.kind = 'vergeten' AND ("
+                "m.payload->>'bsn' = v.payload->>'bsn' OR "
+                "m.payload->>'onderwijsnummer' = v.payload->>'onderwijsnummer' OR "
+                "m.payload->>'pseudoniem' = v.payload->>'pseudoniem'))"
+            ).format(m=Identifier(self.schema, "messages")),
+            (message_ids,),
+        )
+
+    def _forget(
+        self, cur: psycopg.Cursor[Any], forgotten: list[dict[str, Any]]
+    ) -> None:
+        """The registry forgot these people: delete what this store holds of
+        them, in the transaction that stores the forget message (which is kept,
+        as the record that it was done). A foto keeps its other pupils."""
+        names = [
+            v
+            for p in forgotten
+            for k in ("bsn", "onderwijsnummer", "pseudoniem")
+            if (v := p.get(k)) is not None
+        ]
+        if not names:
+            return
+        table = Identifier(self.schema, "messages")
+        cur.execute(
+            SQL(
+                "DELETE FROM {} WHERE kind <> 'vergeten' AND (payload->>'bsn' = ANY(%s) "
+                "OR payload->>'onderwijsnummer' = ANY(%s) "
+                "OR payload->>'pseudoniem' = ANY(%s))"
+            ).format(table),
+            (names, names, names),
+        )
+        cur.execute(
+            SQL(
+                "UPDATE {} SET payload = jsonb_set(payload, '{{inschrijvingen}}', "
+                "(SELECT coalesce(jsonb_agg(e), '[]'::jsonb) FROM "
+                "jsonb_array_elements(payload->'inschrijvingen') e "
+                "WHERE NOT (e->>'pseudoniem' = ANY(%s)))) "
+                "WHERE jsonb_typeof(payload->'inschrijvingen') = 'array' AND EXISTS "
+                "(SELECT 1 FROM jsonb_array_elements(payload->'inschrijvingen') e "
+                "WHERE e->>'pseudoniem' = ANY(%s))"
+            ).format(table),
+            (names, names),
+        )
 
     def _decode(self, record: Any) -> tuple[tuple[Any, ...], str | None]:
         headers = {k: v for k, v in (record.headers or [])}

@@ -107,3 +107,61 @@ def test_consumer_dedupes_parks_poison_and_resumes(
     worker.join(timeout=60)
     assert not worker.is_alive()
     assert (again.stats.stored, again.stats.duplicates, again.stats.parked) == (1, 0, 0)
+
+
+def test_a_forget_message_deletes_what_the_store_holds_of_the_person(
+    runtime: Runtime, kafka_bootstrap: str
+) -> None:
+    recipient = f"cbs{uuid.uuid4().hex[:6]}"
+    kinds = ("inschrijvingen", "fotos", "vergeten")
+    topics = {k: f"bron.vo.cbs.{k}.v1.{recipient}" for k in kinds}
+    ensure_topics(kafka_bootstrap, [*topics.values(), dead_letter_topic(recipient)])
+    gone, kept = payload(1), payload(2)
+    foto = {
+        "brin": "01OE",
+        "schooljaar": "2026-2027",
+        "soort": "voorlopig",
+        "versie": 1,
+        "peildatum": "2026-10-01",
+        "controletotaal": 2,
+        "bekostigd": 2,
+        "inschrijvingen": [
+            {
+                "pseudoniem": p["pseudoniem"],
+                "vestiging": "00",
+                "elementcode": "0300",
+                "leerjaar": 1,
+                "bekostigd": True,
+                "redenen": [],
+            }
+            for p in (gone, kept)
+        ],
+    }
+    forget = {"pseudoniem": gone["pseudoniem"], "datum": "2032-02-01"}
+
+    def one(value: dict[str, Any]) -> list[tuple[str | None, bytes]]:
+        return [(str(uuid.uuid4()), json.dumps(value).encode())]
+
+    send(kafka_bootstrap, topics["inschrijvingen"], one(gone) + one(kept))
+    send(kafka_bootstrap, topics["fotos"], one(foto))
+    send(kafka_bootstrap, topics["vergeten"], one(forget))
+    consumer = AgencyConsumer(
+        runtime.database_url,
+        kafka_bootstrap,
+        recipient,
+        topics=list(topics.values()),
+        schemas=_SuffixSchemas(),
+        group_timeouts=FAST_GROUP,
+    )
+    consumer.run(until=lambda s: s.stored + s.parked >= 4)
+    assert consumer.stats.parked == 0
+    # One about them arriving after the forget message is not kept either.
+    send(kafka_bootstrap, topics["inschrijvingen"], one({**gone, "mutatie": "U"}))
+    consumer.run(until=lambda s: s.stored + s.parked >= 5)
+    with psycopg.connect(runtime.database_url) as conn:
+        rows = conn.execute(
+            f"SELECT kind, payload FROM agency_{recipient}.messages ORDER BY kind"
+        ).fetchall()
+    text = json.dumps([p for k, p in rows if k != "vergeten"])
+    assert gone["pseudoniem"] not in text and kept["pseudoniem"] in text
+    assert sorted(k for k, _ in rows) == ["fotos", "inschrijvingen", "vergeten"]
