@@ -43,7 +43,6 @@ from pydantic import SecretStr
 from registry.bootstrap import bootstrap
 from registry.config import Settings
 from registry.domain.enrolment import Enrolment, PeriodTerms, Source
-from registry.domain.ids import student_id
 from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
 from registry.domain.school_year import SchoolYear
 from registry.domain.student import KeyData, Student
@@ -318,7 +317,8 @@ class Delivery:
         assert a.key is not None
         if a.kind == "T":
             assert a.terms is not None
-            sid = student_id(p.bsn)
+            assert p.student is not None  # registered by its S, still pending
+            sid = p.student.id
             enrolment = Enrolment.register(sid, a.key[0], a.key[1], a.terms, source, at)
             p.enrolments[a.key] = enrolment
             return enrolment

@@ -69,6 +69,7 @@ class Runtime:
     def create_tables(self) -> None:
         """Every table of the registry that is missing; idempotent."""
         self.registry.create_table()
+        self.registry.index_student_numbers()  # once, for an older database
         stores = (self.access, self.reads, self.population, self.intake.store)
         for store in (*stores, self.fotos):
             store.create_tables()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from registry.bootstrap import Runtime
 from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
@@ -210,3 +211,10 @@ def later(rt: Runtime, at: datetime) -> None:
         1, student(ANNA), "T" if first else "A", inschrijving=period(ingangsdatum=start)
     )
     School(rt, "02AB").deliver(at, anna)
+
+
+def student_id(rt: Runtime, number: str) -> UUID:
+    """The id of the registered student the number names (ids are random)."""
+    found = rt.registry.student_ids([number])
+    assert number in found, "no registered student has that number"
+    return found[number]

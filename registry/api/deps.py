@@ -13,7 +13,6 @@ from registry.access.policy import AccessError, Role
 from registry.access.reads import Read
 from registry.access.users import Principal
 from registry.bootstrap import Runtime
-from registry.domain import ids
 
 bearer = HTTPBearer(auto_error=False)
 
@@ -90,7 +89,10 @@ class ReadLog:
     def __call__(self, numbers: Sequence[str], brin: str | None = None) -> None:
         """`numbers`: the student number of each row shown (repeats allowed)."""
         distinct = {n for n in numbers if n}
-        subject = ids.student_id(distinct.pop()) if len(distinct) == 1 else None
+        subject = None
+        if len(distinct) == 1:
+            number = distinct.pop()
+            subject = self.runtime.registry.student_ids([number]).get(number)
         route = getattr(self.request.scope.get("route"), "path", "")
         read = Read(
             self.principal.login,
@@ -103,9 +105,7 @@ class ReadLog:
         self.runtime.reads.record(read, now(self.runtime))
 
 
-def read_log(
-    runtime: RuntimeDep, principal: PrincipalDep, request: Request
-) -> ReadLog:
+def read_log(runtime: RuntimeDep, principal: PrincipalDep, request: Request) -> ReadLog:
     return ReadLog(runtime, principal, request)
 
 

@@ -18,6 +18,7 @@ before keep their flat hash (scheme 1).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -156,17 +157,28 @@ def _hashed(derived: FotoDocument) -> tuple[str, FotoDocument, Proof]:
     return digest, doc, proof
 
 
-def _ids(who: LeerlingRef) -> set[UUID]:
+def _numbers(who: LeerlingRef) -> list[str]:
+    numbers = (who["bsn"], who["onderwijsnummer"])
+    return [n for n in numbers if n and not n.startswith(FORGOTTEN_PREFIX)]
+
+
+def _ids(who: LeerlingRef, by_number: Mapping[str, UUID]) -> set[UUID]:
     """The streams an entry's numbers name (a person under an onderwijsnummer
     may show a linked BSN beside it, whose stream is theirs too)."""
-    numbers = (who["bsn"], who["onderwijsnummer"])
+    return {by_number[n] for n in _numbers(who) if n in by_number}
+
+
+def _listed(doc: FotoDocument, by_number: Mapping[str, UUID]) -> set[UUID]:
     return {
-        ids.student_id(n) for n in numbers if n and not n.startswith(FORGOTTEN_PREFIX)
+        sid for e in doc["inschrijvingen"] for sid in _ids(e["leerling"], by_number)
     }
 
 
-def _listed(doc: FotoDocument) -> set[UUID]:
-    return {sid for e in doc["inschrijvingen"] for sid in _ids(e["leerling"])}
+def _legacy_ids(doc: FotoDocument) -> dict[str, UUID]:
+    """Fotos issued before foto_persons existed were issued while every
+    student's id was a uuid5 of their number."""
+    numbers = {n for e in doc["inschrijvingen"] for n in _numbers(e["leerling"])}
+    return {n: ids.legacy_student_id(n) for n in numbers}
 
 
 class Fotos:
@@ -262,7 +274,10 @@ class Fotos:
             None if signals is None else Jsonb(signals),
             Jsonb(proof),
         )
-        listed = [(*key, sid) for sid in _listed(doc)]
+        numbers = [n for e in doc["inschrijvingen"] for n in _numbers(e["leerling"])]
+        listed = [
+            (*key, sid) for sid in _listed(doc, self.registry.student_ids(numbers))
+        ]
         foto = IssuedFoto(soort, versie, digest, position, at, doc, signals, proof)
         return _Issued(foto, ref, [(INSERT_FOTO, [row]), (INSERT_PERSONS, listed)])
 
@@ -311,12 +326,21 @@ class Fotos:
         """Redact, in every stored foto, the entries of everyone forgotten (key
         deleted); how many entries were redacted now. Idempotent, so it runs
         after each forgetting and picks up what an interrupted run left."""
+        pending = self.registry.forgotten_numbers()
         with connect(self.url) as conn:
-            self._list_flat(conn)
+            self._list_flat(conn, pending)
             fotos = conn.execute(_FORGOTTEN).fetchall()  # in key order: no deadlock
-            return sum(self._redact(conn, key, set(gone)) for *key, gone in fotos)
+            return sum(
+                self._redact(conn, key, set(gone), pending) for *key, gone in fotos
+            )
 
-    def _redact(self, conn: Connection[Any], key: list[Any], gone: set[UUID]) -> int:
+    def _redact(
+        self,
+        conn: Connection[Any],
+        key: list[Any],
+        gone: set[UUID],
+        pending: Mapping[str, UUID],
+    ) -> int:
         row = conn.execute(_REDACTING, key).fetchone()
         assert row is not None, f"foto_persons lists an unknown foto {key}"
         doc: FotoDocument = row[0]
@@ -325,9 +349,10 @@ class Fotos:
         if proof["scheme"] == foto_proof.FLAT and "checked" not in proof:
             proof["checked"] = content_hash(doc) == issued  # the last chance
         names: set[UUID] = set(gone)
+        by_number = _legacy_ids(doc) | dict(pending)
 
         def forgotten(who: LeerlingRef) -> bool:
-            mine = _ids(who)
+            mine = _ids(who, by_number)
             names.update(mine if mine & gone else ())
             return bool(mine & gone)
 
@@ -336,14 +361,22 @@ class Fotos:
         conn.execute(_UNLISTED, [*key, list(names)])
         return now
 
-    def _list_flat(self, conn: Connection[Any]) -> None:
+    def _list_flat(
+        self, conn: Connection[Any], pending: Mapping[str, UUID]
+    ) -> None:
         """List the people of fotos issued before foto_persons existed (once)."""
         rows = conn.execute(
             "SELECT brin, schooljaar, soort, versie, document FROM fotos "
             "WHERE proof IS NULL FOR UPDATE"
         ).fetchall()
         for *key, doc in rows:
-            listed = [(*key, sid) for sid in _listed(doc)]
+            # Issued while ids were uuid5s; whoever is still known (or
+            # forgotten since, unswept) by the number table too.
+            known = _legacy_ids(doc)
+            known |= self.registry.student_ids(known) | {
+                n: sid for n, sid in pending.items() if n in known
+            }
+            listed = [(*key, sid) for sid in _listed(doc, known)]
             with conn.cursor() as curs:
                 curs.executemany(
                     "INSERT INTO foto_persons VALUES (%s, %s, %s, %s, %s) "

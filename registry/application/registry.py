@@ -38,8 +38,14 @@ from registry.domain import ids
 from registry.domain.enrolment import Enrolment
 from registry.domain.foto import FotoKind, FotoRef
 from registry.domain.school import School, SchoolRegistration
-from registry.domain.school_year import Exclusion, SchoolYear
+from registry.domain.school_year import (
+    Exclusion,
+    RecordedExclusion,
+    SchoolYear,
+    excluded_number,
+)
 from registry.domain.student import Student
+from registry.domain.values import mask
 from registry.infrastructure.event_store import (
     APPLICATION_NAME,
     CLOCK_WENT_BACK,
@@ -75,6 +81,8 @@ class Registry(Application[UUID]):
         assert isinstance(mapper, SealingMapper)
         # Personal data are sealed wherever the recorder keeps person keys (the
         # in-memory one of the golden-log test keeps none).
+        if isinstance(recorder, RegistryRecorder):
+            mapper.keys = recorder.keys
         if isinstance(recorder, RegistryRecorder) and self.env.get(
             SEAL_PERSONAL_DATA, "y"
         ).lower() not in ("n", "no", "0", "false"):
@@ -295,13 +303,64 @@ class Registry(Application[UUID]):
         at: datetime,
     ) -> SchoolYear:
         year = self.school_year_for_update(brin, schooljaar, at)
-        year.report_assurance(batches, exclusions, at)
+        year.report_assurance(batches, self._excluded(exclusions), at)
         self.save_at(year, at=at)
         return year
 
+    def _excluded(self, exclusions: list[Exclusion]) -> list[RecordedExclusion]:
+        """Each exclusion by the id of the student its number names; a number
+        the registry does not hold cannot be excluded from anything."""
+        numbers = [excluded_number(e["leerling"]) for e in exclusions]
+        found = self.student_ids(numbers)
+        unknown = [n for n in numbers if n not in found]
+        if unknown:
+            raise NotFound(
+                f"the assurance report excludes {len(unknown)} student(s) the "
+                f"registry does not hold, e.g. {mask(unknown[0])}"
+            )
+        return [
+            {"student_id": found[n], "reden": e["reden"]}
+            for n, e in zip(numbers, exclusions, strict=True)
+        ]
+
     # Students
+    def student_ids(self, numbers: Iterable[str]) -> dict[str, UUID]:
+        """The id of each number's student (none for a number never registered
+        or forgotten): only the registry's number table links them."""
+        return self._recorder.numbers.ids_of(numbers)
+
     def student(self, number: str) -> Student | None:
-        return self._get(Student, ids.student_id(number))
+        found = self.student_ids([number]).get(number)
+        return None if found is None else self._get(Student, found)
+
+    def forgotten_numbers(self) -> dict[str, UUID]:
+        """Numbers of people forgotten whose entries in the issued fotos and
+        intake's tables may still show (until `numbers_redacted`)."""
+        return self._recorder.numbers.pending()
+
+    def numbers_redacted(self, numbers: Iterable[str]) -> None:
+        """Their entries are redacted everywhere: the last link goes."""
+        self._recorder.numbers.redacted(numbers)
+
+    def index_student_numbers(self, page: int = 1000) -> int:
+        """Rows of `student_numbers` for students registered before it existed
+        (their ids are uuid5s): from the log, skipping the forgotten; how many.
+        Idempotent, and a no-op once the table holds anyone."""
+        numbers = self._recorder.numbers
+        if numbers.any():
+            return 0
+        indexed = 0
+        registered = self._recorder.originators(get_topic(Student.Registered))
+        for start in range(0, len(registered), page):
+            found = self.get_many(registered[start : start + page])
+            rows = {
+                s.number: s.id
+                for s in found.values()
+                if isinstance(s, Student) and s.forgotten is None
+            }
+            numbers.index(rows)
+            indexed += len(rows)
+        return indexed
 
     def record_residences(
         self,
@@ -316,7 +375,7 @@ class Registry(Application[UUID]):
         recorded = 0
         for start in range(0, len(residences), page):
             chunk = dict(residences[start : start + page])
-            found = self.get_many(ids.student_id(b) for b in chunk)
+            found = self.get_many(self.student_ids(chunk).values())
             people = self.get_many(
                 s.person_id
                 for s in found.values()
@@ -371,8 +430,12 @@ class Registry(Application[UUID]):
         ]
         for student in fresh:
             student.forget(reason, at)
-        keys = self._recorder.keys
+        keys, numbers = self._recorder.keys, self._recorder.numbers
         rows = [(s.id, at) for s in fresh]
-        self.save_at(*fresh, at=at, side_writes=[(keys.forget_statement, rows)])
+        writes: list[SideWrite] = [
+            (keys.forget_statement, rows),
+            (numbers.forget_statement, [(s.id,) for s in fresh]),
+        ]
+        self.save_at(*fresh, at=at, side_writes=writes)
         keys.forgotten(s.id for s in fresh)
         return len(fresh)

@@ -39,9 +39,11 @@ def retention_run(at: AtOption = None) -> None:
                 bar.update(task, completed=i + len(chunk))
         # After the log, every forgotten person's entries in the issued fotos
         # and intake's tables: everyone forgotten so far, so a run that stopped
-        # before these steps is completed by the next.
+        # before these steps is completed by the next. Then the numbers go.
+        swept = rt.registry.forgotten_numbers()
         fotos_redacted = rt.fotos.redact_forgotten()
         intake_redacted = rt.intake.redact_forgotten()
+        rt.registry.numbers_redacted(swept)
         emit(
             {
                 "forgotten": forgotten,
@@ -49,5 +51,6 @@ def retention_run(at: AtOption = None) -> None:
                 "cutoff": retention.cutoff(on).isoformat(),
                 "read_at_position": position,
                 "intake_redacted": intake_redacted,
+                "numbers_unlinked": len(swept),
             }
         )

@@ -1,13 +1,17 @@
 """Deterministic identities: uuid5 of natural keys, so a repeated fact is detected.
 
-These names are part of the stored data. Never change them.
+These names are part of the stored data. Never change them. A student's id is
+the exception: it is random (a uuid5 of a BSN would name the stream to anyone
+who holds the number, even after the person is forgotten), and only the
+registry's `student_numbers` table maps a number to it. Students registered
+before that change keep their uuid5 ids (`legacy_student_id`).
 """
 
 from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from uuid import UUID, uuid5
+from uuid import UUID, uuid4, uuid5
 
 NAMESPACE = UUID("6f1c2a3e-5b1d-4c51-9a0e-b40b0e5a7d01")
 # A record asks for the same ids several times; hashing them once is enough.
@@ -19,10 +23,14 @@ def school_id(brin: str) -> UUID:
     return uuid5(NAMESPACE, f"/schools/{brin}")
 
 
+def new_student_id() -> UUID:
+    return uuid4()
+
+
 @_cached
-def student_id(number: str) -> UUID:
-    """One id per BSN or onderwijsnummer. A valid BSN has weighted sum 0 mod 11 and
-    a valid onderwijsnummer 5 mod 11, so one number is never both."""
+def legacy_student_id(number: str) -> UUID:
+    """The id a student registered before random ids got: only to read what
+    was stored then (an assurance report of version 1 named numbers)."""
     return uuid5(NAMESPACE, f"/students/{number}")
 
 

@@ -56,12 +56,11 @@ def excluded_number(who: ExcludedStudent) -> str:
     return who.get("bsn") or who.get("onderwijsnummer") or ""
 
 
-def recorded(exclusion: Exclusion) -> RecordedExclusion:
-    """The id of the stream the number names, as ids.student_id gives it: for a
-    number linked to a person under another number, the read side matches it
-    through the person's linked BSN, as it matched the number before."""
+def legacy_recorded(exclusion: Exclusion) -> RecordedExclusion:
+    """A version-1 exclusion by the id its number had then (every student was
+    named by a uuid5 of their number until ids became random)."""
     number = excluded_number(exclusion["leerling"])
-    return {"student_id": ids.student_id(number), "reden": exclusion["reden"]}
+    return {"student_id": ids.legacy_student_id(number), "reden": exclusion["reden"]}
 
 
 _ORDER = list(Stage)
@@ -99,7 +98,7 @@ class SchoolYear(Aggregate):
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["exclusions"] = [recorded(e) for e in state["exclusions"]]
+            state["exclusions"] = [legacy_recorded(e) for e in state["exclusions"]]
 
     class FinalSnapshotIssued(Aggregate.Event):
         foto: FotoRef
@@ -208,13 +207,16 @@ class SchoolYear(Aggregate):
         self.stage = Stage.CURRENT_SNAPSHOT
 
     def report_assurance(
-        self, batches: list[int], exclusions: list[Exclusion], at: datetime
+        self, batches: list[int], exclusions: list[RecordedExclusion], at: datetime
     ) -> None:
+        """`exclusions` name the stream of each number delivered (for a number
+        linked to a person under another number, the read side matches it
+        through the person's linked BSN)."""
         self._require("assurance report", Stage.CURRENT_SNAPSHOT)
         self._assure(
             reported_on=local_day(at),
             batches=sorted(set(batches)),
-            exclusions=[recorded(e) for e in exclusions],
+            exclusions=[e.copy() for e in exclusions],
             timestamp=at,
         )
 

@@ -32,9 +32,10 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from registry.config import Settings
-from registry.infrastructure import person_keys
+from registry.infrastructure import person_keys, student_numbers
 from registry.infrastructure.person_keys import PersonKeys, Saving
 from registry.infrastructure.sealing import SealedAsBase64, Sealer
+from registry.infrastructure.student_numbers import StudentNumbers
 
 APPLICATION_NAME = "Registry"
 EVENTS_TABLE = "registry_events"  # the library names it after the application
@@ -84,6 +85,10 @@ class RegistryRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.extend(
             person_keys.create_statements(self.datastore.schema)
         )
+        self.numbers = StudentNumbers(self.datastore, self.datastore.schema)
+        self.sql_create_statements.extend(
+            student_numbers.create_statements(self.datastore.schema)
+        )
         self.sealer = Sealer(self.keys, make_transcoder())
         schema = Identifier(self.datastore.schema)
         clock = Identifier(f"{events_table_name}_clock")
@@ -131,6 +136,10 @@ class RegistryRecorder(PostgresApplicationRecorder):
             "SELECT notification_id FROM {schema}.{table} "
             "WHERE notification_id > %s ORDER BY notification_id"
         ).format(schema=schema, table=table)
+        self._select_originators = SQL(
+            "SELECT DISTINCT originator_id FROM {schema}.{table} WHERE topic = %s "
+            "ORDER BY originator_id"
+        ).format(schema=schema, table=table)
         self._select_clock = SQL("SELECT recorded_at FROM {schema}.{clock}").format(
             schema=schema, clock=clock
         )
@@ -169,6 +178,7 @@ class RegistryRecorder(PostgresApplicationRecorder):
             if not stored_events:
                 return []
             self.keys.write(curs, saving, recorded_at)
+            self.numbers.write(curs, saving.numbers)
             self._notify_channel(curs)
             return self._copy_events(curs, stored_events)
 
@@ -227,6 +237,12 @@ class RegistryRecorder(PostgresApplicationRecorder):
                 )
                 for row in curs.fetchall()
             ]
+
+    def originators(self, topic: str) -> list[UUID]:
+        """The streams with an event of `topic` (a scan: for one-off upkeep)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_originators, (topic,))
+            return [row["originator_id"] for row in curs.fetchall()]
 
     def last_recorded_at(self) -> datetime | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -54,6 +54,7 @@ class Saving:
 
     new: dict[UUID, bytes] = field(default_factory=dict)
     sealed: set[UUID] = field(default_factory=set)
+    numbers: dict[str, UUID] = field(default_factory=dict)  # of new students
 
 
 class _ThisThread(threading.local):
@@ -158,6 +159,10 @@ class PersonKeys:
                 return cipher
         saving.new[sid] = AESGCM.generate_key(bit_length=KEY_BITS)
         return AESGCM(saving.new[sid])
+
+    def registering(self, number: str, sid: UUID) -> None:
+        """A student registered by this thread's save, for `student_numbers`."""
+        self._current().numbers[number] = sid
 
     def _current(self) -> Saving:
         if self._thread.saving is None:

@@ -53,6 +53,7 @@ def forgotten_number(sid: UUID) -> str:
     return f"vergeten:{sid}"
 
 
+REGISTERED = get_topic(Student.Registered)
 # Per event class, its personal fields and what each reads as once forgotten.
 PERSONAL: dict[str, dict[str, Blank]] = {
     get_topic(Student.Registered): {
@@ -134,6 +135,7 @@ class SealingMapper(Mapper[UUID]):
     and refuses to read a sealed state rather than show it half."""
 
     sealer: Sealer | None = None
+    keys: PersonKeys | None = None  # where a registered student's number goes
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         topic = get_topic(type(domain_event))
@@ -142,6 +144,8 @@ class SealingMapper(Mapper[UUID]):
         class_version = getattr(type(domain_event), "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
+        if self.keys is not None and topic == REGISTERED:
+            self.keys.registering(state["number"], sid)  # saved with the event
         if self.sealer is not None:
             self.sealer.seal(topic, sid, version, state)
         return StoredEvent(sid, version, topic, self.transcoder.encode(state))

@@ -84,9 +84,7 @@ class BatchState:
         return self.periods.setdefault(student_id, {})
 
     def record_period(self, e: Enrolment) -> None:
-        p = Period(
-            e.id, e.student_id, e.brin, e.ingangsdatum, e.einddatum, e.deleted
-        )
+        p = Period(e.id, e.student_id, e.brin, e.ingangsdatum, e.einddatum, e.deleted)
         self.student_periods(e.student_id)[e.id] = p
         self.index_rows[e.id] = (
             p.enrolment_id,
@@ -116,7 +114,9 @@ def who(r: Melding) -> str | None:
 
 
 def _numbers(records: Sequence[Melding]) -> set[str]:
-    return {n for r in records for n in (r.leerling.bsn, r.leerling.onderwijsnummer) if n}
+    return {
+        n for r in records for n in (r.leerling.bsn, r.leerling.onderwijsnummer) if n
+    }
 
 
 def _serials(store: IntakeStore, dry_run: bool) -> Iterator[int]:
@@ -157,14 +157,15 @@ def load_state(
     """`blocked`: students whose earlier records still wait (a retry passes the
     ones it has met so far); by default those waiting in intake's table."""
     lookups = _lookups(store, register, records)
-    numbers = _numbers(records) | {p.bsn for p in lookups.found()} | {
-        n for ns in lookups.issued_by_name.values() for n in ns
-    }
+    numbers = (
+        _numbers(records)
+        | {p.bsn for p in lookups.found()}
+        | {n for ns in lookups.issued_by_name.values() for n in ns}
+    )
     fixed = [ids.school_id(ctx.brin), ids.school_year_id(ctx.brin, ctx.schooljaar)]
     years = [ids.school_year_id(ctx.brin, sj) for sj in _school_years(records, ctx)]
-    loaded = registry.get_many(
-        [*(ids.student_id(n) for n in sorted(numbers)), *fixed, *years]
-    )
+    known = registry.student_ids(numbers)
+    loaded = registry.get_many([*known.values(), *fixed, *years])
     # A number that is another's alias: that person, their periods, their history.
     persons = {a.person_id for a in loaded.values() if isinstance(a, Student)}
     student_ids = [k for k, a in loaded.items() if isinstance(a, Student)]
@@ -211,19 +212,19 @@ def load_state(
         known_here=frozenset(
             p.student_id for p in periods if p.brin == ctx.brin and not p.deleted
         ),
-        forgotten=_forgotten(numbers, loaded),
+        forgotten=_forgotten(known, loaded),
     )
 
 
-def _forgotten(numbers: set[str], loaded: dict[UUID, Aggregate]) -> frozenset[str]:
-    """The numbers whose student, or the person it is an alias of, was
-    forgotten: their stream exists but reads blank, so intake would try to
-    register them anew and meet it (docs/privacy.md)."""
+def _forgotten(known: dict[str, UUID], loaded: dict[UUID, Aggregate]) -> frozenset[str]:
+    """The numbers whose person (the student an alias number belongs to) was
+    forgotten while the alias was not: a forgotten student's own number names
+    no stream any more, and is registered afresh (docs/privacy.md)."""
 
     def gone(a: Aggregate | None) -> bool:
         return isinstance(a, Student) and a.forgotten is not None
 
-    found = {n: loaded.get(ids.student_id(n)) for n in numbers}
+    found = {n: loaded.get(sid) for n, sid in known.items()}
     return frozenset(
         n
         for n, a in found.items()

@@ -3,11 +3,12 @@ of every batch, the records waiting on the population register, and the
 onderwijsnummers issued on a name and birth date.
 
 A sweep, not a step of each forgetting: a forgotten person's numbers cannot be
-read any more (their key is gone), but a number still names its student id
-(`ids.student_id`), so every stored number is checked against the forgotten
-ids. The sweep covers everyone ever forgotten, whoever forgot them and whenever,
-so it is idempotent, and a run that a crash interrupted is completed by the
-next one. Each page of batches is one transaction: a waiting record and its
+read from the log any more (their key is gone); the forgetting moved them to
+`forgotten_numbers`, where they wait until this sweep and the fotos' have run
+(`registry retention run` then deletes them). Every stored number is checked
+against that table, so the sweep covers everyone forgotten since the last
+completed run, whoever forgot them, is idempotent, and a run that a crash
+interrupted is completed by the next one. Each page of batches is one transaction: a waiting record and its
 feedback entry change together.
 """
 
@@ -16,17 +17,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
-from uuid import UUID
 
 import psycopg
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
-from registry.domain import ids
 from registry.domain.foto import LeerlingRef
 from registry.domain.signals import CODES
-from registry.infrastructure.person_keys import PERSON_KEYS_TABLE
 from registry.infrastructure.pools import connect
+from registry.infrastructure.student_numbers import PENDING_TABLE
 from registry.intake.feedback import (
     FeedbackDocument,
     FeedbackEntry,
@@ -38,15 +37,13 @@ from registry.intake.processor import FORGOTTEN
 from registry.intake.wire import BatchKey
 
 # What a forgotten person's number reads as in stored feedback: nothing of
-# them, not even their student id (a uuid5 of the number: it would confirm a
-# guessed BSN).
+# them, not even their student id (it would say which stream was theirs).
 MARKER = "vergeten"
 PAGE = 200  # batches a transaction
 
-_FORGOTTEN = SQL(
-    "SELECT student_id FROM public.{} WHERE student_id = ANY(%s) "
-    "AND forgotten_at IS NOT NULL"
-).format(Identifier(PERSON_KEYS_TABLE))
+_FORGOTTEN = SQL("SELECT number FROM public.{} WHERE number = ANY(%s)").format(
+    Identifier(PENDING_TABLE)
+)
 _BATCHES = (
     "SELECT brin, aanleverpunt, schooljaar, batchnummer, feedback FROM intake_batches "
     "WHERE (brin, aanleverpunt, schooljaar, batchnummer) > (%s, %s, %s, %s) "
@@ -141,12 +138,11 @@ def _numbers(document: FeedbackDocument) -> set[str]:
 
 
 def _forgotten(conn: psycopg.Connection[Any], numbers: Iterable[str]) -> set[str]:
-    """The numbers whose student was forgotten."""
-    by_id: dict[UUID, str] = {ids.student_id(n): n for n in numbers}
-    if not by_id:
+    """The numbers whose student was forgotten (and not yet swept)."""
+    wanted = sorted(set(numbers))
+    if not wanted:
         return set()
-    rows = conn.execute(_FORGOTTEN, (list(by_id),)).fetchall()
-    return {by_id[r[0]] for r in rows}
+    return {r[0] for r in conn.execute(_FORGOTTEN, (wanted,)).fetchall()}
 
 
 def _forget_issued(conn: psycopg.Connection[Any]) -> int:

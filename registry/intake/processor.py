@@ -4,7 +4,7 @@ nothing rejects it — its events. A rejected record changes nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from registry.application.mutations import (
     EnrolmentMutation,
@@ -12,7 +12,6 @@ from registry.application.mutations import (
     accountant_errors,
     judge,
 )
-from registry.domain import ids
 from registry.domain.enrolment import Enrolment, Source
 from registry.domain.errors import DomainError
 from registry.domain.foto import LeerlingRef, leerling
@@ -28,11 +27,14 @@ from registry.intake.population import NameKey, name_key
 from registry.intake.wire import Melding
 
 IDENTITY_CODES = {"742", "X102", "X103", "790", "X110", "X104"}
+# Names the not-yet-registered student a record is judged for (uuid5, so never
+# a registered student's random uuid4).
+STAND_IN = UUID("0d5c7a52-3f0e-4b8e-9a55-4c1f6e2d9b10")
 # Told only to the school that delivered the number: it knows whom it means.
 FORGOTTEN = Signal(
     "X107",
     "the student's data were removed after the retention period (five years "
-    "after the last enrolment); the number cannot be registered again: contact DUO",
+    "after the last enrolment): contact DUO",
 )
 TRIAL_755 = Signal(
     "755",
@@ -86,7 +88,8 @@ def _trial(state: BatchState, r: Melding, outcome: Outcome) -> Outcome:
     number = found["onderwijsnummer"] or found["bsn"]
     if found == delivered or number is None:
         return outcome
-    if ids.student_id(number) in state.known_here:
+    student = state.lookups.students.get(number)
+    if student is not None and student.id in state.known_here:
         return outcome
     signals = [TRIAL_755 if s.code == "755" else s for s in outcome.signals]
     return Outcome(outcome.status, delivered, signals)
@@ -109,7 +112,7 @@ def _judged(state: BatchState, ctx: Context, r: Melding) -> Outcome:
         if _of_forgotten(state, identity.number, identity.bsn):
             return Outcome("A", _numbers(r), [FORGOTTEN])  # found by name
         signals += identity.signals
-    mutation = _mutation(ctx, r, _judged_id(identity, r))
+    mutation = _mutation(ctx, r, _judged_id(state, identity, r))
     if mutation is not None:
         judgement = judge(mutation, _register(state, r, mutation), ctx.judged_at)
         errors, attention = judgement.errors, judgement.attention
@@ -149,19 +152,18 @@ def _dedupe(signals: list[Signal]) -> list[Signal]:
     return list(first.values())
 
 
-def _dry_id(r: Melding) -> UUID:
-    return ids.student_id(f"dry-run/{r.meldingnummer}")
+def _stand_in(r: Melding) -> UUID:
+    return uuid5(STAND_IN, str(r.meldingnummer))
 
 
-def _judged_id(identity: Identity | None, r: Melding) -> UUID | None:
+def _judged_id(state: BatchState, identity: Identity | None, r: Melding) -> UUID | None:
     """The student the record is judged for: none when not identified; a
-    stand-in for one who gets a number only when the record is accepted (no
-    periods yet, so the judgement holds for the number issued)."""
+    stand-in for one the registry does not hold yet (no periods, so the
+    judgement holds for the student registered when the record is accepted)."""
     if identity is None or identity.rejected:
         return None
-    if identity.number is None:
-        return _dry_id(r)
-    return ids.student_id(identity.number)
+    student = state.lookups.students.get(identity.number or "")
+    return _stand_in(r) if student is None else student.id
 
 
 def _source(ctx: Context, r: Melding) -> Source:
@@ -291,7 +293,9 @@ def _apply_change(
     student = state.lookups.students.get(identity.number or "")
     if student is None:
         return Outcome(
-            "A", _numbers(r), [Signal("X105", "wijziging: the student is not registered")]
+            "A",
+            _numbers(r),
+            [Signal("X105", "wijziging: the student is not registered")],
         )
     source: ChangeSource = {
         "brin": ctx.brin,

@@ -24,7 +24,6 @@ from uuid import UUID
 from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 
-from registry.domain import ids
 from registry.infrastructure.sealing import forgotten_number
 from registry.projections import events
 from registry.projections.engine.event_log import Fact
@@ -339,19 +338,23 @@ def _student_changed(curs: Cursor[Any], fact: Fact) -> None:
 
 
 def _bsn_linked(curs: Cursor[Any], fact: Fact) -> None:
-    """An exclusion may name the person by the linked BSN: it is matched by the
-    id that number names, which survives forgetting as the student id does."""
-    bsn = fact.data["bsn"]
     curs.execute(
-        "UPDATE students SET bsn = %s, bsn_id = %s WHERE student_id = %s",
-        (bsn, bsn and ids.student_id(bsn), fact.originator_id),
+        "UPDATE students SET bsn = %s WHERE student_id = %s",
+        (fact.data["bsn"], fact.originator_id),
     )
 
 
 def _linked_to(curs: Cursor[Any], fact: Fact) -> None:
+    """An exclusion may name the person by the linked BSN, which names the
+    alias's stream: the person's row keeps that id (`bsn_id`), which survives
+    forgetting as the student id does."""
     curs.execute(
         "UPDATE students SET person_id = %s WHERE student_id = %s",
         (fact.data["person_id"], fact.originator_id),
+    )
+    curs.execute(
+        "UPDATE students SET bsn_id = %s WHERE student_id = %s",
+        (fact.originator_id, fact.data["person_id"]),
     )
 
 

@@ -17,7 +17,6 @@ from registry.api.app import create_app
 from registry.bootstrap import Runtime
 from registry.cli.main import app
 from registry.config import Settings
-from registry.domain import ids
 from registry.domain.foto import content_hash
 from registry.domain.school_year import SchoolYear
 from registry.infrastructure.event_store import EVENTS_TABLE
@@ -26,10 +25,8 @@ from registry.projections.queries.funding import statement
 from registry.projections.timeline import Timeline
 from tests.conftest import utc
 from tests.factories import SJ
-from tests.intake_helpers import ANNA, PIET, batch, prepare, rec, student
+from tests.intake_helpers import ANNA, PIET, batch, prepare, rec, student, student_id
 from tests.integration.test_access import login
-
-PIET_ID = ids.student_id(PIET["bsn"])
 
 
 @pytest.fixture
@@ -71,14 +68,15 @@ def test_an_assurance_report_holds_no_number(rt: Runtime) -> None:
     excluded = [{"leerling": {"bsn": PIET["bsn"]}, "reden": "indicatie"}]
     rt.registry.report_assurance("01OE", SJ, [], excluded, utc(2027, 6, 25))  # type: ignore[list-item]
     states = year_states(rt)
-    assert any(str(PIET_ID.hex) in s for s in states)  # named by id …
+    piet_id = student_id(rt, PIET["bsn"])
+    assert any(str(piet_id.hex) in s for s in states)  # named by id …
     assert not [s for s in states if PIET["bsn"] in s]  # … and by no number
     definitief = rt.fotos.issue("definitief", "01OE", SJ, utc(2027, 7, 21))
     assert definitief.document["bekostigd"] == 1
     before = funding(rt)
     assert before["perioden"]["niet_bekostigd_per_reden"] == {"X151": 1}
 
-    assert rt.registry.forget(PIET_ID, utc(2032, 8, 1))
+    assert rt.registry.forget(piet_id, utc(2032, 8, 1))
     rebuild_timeline(rt)
     # The exclusion still decides Piet's verdict: it names the id, not the
     # number that is now unreadable; re-derived, the foto counts the same.
@@ -89,10 +87,7 @@ def test_an_assurance_report_holds_no_number(rt: Runtime) -> None:
         (number,) = r.cursor.execute(
             "SELECT s.number FROM exclusions x JOIN students s USING (student_id)"
         ).fetchone() or (None,)
-    assert number == f"vergeten:{PIET_ID}"
-
-
-ANNA_ID = ids.student_id(ANNA["bsn"])
+    assert number == f"vergeten:{piet_id}"
 
 
 def foto_rows(rt: Runtime) -> list[str]:
@@ -112,15 +107,16 @@ def test_forgetting_redacts_the_issued_fotos_and_keeps_their_hash_explained(
 ) -> None:
     issued = rt.fotos.stored("01OE", SJ, "voorlopig")
     assert rt.fotos.check(issued).ok and issued.proof is not None
-    assert any(str(ANNA_ID) in t for t in foto_rows(rt))  # listed, by id
+    anna_id = student_id(rt, ANNA["bsn"])
+    assert any(str(anna_id) in t for t in foto_rows(rt))  # listed, by id
     paid = funding(rt)
 
-    assert rt.registry.forget(ANNA_ID, utc(2032, 8, 1))
+    assert rt.registry.forget(anna_id, utc(2032, 8, 1))
     assert rt.fotos.redact_forgotten() == 2  # voorlopig and actueel
     assert rt.fotos.redact_forgotten() == 0
 
     for text in foto_rows(rt):
-        for trace in (ANNA["bsn"], str(ANNA_ID), ANNA_ID.hex, "vergeten:"):
+        for trace in (ANNA["bsn"], str(anna_id), anna_id.hex, "vergeten:"):
             assert trace not in text
     foto = rt.fotos.stored("01OE", SJ, "voorlopig")
     doc = foto.document
@@ -149,7 +145,8 @@ def test_forgetting_redacts_the_issued_fotos_and_keeps_their_hash_explained(
 
 
 def test_a_changed_redacted_entry_fails_verification(rt: Runtime) -> None:
-    rt.registry.forget(ANNA_ID, utc(2032, 8, 1))
+    anna_id = student_id(rt, ANNA["bsn"])
+    rt.registry.forget(anna_id, utc(2032, 8, 1))
     rt.fotos.redact_forgotten()
     with psycopg.connect(rt.database_url) as conn:
         conn.execute(
@@ -161,7 +158,8 @@ def test_a_changed_redacted_entry_fails_verification(rt: Runtime) -> None:
 
 
 def test_a_foto_issued_after_forgetting_names_no_one_forgotten(rt: Runtime) -> None:
-    rt.registry.forget(ANNA_ID, utc(2027, 3, 5))
+    anna_id = student_id(rt, ANNA["bsn"])
+    rt.registry.forget(anna_id, utc(2027, 3, 5))
     foto = rt.fotos.issue("actueel", "01OE", SJ, utc(2027, 3, 6))
     assert foto.versie == 2 and rt.fotos.check(foto).ok
     stored = rt.fotos.stored("01OE", SJ, "actueel")
@@ -189,7 +187,8 @@ def test_a_foto_hashed_flat_is_redacted_but_its_hash_no_longer_checks(
     flat = rt.fotos.stored("01OE", SJ, "voorlopig")
     assert flat.proof is None and rt.fotos.verify(flat)
 
-    rt.registry.forget(ANNA_ID, utc(2032, 8, 1))
+    anna_id = student_id(rt, ANNA["bsn"])
+    rt.registry.forget(anna_id, utc(2032, 8, 1))
     assert rt.fotos.redact_forgotten() == 2
     foto = rt.fotos.stored("01OE", SJ, "voorlopig")
     assert foto.proof == {"scheme": 1, "entries": [], "checked": True}
@@ -212,7 +211,8 @@ def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_a_redacted_foto_is_served_by_the_cli_and_the_api(
     rt: Runtime, cli: Any
 ) -> None:
-    rt.registry.forget(ANNA_ID, utc(2032, 8, 1))
+    anna_id = student_id(rt, ANNA["bsn"])
+    rt.registry.forget(anna_id, utc(2032, 8, 1))
     rt.fotos.redact_forgotten()
     shown = cli("foto", "show", "voorlopig", "01OE", SJ)
     assert shown.exit_code == 0, shown.output
@@ -251,7 +251,8 @@ def test_retention_run_redacts_what_an_earlier_forgetting_left(
 ) -> None:
     """Forgotten, but the command stopped before the fotos were redacted: the
     next run redacts them, and a run after it has nothing left to do."""
-    rt.registry.forget(ANNA_ID, utc(2032, 8, 1))
+    anna_id = student_id(rt, ANNA["bsn"])
+    rt.registry.forget(anna_id, utc(2032, 8, 1))
     run = cli("retention", "run", "--at", "2032-08-02T00:00:00+00:00")
     assert run.exit_code == 0, run.output
     assert json.loads(run.stdout)["foto_entries_redacted"] == 2

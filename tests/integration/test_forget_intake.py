@@ -12,7 +12,6 @@ import psycopg
 import pytest
 
 from registry.bootstrap import Runtime
-from registry.domain import ids
 from registry.intake.wire import BatchKey
 from tests.conftest import utc
 from tests.factories import SJ
@@ -26,12 +25,12 @@ from tests.intake_helpers import (
     prepare,
     rec,
     student,
+    student_id,
     verdicts,
 )
 from tests.integration.test_forgetting import cli  # noqa: F401 (a fixture)
 
 SAM = {**TWIN, "bsn": "200000007"}
-ANNA_ID = ids.student_id(ANNA["bsn"])
 WRONG_BIRTH = "2012-01-01"  # Anna's number with another birth date: 753
 
 
@@ -98,7 +97,8 @@ def test_forgetting_redacts_feedback_waiting_records_and_issued_names(
 ) -> None:
     rt, issued = delivered
     assert ANNA["bsn"] in intake_text(rt) and issued in intake_text(rt)
-    rt.registry.forget_many([ANNA_ID, ids.student_id(issued)], utc(2026, 8, 5))
+    anna_id = student_id(rt, ANNA["bsn"])
+    rt.registry.forget_many([anna_id, student_id(rt, issued)], utc(2026, 8, 5))
     redacted = rt.intake.redact_forgotten()
     assert redacted == {"feedback_entries": 4, "waiting": 1, "issued": 1}
     text = intake_text(rt)
@@ -133,10 +133,15 @@ def test_forgetting_redacts_feedback_waiting_records_and_issued_names(
     assert rt.intake.retry_waiting(utc(2026, 8, 6)) == {"G": 1}
 
 
-def test_a_forgotten_person_delivered_again_is_refused_alone(runtime: Runtime) -> None:
+def test_a_forgotten_person_delivered_again_starts_afresh(runtime: Runtime) -> None:
+    """Nothing links the number to the forgotten stream any more: delivered
+    again, the person is registered anew, with none of the old history."""
     prepare(runtime)
     submit(runtime, 1, 2, rec(1, student(ANNA)))
-    runtime.registry.forget(ANNA_ID, utc(2026, 8, 3))
+    old = student_id(runtime, ANNA["bsn"])
+    runtime.registry.forget(old, utc(2026, 8, 3))
+    assert runtime.registry.student_ids([ANNA["bsn"]]) == {}
+    assert runtime.registry.student(ANNA["bsn"]) is None
     again = period(ingangsdatum="2026-09-01", vestiging="01")
     by_name = student(ANNA, bsn=None, uitgebreid=extended(ANNA))
     fed = submit(
@@ -144,20 +149,43 @@ def test_a_forgotten_person_delivered_again_is_refused_alone(runtime: Runtime) -
         2,
         4,
         rec(1, student(ANNA), inschrijving=again),  # by her BSN
-        rec(2, by_name, inschrijving=again),  # found by name in the register
+        rec(2, by_name, inschrijving=period(ingangsdatum="2026-10-01")),  # by name
         rec(3, student(PIET)),
-        rec(4, student(ANNA), "U", inschrijving=period(einddatum="2026-08-31")),
     )
-    assert verdicts(fed) == {
-        1: ("A", ["X107"]),
-        2: ("A", ["X107"]),
-        3: ("G", ["956"]),
-        4: ("A", ["X107"]),
-    }
-    # The refusal names no number the school did not send.
-    assert fed["meldingen"][1]["leerling"] == {"bsn": None, "onderwijsnummer": None}
+    assert [m["status"] for m in fed["meldingen"]] == ["G", "G", "G"], fed
+    new = student_id(runtime, ANNA["bsn"])
+    assert new != old
+    periods = runtime.intake.store.periods_of([old, new])
+    assert sorted(str(p.ingangsdatum) for p in periods if p.student_id == new) == [
+        "2026-09-01",
+        "2026-10-01",
+    ]
+    gone = runtime.registry.get_many([old])[old]
+    assert getattr(gone, "forgotten", None) == "retention"
+
+
+def test_an_alias_of_a_forgotten_person_is_refused_alone(runtime: Runtime) -> None:
+    """A linked BSN whose person was forgotten (an operator forgot the person
+    alone) still names the alias's stream: its records are refused (X107)."""
+    prepare(runtime)
+    fed = submit(runtime, 1, 2, rec(1, student(SAM, bsn=None, uitgebreid=extended(SAM))))
+    issued = fed["meldingen"][0]["leerling"]["onderwijsnummer"]
+    assert issued, fed
+    # Her BSN delivered: the register's person has the name issued on.
+    later = period(ingangsdatum="2026-09-01", vestiging="01")
+    fed = submit(runtime, 2, 3, rec(1, student(SAM), inschrijving=later))
+    assert verdicts(fed)[1][0] == "G", fed
+    assert fed["meldingen"][0]["leerling"]["onderwijsnummer"] == issued, fed
+    runtime.registry.forget(student_id(runtime, issued), utc(2026, 8, 4))
+    fed = submit(
+        runtime,
+        3,
+        5,
+        rec(1, student(SAM), inschrijving=period(ingangsdatum="2026-10-01")),
+        rec(2, student(PIET)),
+    )
+    assert verdicts(fed) == {1: ("A", ["X107"]), 2: ("G", ["956"])}
     assert "contact DUO" in fed["meldingen"][0]["signalen"][0]["tekst"]
-    assert runtime.registry.student(PIET["bsn"]) is not None
 
 
 def test_retention_run_redacts_intake_after_forgetting(

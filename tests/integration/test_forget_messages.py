@@ -10,7 +10,6 @@ import psycopg
 import pytest
 
 from registry.bootstrap import Runtime, projections
-from registry.domain import ids
 from registry.intake.population import PersonIn
 from registry.projections.extracts.base import ExtractProjection
 from tests.conftest import utc
@@ -24,6 +23,7 @@ from tests.intake_helpers import (
     prepare,
     rec,
     student,
+    student_id,
 )
 
 
@@ -51,7 +51,7 @@ def outbox(rt: Runtime) -> list[dict[str, Any]]:
 
 def a_year_then_forgotten(rt: Runtime) -> None:
     a_year(rt)
-    rt.registry.forget(ids.student_id(JIP["bsn"]), utc(2032, 2, 1))
+    rt.registry.forget(student_id(rt, JIP["bsn"]), utc(2032, 2, 1))
 
 
 def a_year(rt: Runtime) -> None:
@@ -71,7 +71,7 @@ def a_year(rt: Runtime) -> None:
 def test_every_recipient_that_held_the_person_forgets_them(rt: Runtime) -> None:
     a_year(rt)
     known = outbox(rt)  # the messages about Jip are redacted once forgotten
-    rt.registry.forget(ids.student_id(JIP["bsn"]), utc(2032, 2, 1))
+    rt.registry.forget(student_id(rt, JIP["bsn"]), utc(2032, 2, 1))
     sent = outbox(rt)
     forgotten = [m for m in sent if m["kind"] == "vergeten"]
     assert sorted(m["to"] for m in forgotten) == [

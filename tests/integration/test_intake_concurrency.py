@@ -11,10 +11,17 @@ from typing import Any
 import pytest
 
 from registry.bootstrap import Runtime
-from registry.domain import ids
 from registry.domain.student import Student
 from tests.conftest import utc
-from tests.intake_helpers import ANNA, batch, prepare, rec, student, verdicts
+from tests.intake_helpers import (
+    ANNA,
+    batch,
+    prepare,
+    rec,
+    student,
+    student_id,
+    verdicts,
+)
 
 AT = utc(2026, 8, 20)
 
@@ -46,7 +53,7 @@ def test_concurrent_deliveries_of_one_student_are_serialised(
 
     assert [verdicts(r.feedback)[1][0] for r in results] == ["G", "G"]
     assert len(calls) == 3  # one of the two was judged again after the conflict
-    sid = ids.student_id(ANNA["bsn"])
+    sid = student_id(runtime, ANNA["bsn"])
     events = list(registry.events.get(sid))
     assert [type(e) for e in events] == [Student.Registered]
     for brin in ("01OE", "02AB"):

@@ -14,7 +14,6 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from registry.bootstrap import Runtime, projections
-from registry.domain.student import Student
 from registry.infrastructure.embedded_kafka import EmbeddedKafka
 from registry.projections.extracts.base import ExtractProjection
 from registry.projections.extracts.municipalities import municipality
@@ -67,7 +66,9 @@ def residence(
     log position, folded from the log's events (independent of the projections),
     opened by the registry's mapper: the raw rows hold the postcode sealed."""
     postcode = None
-    sid = Student.create_id(number)
+    (sid,) = conn.execute(
+        "SELECT student_id FROM student_numbers WHERE number = %s", (number,)
+    ).fetchone() or (None,)
     for topic, state, version in conn.execute(
         "SELECT topic, state, originator_version FROM registry_events "
         "WHERE originator_id = %s AND notification_id <= %s ORDER BY notification_id",

@@ -5,7 +5,7 @@ exactly when its person's events do."""
 from __future__ import annotations
 
 from datetime import date
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
@@ -20,7 +20,7 @@ from registry.infrastructure.event_store import EVENTS_TABLE, event_store_env
 from registry.projections.engine.event_log import EventLog
 from registry.projections.events import STUDENT_REGISTERED
 from tests.conftest import utc
-from tests.intake_helpers import ANNA, batch, prepare, rec, student
+from tests.intake_helpers import ANNA, batch, prepare, rec, student, student_id
 
 BSN = ANNA["bsn"]
 PLAINTEXT = (b"800000481", b"2013-05-17", b"9711AB", b"Jansen", b"Dorpsstraat")
@@ -53,8 +53,13 @@ def person_keys(url: str) -> dict[UUID, bytes | None]:
 KEY = KeyData(date(2013, 5, 17), "V", postcode="9711AB")
 
 
+ANNA_SID = uuid4()  # fixed, so a test can look for her stream before she is saved
+
+
 def anna(at_day: int = 1) -> Student:
-    return Student.register(Bsn(BSN), KEY, utc(2026, 8, at_day), extended=EXTENDED)
+    return Student.register(
+        Bsn(BSN), KEY, utc(2026, 8, at_day), extended=EXTENDED, student_id=ANNA_SID
+    )
 
 
 def fresh_registry(runtime: Runtime, settings: Settings) -> Registry:
@@ -67,7 +72,7 @@ def test_the_raw_rows_hold_no_personal_data_and_every_reader_opens_them(
 ) -> None:
     prepare(runtime)
     runtime.intake.submit(batch(rec(1, student(ANNA))), utc(2026, 8, 2))
-    sid = Student.create_id(BSN)
+    sid = student_id(runtime, BSN)
     s = runtime.registry.student(BSN)
     assert s is not None
     s.record_extended_set(EXTENDED, utc(2026, 8, 3))
@@ -117,11 +122,12 @@ def test_a_rolled_back_save_leaves_no_key_and_a_retry_makes_one(
     with pytest.raises(RecordedTimeWentBack):
         reg.save_at(anna(), at=utc(2026, 8, 1))  # before the last recorded time
     keys = person_keys(runtime.database_url)
-    assert Student.create_id(BSN) not in keys and len(keys) == 1
-    assert raw_states(runtime.database_url, Student.create_id(BSN)) == []
+    assert ANNA_SID not in keys and len(keys) == 1
+    assert raw_states(runtime.database_url, ANNA_SID) == []
+    assert runtime.registry.student_ids([BSN]) == {}  # her number's row went too
 
     reg.save_at(anna(5), at=utc(2026, 8, 5))
-    assert Student.create_id(BSN) in person_keys(runtime.database_url)
+    assert ANNA_SID in person_keys(runtime.database_url)
     again = reg.student(BSN)
     assert again is not None and again.extended == EXTENDED
 
@@ -132,9 +138,11 @@ def test_two_writers_registering_one_person_leave_one_key_that_opens_it(
     other = fresh_registry(runtime, settings)
     try:
         runtime.registry.save_at(anna(), at=utc(2026, 8, 1))
+        twin = Student.register(Bsn(BSN), KEY, utc(2026, 8, 1))  # another id
         with pytest.raises(ConcurrentChange):
-            other.save_at(anna(), at=utc(2026, 8, 1))  # its own new key
-        assert list(person_keys(runtime.database_url)) == [Student.create_id(BSN)]
+            other.save_at(twin, at=utc(2026, 8, 1))  # the number is taken
+        assert list(person_keys(runtime.database_url)) == [ANNA_SID]
+        assert other.student_ids([BSN]) == {BSN: ANNA_SID}
         again = other.student(BSN)
         assert again is not None and again.number == BSN
     finally:
@@ -156,7 +164,7 @@ def test_unsealed_rows_written_before_sealing_still_read(
         plain.save_at(anna(), at=utc(2026, 8, 1))
     finally:
         plain.close()
-    (state,) = raw_states(runtime.database_url, Student.create_id(BSN))
+    (state,) = raw_states(runtime.database_url, ANNA_SID)
     assert BSN.encode() in state and person_keys(runtime.database_url) == {}
     s = runtime.registry.student(BSN)
     assert s is not None and s.key_data.geboortedatum == date(2013, 5, 17)

@@ -25,6 +25,7 @@ from uuid import UUID
 
 from eventsourcing.domain import CanMutateAggregate
 
+from registry.domain import ids
 from registry.domain.enrolment import Enrolment, PeriodTerms, Source
 from registry.domain.school import (
     Licence,
@@ -32,7 +33,7 @@ from registry.domain.school import (
     SchoolRegistration,
     VestigingRegistration,
 )
-from registry.domain.school_year import Exclusion, SchoolYear
+from registry.domain.school_year import RecordedExclusion, SchoolYear
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn, Onderwijsnummer
 from tests.support.golden_log import (
@@ -46,6 +47,7 @@ from tests.support.golden_log import (
 BRIN = "01OE"
 SCHOOLJAAR = "2026-2027"
 BSN = "800000481"  # passes the 11-proof; a test number, no one's
+OLD_ID = ids.legacy_student_id(BSN)  # the scenario's students keep their first ids
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -98,7 +100,8 @@ def school_year() -> SchoolYear:
     y.stop_mutations(utc(2027, 3, 1, 9), on_request=True)
     at = utc(2027, 3, 2, 20)
     y.record_current_snapshot(foto("actueel", at, 40_917, 415), at)
-    exclusion = {"leerling": {"bsn": BSN}, "reden": "verzuim"}
+    # Stored as v1 (numbers) by the code of then; recorded by id since.
+    exclusion: RecordedExclusion = {"student_id": OLD_ID, "reden": "verzuim"}
     y.report_assurance([3, 1, 2], [exclusion], utc(2027, 6, 15, 11))
     at = utc(2027, 7, 21, 20)
     y.record_final_snapshot(foto("definitief", at, 61_330, 414), at)
@@ -116,7 +119,7 @@ def next_school_year() -> SchoolYear:
     y.stop_mutations(utc(2028, 3, 1, 9), on_request=True)
     at = utc(2028, 3, 2, 20)
     y.record_current_snapshot(foto("actueel", at, 80_002, 421), at)
-    exclusion: Exclusion = {"leerling": {"bsn": BSN}, "reden": "indicatie"}
+    exclusion: RecordedExclusion = {"student_id": OLD_ID, "reden": "indicatie"}
     y.report_assurance([1], [exclusion], utc(2028, 6, 14, 11))
     return y
 
@@ -143,6 +146,7 @@ def student() -> Student:
         key,
         utc(2026, 9, 15, 10),
         extended=extended_set("Voorbeeldstraat", 12, None),
+        student_id=OLD_ID,
     )
     source = {"brin": BRIN, "batchnummer": 7, "meldingnummer": 12}
     at = utc(2026, 11, 2, 14)
@@ -184,9 +188,17 @@ def linked_person() -> tuple[Student, Student]:
     key = KeyData(date(2013, 1, 2), "M", "9711AB")
     number = Onderwijsnummer.from_serial(42)
     assert number is not None
-    person = Student.register(number, key, utc(2026, 9, 1, 10), issued=True)
+    person = Student.register(
+        number,
+        key,
+        utc(2026, 9, 1, 10),
+        issued=True,
+        student_id=ids.legacy_student_id(str(number)),
+    )
     at = utc(2027, 1, 12, 10)
-    alias = Student.register(Bsn(LINKED_BSN), key, at)
+    alias = Student.register(
+        Bsn(LINKED_BSN), key, at, student_id=ids.legacy_student_id(LINKED_BSN)
+    )
     person.link_bsn(Bsn(LINKED_BSN), at)
     alias.link_to(person, at)
     return person, alias

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from datetime import date
+from uuid import uuid4
 
 import pytest
 
-from registry.domain import errors
+from registry.domain import errors, ids
 from registry.domain.enrolment import Enrolment
 from registry.domain.school import (
     Licence,
@@ -85,10 +86,12 @@ def test_key_data_needs_exactly_one_of_postcode_and_landcode() -> None:
     assert info.value.code == "790"
 
 
+SID = uuid4()  # one student's id
+
+
 def enrolment(**kw: object) -> Enrolment:
-    s = student()
     return Enrolment.register(
-        s.id,
+        SID,
         "01OE",
         date(2026, 8, 1),
         terms(**kw),  # type: ignore[arg-type]
@@ -133,3 +136,10 @@ def test_einddatum_before_ingangsdatum_is_x124() -> None:
 def test_enrolment_ids_are_deterministic_per_student_brin_and_start() -> None:
     a, b = enrolment(), enrolment(leerjaar=2)
     assert a.id == b.id
+
+
+def test_a_student_id_tells_nothing_of_the_number() -> None:
+    """Random: the number table, not the id, keeps one student per number."""
+    first, again = student(), student()
+    assert first.id != again.id and first.id.version == 4
+    assert first.id != ids.legacy_student_id(first.number)

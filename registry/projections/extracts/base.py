@@ -23,7 +23,7 @@ from registry.projections import events
 from registry.projections.engine.event_log import Fact
 from registry.projections.engine.projection import Projection
 from registry.projections.extracts import outbox
-from registry.projections.extracts.outbox import Message
+from registry.projections.extracts.outbox import FORGET_KIND, Message
 from registry.projections.extracts.page_state import PageState, StudentRow
 from registry.projections.extracts.payloads import Mutatie, Payload, Vergeten
 from registry.projections.extracts.residence import residence
@@ -245,10 +245,15 @@ def _about(
     messages: list[Message], fact: Fact, student_id: UUID | None = None
 ) -> list[Message]:
     """Name the person the messages are about, when a hook did not: the hooks
-    of a student event or a mutation speak of that one student only."""
+    of a student event or a mutation speak of that one student only. A forget
+    message names no one: it is never redacted, and its number beside the
+    stream's id would link the two again."""
     who = fact.originator_id if student_id is None else student_id
     return [
-        m if m.student_id is not None else replace(m, student_id=who) for m in messages
+        m
+        if m.student_id is not None or m.kind == FORGET_KIND
+        else replace(m, student_id=who)
+        for m in messages
     ]
 
 

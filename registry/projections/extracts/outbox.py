@@ -108,8 +108,8 @@ def write(curs: Cursor[Any], messages: list[Message]) -> None:
 def redact(curs: Cursor[Any], student_ids: list[uuid.UUID], at: datetime) -> int:
     """Empty every message about these (forgotten) people but their forget
     messages; how many. The payload goes, and the Kafka key (a municipality's
-    and SVB's is the BSN, CBS's the pseudonym), and the student id (a uuid5 of
-    the number: it confirms a guessed BSN). The row and its message id stay: the
+    and SVB's is the BSN, CBS's the pseudonym), and the student id (beside a
+    number it would link the forgotten stream to the person again). The row and its message id stay: the
     id is what keeps a rebuild from inserting the message again. Idempotent."""
     if not student_ids:
         return 0
