@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
+from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 MIN_PASSWORD_LENGTH = 8
+# zxcvbn's score: 3 is "safely unguessable" (about 10^8 guesses or more); common
+# passwords, keyboard walks, repeats and dictionary words with digits score lower.
+MIN_PASSWORD_SCORE = 3
+# Words of this register a password must not lean on, beside the login name.
+CONTEXT_WORDS = ("bron", "duo", "registry", "register", "onderwijs", "school")
 _hasher = PasswordHasher()
 
 
@@ -27,15 +37,20 @@ class AccessError(Exception):
 
 
 class InvalidCredentials(AccessError):
-    """Unknown login name or wrong password (never says which)."""
+    """Unknown login name, wrong password or wrong, expired or used code: one
+    refusal, so no step can be guessed on its own."""
 
     reason = "invalid_credentials"
 
 
-class InvalidSecondFactor(AccessError):
-    """The TOTP code is wrong or expired."""
+class LoginThrottled(AccessError):
+    """Too many failed attempts: wait `retry_after` seconds."""
 
-    reason = "invalid_second_factor"
+    reason = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class PasswordChangeRequired(AccessError):
@@ -67,13 +82,32 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
-def check_new_password(new: str, old: str) -> None:
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def verify_no_password(password: str) -> bool:
+    """The same work as a real check, for a login name that does not exist:
+    an answer's time tells nothing of which names do."""
+    verify_password(_dummy_hash(), password)
+    return False
+
+
+def check_new_password(new: str, old: str, login: str = "") -> None:
     if len(new) < MIN_PASSWORD_LENGTH:
         raise WeakPassword(
             f"a password needs at least {MIN_PASSWORD_LENGTH} characters"
         )
     if new == old:
         raise WeakPassword("the new password must differ from the old one")
+    judged: dict[str, Any] = zxcvbn(new[:100], user_inputs=[login, *CONTEXT_WORDS])
+    if judged["score"] < MIN_PASSWORD_SCORE:
+        warning: str = judged["feedback"]["warning"] or "it is too easy to guess"
+        raise WeakPassword(
+            f"the password is too easy to guess ({warning.rstrip('.')}); use a "
+            "longer passphrase of unrelated words"
+        )
 
 
 def password_expired(set_at: datetime, now: datetime, max_age_days: int) -> bool:
@@ -84,9 +118,18 @@ def new_totp_secret() -> str:
     return pyotp.random_base32()
 
 
-def verify_totp(secret: str, code: str, now: datetime) -> bool:
-    # One step of drift either way: clocks of phones and servers differ a little.
-    return pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1)
+def totp_step(secret: str, code: str, now: datetime, used: int | None) -> int | None:
+    """The time step `code` is valid for, if it is one step of `now` or less
+    (clocks of phones and servers differ a little) and later than the step last
+    used: each code works once."""
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if (used is None or step > used) and hmac.compare_digest(
+            totp.generate_otp(step), code
+        ):
+            return step
+    return None
 
 
 def totp_uri(secret: str, login: str) -> str:

@@ -17,11 +17,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from registry.access import policy
+from registry.access import policy, throttle
 from registry.access.policy import (
     AccessError,
     InvalidCredentials,
-    InvalidSecondFactor,
     PasswordChangeRequired,
     PasswordExpired,
     Role,
@@ -52,7 +51,10 @@ CREATE TABLE IF NOT EXISTS access_audit (
   login text NOT NULL,
   action text NOT NULL
 );
+ALTER TABLE access_users ADD COLUMN IF NOT EXISTS totp_last_step bigint;
 """
+REFUSED = "login name, password or code is wrong"
+UNKNOWN = "(unknown name)"  # audited instead of a name no user has
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class AccessService:
     def create_tables(self) -> None:
         with self._conn() as conn:
             conn.execute(SCHEMA)
+            conn.execute(throttle.SCHEMA)
 
     def _conn(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:
         return connect(self.url, dict_row)
@@ -166,30 +169,80 @@ class AccessService:
         password: str,
         totp: str,
         now: datetime,
-    ) -> dict[str, Any]:
+        source: str,
+    ) -> tuple[dict[str, Any], int]:
+        """The user and the code's time step, if every factor checks out; else
+        one refusal, counted against the name and the source (a wait or lock
+        refuses before any check)."""
+        keys = throttle.subjects(login, source)
+        throttle.check(conn, keys, now)
         row = conn.execute(
             "SELECT * FROM access_users WHERE login=%s", (login,)
         ).fetchone()
-        if row is None or not policy.verify_password(row["password_hash"], password):
-            self._audit(conn, login, "login refused: credentials", now)
-            conn.commit()  # the refusal is audited even though the caller fails
-            raise InvalidCredentials("login name or password is wrong")
-        if not policy.verify_totp(row["totp_secret"], totp, now):
-            self._audit(conn, login, "login refused: second factor", now)
-            conn.commit()
-            raise InvalidSecondFactor("the second-factor code is wrong or expired")
-        return row
+        if row is None:
+            policy.verify_no_password(password)
+            self._refuse(conn, keys, None, "unknown name", now, source)
+        elif not policy.verify_password(row["password_hash"], password):
+            self._refuse(conn, keys, login, "credentials", now, source)
+        else:
+            step = policy.totp_step(
+                row["totp_secret"], totp, now, row["totp_last_step"]
+            )
+            if step is None:
+                self._refuse(conn, keys, login, "second factor", now, source)
+            else:
+                throttle.succeeded(conn, keys)
+                return row, step
+        raise AssertionError("unreachable")
 
-    def login(self, login: str, password: str, totp: str, now: datetime) -> str:
-        """A session token for a user whose password and second factor check out."""
+    def _refuse(
+        self,
+        conn: psycopg.Connection[dict[str, Any]],
+        keys: list[tuple[str, str]],
+        login: str | None,
+        why: str,
+        now: datetime,
+        source: str,
+    ) -> None:
+        """Count and audit a failed step, then refuse as every step is refused.
+        A name no user has is not audited (it may be anything, even a password
+        typed in the wrong field), only counted; a lock is."""
+        if login is not None:
+            self._audit(conn, login, f"login refused: {why}", now)
+        for scope in throttle.failed(conn, keys, now):
+            who = login or UNKNOWN
+            subject = f"source {source}" if scope == "source" else "name"
+            self._audit(conn, who, f"locked: {subject} after failed logins", now)
+        conn.commit()  # the refusal is counted even though the caller fails
+        raise InvalidCredentials(REFUSED)
+
+    def _use_step(
+        self, conn: psycopg.Connection[Any], login: str, step: int
+    ) -> None:
+        conn.execute(
+            "UPDATE access_users SET totp_last_step = %s WHERE login = %s",
+            (step, login),
+        )
+
+    def login(
+        self,
+        login: str,
+        password: str,
+        totp: str,
+        now: datetime,
+        source: str = "local",
+    ) -> str:
+        """A session token for a user whose password and second factor check
+        out; `source`: the client's address, for throttling."""
         with self._conn() as conn:
-            row = self._verify(conn, login, password, totp, now)
+            row, step = self._verify(conn, login, password, totp, now, source)
             if row["must_change"]:
                 raise PasswordChangeRequired("replace the initial password first")
             if policy.password_expired(row["password_set_at"], now, self.max_age_days):
                 raise PasswordExpired(
                     f"the password is older than {self.max_age_days} days; change it"
                 )
+            self._use_step(conn, login, step)
             token = secrets.token_urlsafe(32)
             conn.execute(
                 "INSERT INTO access_sessions VALUES (%s, %s, %s)",
@@ -198,18 +251,65 @@ class AccessService:
             self._audit(conn, login, "login", now)
         return token
 
-    def change_password(
-        self, login: str, old: str, new: str, totp: str, now: datetime
-    ) -> None:
+    def logout(self, token: str, now: datetime) -> None:
         with self._conn() as conn:
-            self._verify(conn, login, old, totp, now)
-            policy.check_new_password(new, old)
+            row = conn.execute(
+                "DELETE FROM access_sessions WHERE token_hash = %s RETURNING login",
+                (_token_hash(token),),
+            ).fetchone()
+            if row is not None:
+                self._audit(conn, row["login"], "logout", now)
+
+    def change_password(
+        self,
+        login: str,
+        old: str,
+        new: str,
+        totp: str,
+        now: datetime,
+        source: str = "local",
+    ) -> None:
+        """Replace the password; every session of the user ends (whoever held
+        one must log in with the new password)."""
+        with self._conn() as conn:
+            _, step = self._verify(conn, login, old, totp, now, source)
+            policy.check_new_password(new, old, login)
+            self._use_step(conn, login, step)
             conn.execute(
                 "UPDATE access_users SET password_hash=%s, must_change=false, "
                 "password_set_at=%s WHERE login=%s",
                 (policy.hash_password(new), now, login),
             )
+            conn.execute("DELETE FROM access_sessions WHERE login=%s", (login,))
             self._audit(conn, login, "password changed", now)
+
+    def locks(self, now: datetime) -> list[dict[str, Any]]:
+        """Who must wait now: accounts by login (a name no user has shows as
+        such), sources by address."""
+        with self._conn() as conn:
+            waiting = throttle.waiting(conn, now)
+            names = {
+                throttle.account_subject(r["login"]): r["login"]
+                for r in conn.execute("SELECT login FROM access_users").fetchall()
+            }
+        return [
+            {
+                "scope": w["scope"],
+                "who": names.get(w["subject"], UNKNOWN)
+                if w["scope"] == "account"
+                else w["subject"],
+                "failures": w["failures"],
+                "until": w["until"],
+            }
+            for w in waiting
+        ]
+
+    def unlock(self, login: str, now: datetime) -> bool:
+        with self._conn() as conn:
+            done = throttle.unlock(conn, login)
+            if done:
+                self._audit(conn, login, "unlocked", now)
+        return done
 
     def principal(self, token: str, now: datetime) -> Principal:
         with self._conn() as conn:

@@ -10,7 +10,12 @@ from typing import Any, Generic, TypeVar, cast
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse, Response
 
-from registry.access.policy import AccessError, InvalidCredentials, InvalidSecondFactor
+from registry.access.policy import (
+    AccessError,
+    InvalidCredentials,
+    LoginThrottled,
+    WeakPassword,
+)
 from registry.access.reads import ReadNotAudited
 from registry.application.errors import ConcurrentChange
 from registry.application.fotos import UnknownFoto
@@ -49,14 +54,22 @@ class Answer(Generic[E]):
     exc: type[E]
     status_code: int
     body: Callable[[E], Body] = detail
+    headers: Callable[[E], dict[str, str]] | None = None
 
     async def handle(self, _: Request, exc: Exception) -> Response:
-        return JSONResponse(self.body(cast(E, exc)), status_code=self.status_code)
+        e = cast(E, exc)
+        headers = self.headers(e) if self.headers else None
+        return JSONResponse(self.body(e), status_code=self.status_code, headers=headers)
+
+
+def retry_after(exc: LoginThrottled) -> dict[str, str]:
+    return {"Retry-After": str(exc.retry_after)}
 
 
 ERRORS: tuple[Answer[Any], ...] = (
     Answer(InvalidCredentials, status.HTTP_401_UNAUTHORIZED, refused),
-    Answer(InvalidSecondFactor, status.HTTP_401_UNAUTHORIZED, refused),
+    Answer(LoginThrottled, status.HTTP_429_TOO_MANY_REQUESTS, refused, retry_after),
+    Answer(WeakPassword, status.HTTP_422_UNPROCESSABLE_CONTENT, refused),
     Answer(AccessError, status.HTTP_403_FORBIDDEN, refused),
     Answer(BatchRefused, status.HTTP_422_UNPROCESSABLE_CONTENT, batch_refused),
     Answer(DeliveryRefused, status.HTTP_409_CONFLICT),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from registry.cli.common import runtime
+from registry.cli.common import refuse, runtime
+from registry.config import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -12,10 +13,17 @@ def register(app: typer.Typer) -> None:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the API (loopback by default)."""
+    """Serve the API (loopback by default), on the system clock."""
     import uvicorn
 
     from registry.api.app import create_app
 
+    if Settings().clock == "simulated":
+        # The simulated clock stands still between recorded facts: codes and
+        # sessions would never expire, and throttling waits would never pass.
+        refuse(
+            "serve runs on the system clock; REGISTRY_CLOCK=simulated is for "
+            "the demo and tests"
+        )
     with runtime() as rt:
         uvicorn.run(create_app(rt), host=host, port=port)

@@ -1,4 +1,4 @@
-"""`registry users add|reset`: users and their access, for operators."""
+"""`registry users add|reset|locks|unlock`: users and their access, for operators."""
 
 from __future__ import annotations
 
@@ -55,3 +55,23 @@ def users_reset(
                 login, rt.at(at), new_second_factor=new_second_factor
             ).__dict__
         )
+
+
+@users_app.command("locks")
+def users_locks(at: AtOption = None) -> None:
+    """Who must wait before logging in again after failed attempts: accounts
+    by login, source addresses, with failures and until when."""
+    with runtime() as rt:
+        emit(
+            [
+                {**lock, "until": lock["until"].isoformat()}
+                for lock in rt.access.locks(rt.at(at))
+            ]
+        )
+
+
+@users_app.command("unlock")
+def users_unlock(login: str, at: AtOption = None) -> None:
+    """Lift a login's wait or lock (after checking with its owner); audited."""
+    with runtime() as rt:
+        emit({"login": login, "unlocked": rt.access.unlock(login, rt.at(at))})

@@ -75,11 +75,12 @@ def _access(rt: Runtime) -> None:
     """Seed steps 2–3: an initial password replaced at first login, and TOTP."""
     at = rt.now()
     creds = rt.access.add_user("admin-demo", Role.OPERATOR, at)
-    code = pyotp.TOTP(creds.totp_secret).at(at)
+    totp = pyotp.TOTP(creds.totp_secret)
     rt.access.change_password(
-        creds.login, creds.initial_password, "demo-passphrase", code, at
+        creds.login, creds.initial_password, "demo-passphrase", totp.at(at), at
     )
-    rt.access.login(creds.login, "demo-passphrase", code, at)
+    # Each code works once: the next one (the authenticator's next step).
+    rt.access.login(creds.login, "demo-passphrase", totp.at(at, counter_offset=1), at)
     console.print(
         f"operator {creds.login} logged in with a new password and a TOTP code"
     )

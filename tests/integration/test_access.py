@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 
 from registry.access.policy import (
     InvalidCredentials,
-    InvalidSecondFactor,
     PasswordChangeRequired,
     PasswordExpired,
     Role,
@@ -23,8 +22,9 @@ from tests.factories import SJ, school
 T0 = utc(2026, 8, 1)
 
 
-def code(secret: str, at=T0) -> str:  # type: ignore[no-untyped-def]
-    return pyotp.TOTP(secret).at(at)
+def code(secret: str, at=T0, step: int = 0) -> str:  # type: ignore[no-untyped-def]
+    """The code of `at`'s time step (`step` later: each code works once)."""
+    return pyotp.TOTP(secret).at(at, counter_offset=step)
 
 
 def test_first_login_needs_a_new_password_then_expiry_after_42_days(
@@ -45,7 +45,9 @@ def test_first_login_needs_a_new_password_then_expiry_after_42_days(
         code(creds.totp_secret),
         T0,
     )
-    assert access.login("admin01oe", "a-good-passphrase", code(creds.totp_secret), T0)
+    assert access.login(
+        "admin01oe", "a-good-passphrase", code(creds.totp_secret, T0, 1), T0
+    )
     later = T0 + timedelta(days=42)
     with pytest.raises(PasswordExpired):
         access.login(
@@ -59,7 +61,7 @@ def test_first_login_needs_a_new_password_then_expiry_after_42_days(
         later,
     )
     assert access.login(
-        "admin01oe", "another-passphrase", code(creds.totp_secret, later), later
+        "admin01oe", "another-passphrase", code(creds.totp_secret, later, 1), later
     )
 
 
@@ -70,7 +72,7 @@ def test_bad_totp_and_bad_password_are_refused(runtime: Runtime) -> None:
         "op", creds.initial_password, "operator-pass", code(creds.totp_secret), T0
     )
     wrong = "000000" if code(creds.totp_secret) != "000000" else "111111"
-    with pytest.raises(InvalidSecondFactor):
+    with pytest.raises(InvalidCredentials):
         access.login("op", "operator-pass", wrong, T0)
     with pytest.raises(InvalidCredentials):
         access.login("op", "wrong-password", code(creds.totp_secret), T0)
@@ -104,7 +106,8 @@ def login(
         "/v1/auth/password", json={**body, "new_password": "long-enough-1"}
     )
     assert changed.status_code == 204, changed.text
-    token = client.post("/v1/auth/login", json={**body, "password": "long-enough-1"})
+    again = {**body, "password": "long-enough-1", "totp": code(creds.totp_secret, at, 1)}
+    token = client.post("/v1/auth/login", json=again)
     assert token.status_code == 200, token.text
     return {"Authorization": f"Bearer {token.json()['token']}"}
 
@@ -131,7 +134,7 @@ def test_the_api_authorises_every_route_by_role_and_brin(runtime: Runtime) -> No
         "/v1/auth/login",
         json={"login": "operator", "password": "long-enough-1", "totp": "12345"},
     )
-    assert bad.status_code == 401 and bad.json()["reason"] == "invalid_second_factor"
+    assert bad.status_code == 401 and bad.json()["reason"] == "invalid_credentials"
     assert (
         client.get("/v1/me", headers={"Authorization": "Bearer forged"}).status_code
         == 401
