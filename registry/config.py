@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     pool_max_overflow: int = Field(default=6, ge=0)
     save_batch_size: int = Field(default=1000, ge=1)
     password_max_age_days: int = Field(default=42, ge=1)
+    # The largest request body the API reads (a national school's batch of
+    # 11,000 records is about 7 MB).
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     session_hours: int = Field(default=8, ge=1)
     # Keys of the per-recipient pseudonyms (HMAC), e.g. REGISTRY_PSEUDONYM_KEYS=
     # '{"cbs": "...", "inspectie": "..."}'. Missing ones are generated once into

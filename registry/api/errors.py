@@ -1,88 +1,103 @@
-"""How the API answers the exceptions of the layers below: one table, one handler
-per entry. A subclass with an entry of its own is answered by that entry."""
+"""How the API answers what it refuses: an RFC 9457 problem for every refusal,
+from the one table of registry/api/problems.py, the edge's own refusals
+(unknown route, missing login, a request that does not fit its schema) and
+anything unforeseen (500, logged by class only: an error's text may quote a
+value)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+import logging
+from collections.abc import Mapping
+from typing import Any
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
-from registry.access.policy import (
-    AccessError,
-    InvalidCredentials,
-    LoginThrottled,
-    WeakPassword,
-)
-from registry.access.reads import ReadNotAudited
-from registry.application.errors import ConcurrentChange
-from registry.application.fotos import UnknownFoto
-from registry.domain.errors import InvalidSchooljaar
-from registry.domain.funding import FundingError
-from registry.intake.service import DeliveryRefused
-from registry.intake.wire import BatchRefused
-from registry.projections.engine.reading import ProjectionNotReady
+from registry.api import problems
+from registry.api.problems import DATABASE_DOWN, PROBLEMS, Problem
 
-E = TypeVar("E", bound=Exception)
-Body = dict[str, Any]
+log = logging.getLogger("registry.api")
+MEDIA_TYPE = "application/problem+json"
 
 
-def detail(exc: Exception) -> Body:
-    return {"detail": str(exc)}
+class ProblemResponse(JSONResponse):
+    media_type = MEDIA_TYPE
 
 
-def refused(exc: AccessError) -> Body:
-    return {"detail": str(exc), "reason": exc.reason}
+def _answer(
+    request: Request,
+    slug: str,
+    title: str,
+    status: int,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    **extension: Any,
+) -> Response:
+    content = problems.body(slug, title, status, detail, request.url.path, **extension)
+    return ProblemResponse(
+        content, status_code=status, headers=dict(headers) if headers else None
+    )
 
 
-def batch_refused(exc: BatchRefused) -> Body:
-    # Nested as it was when this was an HTTPException with a dict as detail.
-    return {
-        "detail": {
-            "detail": "batch refused as a whole; nothing was recorded",
-            "problems": exc.problems,
+def _detail(problem: Problem, exc: Exception) -> str:
+    if isinstance(exc, DATABASE_DOWN):
+        return "try again shortly"  # the driver's text may quote a value
+    return str(exc) or problem.title
+
+
+async def on_problem(request: Request, exc: Exception) -> Response:
+    problem = problems.problem_for(exc)
+    if problem is None:
+        return await on_unforeseen(request, exc)
+    if problem.status >= 500:
+        log.warning("%s %s: %s", request.method, request.url.path, problem.slug)
+    return _answer(
+        request,
+        problem.slug,
+        problem.title,
+        problem.status,
+        _detail(problem, exc),
+        problem.headers(exc) or None,
+        **problem.extension(exc),
+    )
+
+
+async def on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    slug, title = problems.edge(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return _answer(request, slug, title, exc.status_code, detail, exc.headers)
+
+
+async def on_invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    # Where and what only: the input echoed back may be anything (NaN, bytes,
+    # a number), which neither encodes reliably nor belongs in an answer.
+    errors = [
+        {
+            "loc": [str(p) for p in e.get("loc", ())],
+            "msg": e.get("msg", ""),
+            "type": e.get("type", ""),
         }
-    }
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"loc": [], "msg": ""}
+    detail = f"{'.'.join(first['loc'])}: {first['msg']}" if errors else "invalid"
+    slug, title = problems.edge(422)
+    return _answer(request, slug, title, 422, detail, errors=errors)
 
 
-@dataclass(frozen=True)
-class Answer(Generic[E]):
-    """The status and body that answer `exc` and its subclasses."""
-
-    exc: type[E]
-    status_code: int
-    body: Callable[[E], Body] = detail
-    headers: Callable[[E], dict[str, str]] | None = None
-
-    async def handle(self, _: Request, exc: Exception) -> Response:
-        e = cast(E, exc)
-        headers = self.headers(e) if self.headers else None
-        return JSONResponse(self.body(e), status_code=self.status_code, headers=headers)
-
-
-def retry_after(exc: LoginThrottled) -> dict[str, str]:
-    return {"Retry-After": str(exc.retry_after)}
-
-
-ERRORS: tuple[Answer[Any], ...] = (
-    Answer(InvalidCredentials, status.HTTP_401_UNAUTHORIZED, refused),
-    Answer(LoginThrottled, status.HTTP_429_TOO_MANY_REQUESTS, refused, retry_after),
-    Answer(WeakPassword, status.HTTP_422_UNPROCESSABLE_CONTENT, refused),
-    Answer(AccessError, status.HTTP_403_FORBIDDEN, refused),
-    Answer(BatchRefused, status.HTTP_422_UNPROCESSABLE_CONTENT, batch_refused),
-    Answer(DeliveryRefused, status.HTTP_409_CONFLICT),
-    Answer(ConcurrentChange, status.HTTP_409_CONFLICT),
-    Answer(InvalidSchooljaar, status.HTTP_422_UNPROCESSABLE_CONTENT),
-    Answer(UnknownFoto, status.HTTP_404_NOT_FOUND),
-    Answer(FundingError, status.HTTP_404_NOT_FOUND),
-    Answer(ProjectionNotReady, status.HTTP_503_SERVICE_UNAVAILABLE),
-    Answer(ReadNotAudited, status.HTTP_503_SERVICE_UNAVAILABLE),
-)
+async def on_unforeseen(request: Request, exc: Exception) -> Response:
+    log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
+    slug, title = problems.INTERNAL
+    return _answer(request, slug, title, 500, title)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Give `app` a handler for every entry of ERRORS."""
-    for answer in ERRORS:
-        app.add_exception_handler(answer.exc, answer.handle)
+    for problem in PROBLEMS:
+        app.add_exception_handler(problem.exc, on_problem)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_invalid)
+    app.add_exception_handler(Exception, on_unforeseen)

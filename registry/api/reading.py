@@ -37,6 +37,8 @@ CSV_COLUMNS = (
 Peildatum = Annotated[date | None, Query(description="valid date; default 1 October")]
 StandPer = Annotated[datetime | None, Query(description="as known at; default now")]
 Limit = Annotated[int, Query(ge=1, le=10_000)]
+MAX_VERSIE = 2**31 - 1  # PostgreSQL's int
+Versie = Annotated[int | None, Query(ge=1, le=MAX_VERSIE)]
 Format = Annotated[str, Query(pattern="^(json|csv)$")]
 
 
@@ -49,17 +51,54 @@ def live_timeline(runtime: Runtime, response: Response) -> Iterator[Reading]:
         yield r
 
 
+# The years a question may be about: the register began after 1990 (the oldest
+# periods intake accepts) and no answer lies beyond 2100.
+FIRST_YEAR, LAST_YEAR = 1990, 2100
+
+
+def _unprocessable(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+
+
 def year_calendar(schooljaar: str) -> SchoolYearCalendar:
-    """The calendar of a valid schooljaar; raises InvalidSchooljaar."""
-    return SchoolYearCalendar.of(Schooljaar(schooljaar))
+    """The calendar of a valid schooljaar within the register's years; raises
+    InvalidSchooljaar for one not of the form."""
+    year = Schooljaar(schooljaar)
+    if not FIRST_YEAR <= year.start_year < LAST_YEAR:
+        raise _unprocessable(
+            f"schooljaar {schooljaar} is outside {FIRST_YEAR}-{FIRST_YEAR + 1} "
+            f"to {LAST_YEAR - 1}-{LAST_YEAR}"
+        )
+    return SchoolYearCalendar.of(year)
+
+
+def peildatum_in(schooljaar: str, d: date | None) -> date:
+    """The peildatum asked for (default the count date), which must lie in the
+    school year the path names."""
+    calendar = year_calendar(schooljaar)
+    if d is None:
+        return calendar.count_date
+    if not calendar.first_day <= d <= calendar.last_day:
+        raise _unprocessable(
+            f"peildatum {d} is not in schooljaar {schooljaar} "
+            f"({calendar.first_day} to {calendar.last_day})"
+        )
+    return d
+
+
+def within_years(name: str, d: date) -> date:
+    if not FIRST_YEAR <= d.year <= LAST_YEAR:
+        raise _unprocessable(f"{name} {d} is outside {FIRST_YEAR} to {LAST_YEAR}")
+    return d
 
 
 def known_at(runtime: Runtime, t: datetime | None) -> datetime:
-    if t is not None and t.tzinfo is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "stand_per needs a UTC offset"
-        )
-    return t or runtime.now()
+    if t is None:
+        return runtime.now()
+    if t.tzinfo is None:
+        raise _unprocessable("stand_per needs a UTC offset")
+    within_years("stand_per", t.date())
+    return t
 
 
 def sort_key(e: dict[str, Any]) -> list[str]:

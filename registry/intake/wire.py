@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
+from collections.abc import Iterator
 from datetime import date
 from typing import Any, Literal, NamedTuple
 
@@ -34,13 +36,23 @@ class BatchKey(NamedTuple):
     batchnummer: int
 
 
+SHOWN_PROBLEMS = 100
+
+
 class BatchRefused(Exception):
     """The batch is refused as a whole; `problems` lists every fault found."""
 
     def __init__(self, problems: list[dict[str, Any]]) -> None:
         summary = "; ".join(f"{p['path']}: {p['rule']}" for p in problems[:10])
         super().__init__(f"batch refused, {len(problems)} problem(s): {summary}")
-        self.problems = problems
+        # The first hundred, and how many more: a hostile body can hold
+        # millions, and the answer must stay small.
+        self.problems = problems[:SHOWN_PROBLEMS]
+        if len(problems) > SHOWN_PROBLEMS:
+            more = len(problems) - SHOWN_PROBLEMS
+            self.problems.append(
+                {"path": "(batch)", "rule": f"and {more} more problems", "value": None}
+            )
 
 
 class _Wire(BaseModel):
@@ -109,7 +121,7 @@ class Wijziging(_Wire):
 
 
 class Melding(_Wire):
-    meldingnummer: int = Field(ge=1)
+    meldingnummer: int = Field(ge=1, le=2**31 - 1)  # PostgreSQL int
     soort: Literal["I", "W"]
     mutatie: Literal["T", "A", "U", "V"]
     leerling: Leerling
@@ -162,6 +174,10 @@ def _problem(loc: tuple[Any, ...], rule: str, value: Any) -> dict[str, Any]:
     shown = (
         value if isinstance(value, str | int | float | bool) or value is None else "…"
     )
+    if isinstance(shown, float) and not math.isfinite(shown):
+        shown = str(shown)  # NaN and infinities are not JSON: the answer must be
+    if isinstance(shown, str) and len(shown) > 100:
+        shown = shown[:100] + "…"
     if path.endswith(("bsn", "onderwijsnummer")) and shown is not None:
         shown = mask(str(shown))
     return {"path": path, "rule": rule, "value": shown}
@@ -172,11 +188,17 @@ def parse_batch(raw: bytes | str, on: date | None = None) -> tuple[Aanlevering, 
     hash, or refuses it. Types are exact: JSON numbers for numbers, `YYYY-MM-DD`
     strings of real dates for dates (contract.md)."""
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_json)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BatchRefused([_problem((), f"not JSON: {e}", None)]) from None
+    except RecursionError:
+        raise BatchRefused([_problem((), "nested too deeply", None)]) from None
     if not isinstance(data, dict):
         raise BatchRefused([_problem((), "a batch is a JSON object", None)])
+    if "\\u0000" in (raw if isinstance(raw, str) else raw.decode("utf-8", "replace")):
+        nul = list(_nul_paths(data, ()))
+        if nul:  # PostgreSQL text cannot hold it, and no field needs it
+            raise BatchRefused([_problem(p, "a NUL character", None) for p in nul])
     try:
         batch = Aanlevering.model_validate_json(raw, strict=True)
     except ValidationError as e:
@@ -188,6 +210,22 @@ def parse_batch(raw: bytes | str, on: date | None = None) -> tuple[Aanlevering, 
         raise BatchRefused(problems)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return batch, hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _not_json(constant: str) -> Any:
+    raise json.JSONDecodeError(f"{constant} is not a JSON value", constant, 0)
+
+
+def _nul_paths(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _nul_paths(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _nul_paths(v, (*path, i))
 
 
 EARLIEST = date(1990, 8, 1)

@@ -7,6 +7,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 
 from registry.access.policy import Role
 from registry.access.users import Principal
@@ -22,7 +23,7 @@ DELIVERERS = {Role.SCHOOL: "INSCHRIJVING", Role.ACCOUNTANT: "ACCOUNTANTSMUTATIE"
 def _may_deliver(principal: Principal, brin: Any, soort: Any) -> None:
     if principal.role is Role.OPERATOR:
         return
-    if principal.role not in DELIVERERS or brin != principal.brin:
+    if brin != principal.brin:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
             f"user {principal.login} may deliver for its own BRIN only",
@@ -46,6 +47,8 @@ FEEDBACK = dict[str, Any]
     responses={
         422: {"description": "batch refused as a whole"},
         409: {"description": "batch key delivered with other content"},
+        413: {"description": "body larger than REGISTRY_MAX_BODY_BYTES"},
+        415: {"description": "not application/json"},
     },
 )
 async def submit(
@@ -58,19 +61,55 @@ async def submit(
     ] = False,
 ) -> FeedbackDocument:
     """Deliver a bron-vo-batch/1 batch; returns its feedback (bron-vo-terugkoppeling/1)."""
-    raw = await request.body()
+    if principal.role not in (*DELIVERERS, Role.OPERATOR):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"role {principal.role.value} may not deliver",
+        )
+    _json_only(request)
+    raw = await _body(request, runtime.settings.max_body_bytes)
     try:
         head = json.loads(raw)
-    except ValueError:
-        head = {}
+    except (ValueError, RecursionError):
+        head = None  # intake refuses it as a whole, with the reason
     if isinstance(head, dict):
         _may_deliver(principal, head.get("brin"), head.get("soort"))
-    result = runtime.record_now(
-        lambda at: runtime.intake.submit(raw, at, dry_run=dry_run, by=principal)
+    # Off the event loop: a large delivery must not stall other requests.
+    result = await run_in_threadpool(
+        runtime.record_now,
+        lambda at: runtime.intake.submit(raw, at, dry_run=dry_run, by=principal),
     )
     if not dry_run:  # intake audits a trial itself, the command line's too
         _audit_feedback(audit, result.feedback)
     return result.feedback
+
+
+def _json_only(request: Request) -> None:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"a batch is application/json, not {media or 'untyped'}",
+        )
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as it passes `limit` bytes: a declared
+    length is believed, a streamed body is counted."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"the body exceeds {limit} bytes"
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE, f"the body exceeds {limit} bytes"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _audit_feedback(audit: ReadLog, feedback: FeedbackDocument) -> None:

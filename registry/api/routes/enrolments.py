@@ -16,6 +16,7 @@ from registry.api.reading import (
     known_at,
     live_timeline,
     sort_key,
+    within_years,
     year_calendar,
 )
 from registry.domain.foto import leerling, student_number
@@ -37,6 +38,7 @@ def national_enrolments(
 ) -> dict[str, Any]:
     """Every enrolment in the country valid on a date as known at a time (operators)."""
     year_calendar(schooljaar)
+    within_years("valid_on", valid_on)
     t = pager.at or known_at(runtime, as_of)  # a later page: the first's T
     with live_timeline(runtime, response) as r:
         rows = periods(r.cursor, None, schooljaar, valid_on, t)

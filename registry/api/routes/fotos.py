@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import Response
 
 from registry.api.deps import SCHOOL_SIDE, ReadLogDep, RuntimeDep
 from registry.api.reading import (
+    MAX_VERSIE,
     YEAR,
     Format,
+    Versie,
     csv_response,
     live_timeline,
     year_calendar,
@@ -35,9 +37,13 @@ def _foto(
 
 def _foto_side(runtime: Runtime, brin: str, schooljaar: str, which: str) -> Side:
     soort, _, versie = which.partition(":")
-    foto = _foto(
-        runtime, brin, schooljaar, soort, int(versie) if versie.isdigit() else None
-    )
+    number = int(versie) if versie.isdigit() else None
+    if versie and (number is None or not 1 <= number <= MAX_VERSIE):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"{which!r}: a version is a number from 1 to {MAX_VERSIE}",
+        )
+    foto = _foto(runtime, brin, schooljaar, soort, number)
     return Side(f"{foto.soort}:{foto.versie}", foto.stand_per, foto.position)
 
 
@@ -72,7 +78,7 @@ def get_foto(
     soort: str,
     runtime: RuntimeDep,
     audit: ReadLogDep,
-    versie: int | None = None,
+    versie: Versie = None,
     format: Format = "json",
 ) -> Any:
     """An issued foto (latest version unless versie is given)."""

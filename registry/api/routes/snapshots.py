@@ -19,7 +19,7 @@ from registry.api.reading import (
     csv_response,
     known_at,
     live_timeline,
-    year_calendar,
+    peildatum_in,
 )
 from registry.domain.foto import student_number
 from registry.projections.queries.peiling import snapshot
@@ -42,7 +42,7 @@ def get_snapshot(
 ) -> Any:
     """Who was enrolled on the peildatum as known at stand_per, with funding
     verdicts (bron-vo-foto/1, soort peiling). CSV gives the whole list."""
-    d = peildatum or year_calendar(schooljaar).count_date
+    d = peildatum_in(schooljaar, peildatum)
     t = pager.at or known_at(runtime, stand_per)  # a later page: the first's T
     with live_timeline(runtime, response) as r:
         doc: dict[str, Any] = dict(snapshot(r.cursor, brin, schooljaar, d, t))
