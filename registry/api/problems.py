@@ -46,6 +46,7 @@ from registry.projections.engine.reading import ProjectionNotReady
 TYPE_BASE = "urn:bron-vo-registry:problem:"
 RETRY_SECONDS = 5  # what Retry-After says for a dependency that is down
 NOT_FOUND, REFUSED, UNAVAILABLE = 1, 2, 3  # exit codes (contract.md: 0 ok)
+INTERNAL_EXIT = 70  # sysexits' EX_SOFTWARE: a failure nobody foresaw
 
 
 @dataclass(frozen=True)

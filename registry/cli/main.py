@@ -7,10 +7,13 @@ top-level commands of one theme, on the root app made here.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 
+from registry.api import problems
+from registry.api.problems import DATABASE_DOWN
 from registry.cli import (
     audit,
     consume,
@@ -64,3 +67,26 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as e:  # one line and the table's exit code, no traceback
+        sys.exit(_refusal(e))
+
+
+def _refusal(exc: Exception) -> int:
+    """What a command that failed says on stderr, and its exit code: the API's
+    problem table decides both (1 not found, 2 refused, 3 unavailable, 70 an
+    unforeseen failure)."""
+    problem = problems.problem_for(exc)
+    if problem is None:
+        # Unforeseen: the class only, as the API logs it (a text may quote a
+        # value); REGISTRY_DEBUG=1 shows the traceback.
+        if os.environ.get("REGISTRY_DEBUG") == "1":
+            raise exc
+        typer.echo(f"registry: failed: {type(exc).__name__}", err=True)
+        return problems.INTERNAL_EXIT
+    detail = "try again shortly" if isinstance(exc, DATABASE_DOWN) else str(exc)
+    typer.echo(f"registry: {problem.title.lower()}: {detail}", err=True)
+    return problem.exit_code
+
+
+if __name__ == "__main__":
+    main()

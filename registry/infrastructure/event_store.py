@@ -269,6 +269,12 @@ def event_store_env(url: str, settings: Settings) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": str(settings.pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.pool_max_overflow),
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30000",
+        # A pooled connection is checked before use, so the first requests
+        # after the database comes back do not fail on dead connections; and
+        # a server that is down is reported in seconds, not half a minute.
+        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_POOL_TIMEOUT": "5",
         # Tables are made by create_tables(), not when the application is built.
         "CREATE_TABLE": "n",
     }

@@ -60,6 +60,11 @@ def pooled(
                 open=True,
                 name="registry",
                 configure=configure,
+                # Checked when lent: a connection that died with the server
+                # is replaced, not handed to a request.
+                check=ConnectionPool.check_connection,
+                kwargs={"connect_timeout": 5},
+                timeout=5,  # then PoolTimeout: 503, try again
             )
         _POOLS[url] = (pool, users + 1)
     try:
