@@ -26,6 +26,7 @@ from registry.projections.engine.event_log import EventLog
 from registry.projections.engine.projection import Projection
 from registry.projections.extracts import outbox
 
+ANALYZE_AFTER = 5000  # events one catch-up read; then ANALYZE its schema
 PAGE_SIZE = 2000
 
 TRACKING_DDL = """
@@ -150,9 +151,7 @@ class Projector:
             return True
         return not self.log.page(reached, position, 1, projection.topics)
 
-    def wait(
-        self, projection: Projection, position: int, timeout: float = 30.0
-    ) -> int:
+    def wait(self, projection: Projection, position: int, timeout: float = 30.0) -> int:
         """Block until the live tables of `projection` show the log up to
         `position` (a command reading its own write); the position they are at.
         TimeoutError after `timeout` seconds. Polls with a growing interval, as
@@ -241,8 +240,26 @@ class Projector:
                 with conn.transaction():
                     n = self._page(conn, projection, schema, page_size, on_page)
                 if n < 0:
-                    return read
+                    break
                 read += n
+            if read >= ANALYZE_AFTER:
+                self._analyze(conn, schema)
+        return read
+
+    @staticmethod
+    def _analyze(conn: psycopg.Connection[Any], schema: str) -> None:
+        """Fresh planner statistics after a large catch-up (a rebuild, a
+        delivery of thousands): with none, the planner takes a table of
+        thousands for a row or two and a school's snapshot scans it once per
+        student (seconds, not milliseconds) until autovacuum comes round."""
+        with conn.transaction():
+            tables = conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+            ).fetchall()
+            for (table,) in tables:
+                conn.execute(
+                    SQL("ANALYZE {}.{}").format(Identifier(schema), Identifier(table))
+                )
 
     def _page(
         self,
