@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from registry.api.errors import install_error_handlers
@@ -17,14 +20,41 @@ from registry.api.routes import (
     signals,
     snapshots,
 )
-from registry.bootstrap import Runtime
+from registry.bootstrap import Runtime, bootstrap
+from registry.config import Settings
 from registry.infrastructure.secrets import server_key
+
+TITLE, VERSION = "BRON-VO enrolment registry", "0.1.0"
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(title="BRON-VO enrolment registry", version="0.1.0")
+    """The API on a runtime the caller holds (tests, `serve` with one worker)."""
+    app = FastAPI(title=TITLE, version=VERSION)
+    attach(app, runtime)
+    return _routed(app)
+
+
+def production_app() -> FastAPI:
+    """The app factory for `uvicorn --factory` and several workers: each
+    worker opens its own runtime from the environment's settings for the
+    app's lifetime. Tables are made once beforehand (`registry serve`, or
+    `registry db migrate`), never by the workers at once."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with bootstrap(Settings(), create_tables=False) as runtime:
+            attach(app, runtime)
+            yield
+
+    return _routed(FastAPI(title=TITLE, version=VERSION, lifespan=lifespan))
+
+
+def attach(app: FastAPI, runtime: Runtime) -> None:
     app.state.runtime = runtime
     app.state.cursor_key = server_key(runtime.settings, "cursor")
+
+
+def _routed(app: FastAPI) -> FastAPI:
     install_error_handlers(app)
     # In this order in the OpenAPI document.
     app.include_router(auth.router)

@@ -12,8 +12,9 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the API (loopback by default), on the system clock."""
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the API (loopback by default), on the system clock; with
+    --workers N, N processes behind one port (the app factory)."""
     import uvicorn
 
     from registry.api.app import create_app
@@ -25,5 +26,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
             "serve runs on the system clock; REGISTRY_CLOCK=simulated is for "
             "the demo and tests"
         )
-    with runtime() as rt:
-        uvicorn.run(create_app(rt), host=host, port=port)
+    with runtime() as rt:  # tables made, an embedded server kept running
+        if workers == 1:
+            uvicorn.run(create_app(rt), host=host, port=port)
+        else:
+            uvicorn.run(
+                "registry.api.app:production_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+            )
