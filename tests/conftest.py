@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -90,3 +91,13 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield broker.start()
     finally:
         broker.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per reliability scenario that ran, with its figures."""
+    from tests.reliability import LINES
+
+    if LINES:
+        terminalreporter.section("reliability scenarios")
+        for line in LINES:
+            terminalreporter.write_line(line)
