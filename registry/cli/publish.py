@@ -34,21 +34,35 @@ def publish_relay(
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     with runtime() as rt:
         publication = rt.publication(kafka_bootstrap(rt.settings))
-        sent = 0
+        sent, failures = 0, 0
         try:
             while not stop["now"]:
                 try:
                     sent += publication.round()
+                    failures = 0
                 except (KafkaError, psycopg.Error) as e:
                     if once:
-                        refuse(f"the round failed: {e}")
-                    typer.echo(f"registry: round failed, trying again: {e}", err=True)
+                        refuse(f"the round failed: {type(e).__name__}")
+                    failures += 1
+                    # The class only: a driver's text may quote a value.
+                    typer.echo(
+                        f"registry: round failed ({type(e).__name__}), trying "
+                        f"again in {backoff(poll, failures):.0f} s",
+                        err=True,
+                    )
                 if once:
                     break
-                time.sleep(poll)
+                time.sleep(backoff(poll, failures))
         finally:
             publication.close()
         emit({"sent": sent, "redacted_skipped": publication.relay.skipped})
+
+
+def backoff(poll: float, failures: int) -> float:
+    """The wait before the next round: the poll interval, doubled for each
+    round that failed in a row (a broker or database down), at most a minute.
+    What the outbox holds waits there: nothing is lost meanwhile."""
+    return min(poll * 2**failures, 60.0) if failures else poll
 
 
 @publish_app.command("replay")
