@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from registry.api.errors import install_error_handlers
+from registry.api.openapi import RegistryAPI
 from registry.api.routes import (
     audit,
     auth,
@@ -22,7 +23,7 @@ from registry.infrastructure.secrets import server_key
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(title="BRON-VO enrolment registry", version="0.1.0")
+    app = RegistryAPI(title="BRON-VO enrolment registry", version="0.1.0")
     app.state.runtime = runtime
     app.state.cursor_key = server_key(runtime.settings, "cursor")
     install_error_handlers(app)
