@@ -41,7 +41,7 @@ def document(model: type[BaseModel]) -> Any:
     return Annotated[dict[str, Any], WithJsonSchema(ref(model))]
 
 
-def documents(model: type[BaseModel]) -> Any:
+def document_list(model: type[BaseModel]) -> Any:
     """A response model: a list of dicts, documented as a list of `model`."""
     schema = {"type": "array", "items": ref(model)}
     return Annotated[list[dict[str, Any]], WithJsonSchema(schema)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from registry.api.deps import OPERATOR, RuntimeDep
 from registry.api.documents import AuditRead
-from registry.api.openapi import SIGNED_IN, answer, documents, problems
+from registry.api.openapi import SIGNED_IN, answer, document_list, problems
 from registry.api.reading import Limit
 
 router = APIRouter(prefix="/v1", tags=["audit"])
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1", tags=["audit"])
 @router.get(
     "/audit/reads",
     dependencies=[OPERATOR],
-    response_model=documents(AuditRead),
+    response_model=document_list(AuditRead),
     responses={
         **answer("The reads, oldest first"),
         **problems(

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from registry.api.deps import OPERATOR, RuntimeDep
 from registry.api.documents import ProjectionStatus
-from registry.api.openapi import SIGNED_IN, answer, documents, problems
+from registry.api.openapi import SIGNED_IN, answer, document_list, problems
 
 router = APIRouter(prefix="/v1", tags=["read side"])
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["read side"])
 @router.get(
     "/projections",
     dependencies=[OPERATOR],
-    response_model=documents(ProjectionStatus),
+    response_model=document_list(ProjectionStatus),
     responses={
         **answer("Every projection schema, by name, version and schema"),
         **problems(

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from registry.api.deps import SCHOOL_SIDE, ReadLogDep, RuntimeDep
 from registry.api.documents import ListedSignal as Listed
-from registry.api.openapi import SIGNED_IN, answer, documents, problems
+from registry.api.openapi import SIGNED_IN, answer, document_list, problems
 from registry.api.reading import YEAR, StandPer, known_at, live_timeline, year_calendar
 from registry.domain.signals import ListedSignal
 from registry.projections.queries import signals as signal_list
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["read side"])
 @router.get(
     YEAR + "/signals",
     dependencies=[SCHOOL_SIDE],
-    response_model=documents(Listed),
+    response_model=document_list(Listed),
     responses={
         **answer("The signals, by code and student number", timeline=True),
         **problems(
