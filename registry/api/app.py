@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from registry.api.errors import install_error_handlers
+from registry.api.openapi import RegistryAPI
 from registry.api.routes import (
     audit,
     auth,
@@ -29,7 +30,7 @@ TITLE, VERSION = "BRON-VO enrolment registry", "0.1.0"
 
 def create_app(runtime: Runtime) -> FastAPI:
     """The API on a runtime the caller holds (tests, `serve` with one worker)."""
-    app = FastAPI(title=TITLE, version=VERSION)
+    app = RegistryAPI(title=TITLE, version=VERSION)
     attach(app, runtime)
     return _routed(app)
 
@@ -46,7 +47,7 @@ def production_app() -> FastAPI:
             attach(app, runtime)
             yield
 
-    return _routed(FastAPI(title=TITLE, version=VERSION, lifespan=lifespan))
+    return _routed(RegistryAPI(title=TITLE, version=VERSION, lifespan=lifespan))
 
 
 def attach(app: FastAPI, runtime: Runtime) -> None:

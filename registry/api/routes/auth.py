@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import HTTPAuthorizationCredentials
 
+from registry.api import examples
 from registry.api.deps import PrincipalDep, RuntimeDep, bearer, now
+from registry.api.openapi import answer, problems
 from registry.api.schemas import LoginIn, PasswordChangeIn, PrincipalOut, TokenOut
 
 router = APIRouter(prefix="/v1")
@@ -19,7 +21,28 @@ def source(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/auth/login", response_model=TokenOut)
+@router.post(
+    "/auth/login",
+    response_model=TokenOut,
+    responses={
+        **answer("A session token: send it as `Authorization: Bearer <token>`"),
+        **problems(
+            401,
+            403,
+            422,
+            429,
+            503,
+            notes={
+                401: "Login name, password or code is wrong: one refusal for "
+                "every step (`invalid-credentials`)",
+                403: "The initial or reset password must be replaced first, or "
+                "the password has expired: use `/v1/auth/password`",
+                422: "The body does not fit its schema",
+            },
+            cases={401: {"refused": examples.LOGIN_REFUSED}},
+        ),
+    },
+)
 def login(body: LoginIn, runtime: RuntimeDep, request: Request) -> TokenOut:
     """Log in with login name, password and second-factor code. Every failed
     step gets the same 401; repeated failures get 429 with Retry-After."""
@@ -29,7 +52,12 @@ def login(body: LoginIn, runtime: RuntimeDep, request: Request) -> TokenOut:
     return TokenOut(token=token)
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={204: {"description": "Logged out"}, **problems(503)},
+    openapi_extra={"security": [{}]},  # the session is optional here
+)
 def logout(
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -39,7 +67,25 @@ def logout(
         runtime.access.logout(credentials.credentials, now(runtime))
 
 
-@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        204: {"description": "Replaced; every session of the user has ended"},
+        **problems(
+            401,
+            422,
+            429,
+            503,
+            notes={
+                401: "Login name, password or code is wrong (`invalid-credentials`)",
+                422: "The body does not fit its schema, or the new password is "
+                "refused (`weak-password`)",
+            },
+            cases={401: {"refused": examples.LOGIN_REFUSED}},
+        ),
+    },
+)
 def change_password(
     body: PasswordChangeIn, runtime: RuntimeDep, request: Request
 ) -> None:
@@ -56,7 +102,11 @@ def change_password(
     )
 
 
-@router.get("/me", response_model=PrincipalOut)
+@router.get(
+    "/me",
+    response_model=PrincipalOut,
+    responses={**answer("The session's user"), **problems(401, 503)},
+)
 def me(principal: PrincipalDep) -> PrincipalOut:
     """Who the session belongs to."""
     return PrincipalOut(

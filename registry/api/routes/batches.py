@@ -11,7 +11,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from registry.access.policy import Role
 from registry.access.users import Principal
+from registry.api import examples
 from registry.api.deps import PrincipalDep, ReadLog, ReadLogDep, RuntimeDep
+from registry.api.documents import Feedback
+from registry.api.openapi import BATCH_BODY, SIGNED_IN, answer, document, problems
 from registry.domain.foto import student_number
 from registry.intake.feedback import FeedbackDocument
 from registry.intake.wire import BatchKey
@@ -37,19 +40,45 @@ def _may_deliver(principal: Principal, brin: Any, soort: Any) -> None:
 
 # The routes return a typed FeedbackDocument; the response model stays a plain
 # object (pydantic takes only typing_extensions' TypedDict on Python 3.11, and
-# would then also reorder the keys of a stored document).
-FEEDBACK = dict[str, Any]
+# would then also reorder the keys of a stored document), documented as the
+# Feedback model.
+FEEDBACK = document(Feedback)
 
 
 @router.post(
     "",
     response_model=FEEDBACK,
     responses={
-        422: {"description": "batch refused as a whole"},
-        409: {"description": "batch key delivered with other content"},
-        413: {"description": "body larger than REGISTRY_MAX_BODY_BYTES"},
-        415: {"description": "not application/json"},
+        **answer(
+            "The batch's feedback (`bron-vo-terugkoppeling/1`), also for a batch "
+            "delivered again with the same content; with `dry_run` the feedback "
+            "it would get, nothing recorded",
+            examples.FEEDBACK,
+        ),
+        **problems(
+            *SIGNED_IN,
+            409,
+            413,
+            415,
+            422,
+            notes={
+                403: "The role may not deliver, or not this batch: a school "
+                "delivers INSCHRIJVING for its own BRIN, an accountant "
+                "ACCOUNTANTSMUTATIE for its own BRIN, an operator any",
+                409: "The batch key was delivered before with other content "
+                "(`batch-key-taken`), or another writer changed the same record "
+                "first (`concurrent-change`); nothing was recorded",
+                413: "The body exceeds REGISTRY_MAX_BODY_BYTES (32 MiB unless "
+                "configured)",
+                415: "A batch is `application/json`",
+                422: "The batch is refused as a whole (`batch-refused`: "
+                "`problems` lists every fault, nothing was recorded), or "
+                "`dry_run` is not a boolean (`invalid-request`)",
+            },
+            cases={422: {"refused": examples.BATCH_REFUSED}},
+        ),
     },
+    openapi_extra=BATCH_BODY,
 )
 async def submit(
     request: Request,
@@ -122,6 +151,23 @@ def _audit_feedback(audit: ReadLog, feedback: FeedbackDocument) -> None:
 @router.get(
     "/{brin}/{aanleverpunt}/{schooljaar}/{batchnummer}/feedback",
     response_model=FEEDBACK,
+    responses={
+        **answer(
+            "The batch's current feedback (records waiting on the population "
+            "register are resolved later)",
+            examples.FEEDBACK,
+        ),
+        **problems(
+            *SIGNED_IN,
+            404,
+            422,
+            notes={
+                403: "Not the user's own BRIN, or a soort its role does not deliver",
+                404: "No such batch",
+                422: "`aanleverpunt` or `batchnummer` is not an integer",
+            },
+        ),
+    },
 )
 def feedback(
     brin: str,

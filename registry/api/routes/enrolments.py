@@ -10,6 +10,8 @@ from fastapi.responses import Response
 
 from registry.api.cursors import PagerDep
 from registry.api.deps import OPERATOR, ReadLogDep, RuntimeDep
+from registry.api.documents import Enrolments
+from registry.api.openapi import SIGNED_IN, answer, document, problems
 from registry.api.reading import (
     Limit,
     StandPer,
@@ -25,7 +27,24 @@ from registry.projections.queries.peiling import periods
 router = APIRouter(prefix="/v1", tags=["read side"])
 
 
-@router.get("/enrolments", dependencies=[OPERATOR])
+@router.get(
+    "/enrolments",
+    dependencies=[OPERATOR],
+    response_model=document(Enrolments),
+    responses={
+        **answer("A page of the enrolments", timeline=True),
+        **problems(
+            *SIGNED_IN,
+            422,
+            notes={
+                403: "Operators only",
+                422: "schooljaar, valid_on or as_of outside 1990-2100 (as_of "
+                "needs a UTC offset), a limit outside 1-10,000, or a cursor of "
+                "another question",
+            },
+        ),
+    },
+)
 def national_enrolments(
     runtime: RuntimeDep,
     response: Response,

@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import Response
 
+from registry.api import documents, examples
 from registry.api.deps import SCHOOL_SIDE, ReadLogDep, RuntimeDep
+from registry.api.openapi import SIGNED_IN, answer, document, problems
 from registry.api.reading import (
     MAX_VERSIE,
     YEAR,
@@ -48,7 +50,24 @@ def _foto_side(runtime: Runtime, brin: str, schooljaar: str, which: str) -> Side
 
 
 # Declared before /fotos/{soort}, which would otherwise take "diff" for a soort.
-@router.get(YEAR + "/fotos/diff", dependencies=[SCHOOL_SIDE])
+@router.get(
+    YEAR + "/fotos/diff",
+    dependencies=[SCHOOL_SIDE],
+    response_model=document(documents.FotoDiff),
+    responses={
+        **answer("The changes, each with its causes", timeline=True),
+        **problems(
+            *SIGNED_IN,
+            404,
+            422,
+            notes={
+                404: "No such foto: an unknown soort, or none issued (of that versie)",
+                422: "schooljaar outside 1990-2100 or not `YYYY-YYYY+1`, or a "
+                "versie that is not a number from 1 to 2147483647",
+            },
+        ),
+    },
+)
 def foto_diff(
     brin: str,
     schooljaar: str,
@@ -71,7 +90,28 @@ def foto_diff(
     return changes
 
 
-@router.get(YEAR + "/fotos/{soort}", dependencies=[SCHOOL_SIDE])
+@router.get(
+    YEAR + "/fotos/{soort}",
+    dependencies=[SCHOOL_SIDE],
+    response_model=document(documents.IssuedFoto),
+    responses={
+        **answer(
+            "The issued foto (`bron-vo-foto/1`) as stored, with its versie and "
+            "hash; with `format=csv` its entries as CSV",
+            examples.ISSUED_FOTO,
+            csv=True,
+        ),
+        **problems(
+            *SIGNED_IN,
+            404,
+            422,
+            notes={
+                404: "No such foto: an unknown soort, or none issued (of that versie)",
+                422: "versie outside 1-2147483647, or format not json or csv",
+            },
+        ),
+    },
+)
 def get_foto(
     brin: str,
     schooljaar: str,

@@ -6,6 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from registry.api.deps import SCHOOL_SIDE, ReadLogDep, RuntimeDep
+from registry.api.documents import ListedSignal as Listed
+from registry.api.openapi import SIGNED_IN, answer, document_list, problems
 from registry.api.reading import YEAR, StandPer, known_at, live_timeline, year_calendar
 from registry.domain.signals import ListedSignal
 from registry.projections.queries import signals as signal_list
@@ -13,10 +15,23 @@ from registry.projections.queries import signals as signal_list
 router = APIRouter(prefix="/v1", tags=["read side"])
 
 
-# The model of the answer is spelled out: pydantic takes no typing.TypedDict on
-# Python 3.11.
+# The answer is a list of plain dicts (pydantic takes no typing.TypedDict on
+# Python 3.11), documented as the ListedSignal model.
 @router.get(
-    YEAR + "/signals", dependencies=[SCHOOL_SIDE], response_model=list[dict[str, str]]
+    YEAR + "/signals",
+    dependencies=[SCHOOL_SIDE],
+    response_model=document_list(Listed),
+    responses={
+        **answer("The signals, by code and student number", timeline=True),
+        **problems(
+            *SIGNED_IN,
+            422,
+            notes={
+                422: "schooljaar outside 1990-2100 or not `YYYY-YYYY+1`, or a "
+                "stand_per without UTC offset or outside 1990-2100"
+            },
+        ),
+    },
 )
 def get_signals(
     brin: str,

@@ -7,8 +7,11 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from registry.api import examples
 from registry.api.cursors import PagerDep
 from registry.api.deps import SCHOOL_SIDE, ReadLogDep, RuntimeDep
+from registry.api.documents import Snapshot
+from registry.api.openapi import SIGNED_IN, answer, document, problems
 from registry.api.reading import (
     POSITION_HEADER,
     YEAR,
@@ -27,7 +30,30 @@ from registry.projections.queries.peiling import snapshot
 router = APIRouter(prefix="/v1", tags=["read side"])
 
 
-@router.get(YEAR + "/snapshot", dependencies=[SCHOOL_SIDE])
+@router.get(
+    YEAR + "/snapshot",
+    dependencies=[SCHOOL_SIDE],
+    response_model=document(Snapshot),
+    responses={
+        **answer(
+            "A page of the snapshot (`bron-vo-foto/1`, soort `peiling`); with "
+            "`format=csv` the whole list as CSV",
+            examples.SNAPSHOT,
+            csv=True,
+            timeline=True,
+        ),
+        **problems(
+            *SIGNED_IN,
+            422,
+            notes={
+                422: "A query value is invalid: schooljaar outside 1990-2100 or "
+                "not `YYYY-YYYY+1`, a peildatum outside the school year, a "
+                "stand_per without UTC offset, a limit outside 1-10,000, a "
+                "cursor of another question"
+            },
+        ),
+    },
+)
 def get_snapshot(
     brin: str,
     schooljaar: str,
