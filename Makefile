@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= small
 
-.PHONY: demo test test-slow lint typecheck bench clean-state
+.PHONY: demo test test-slow reliability lint typecheck bench clean-state
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,24 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
+
+# Crash, fault, fuzz and load scenarios at full strength (docs/reliability.md):
+# about 15 minutes on 2 cores; one line of figures per scenario at the end.
+RELIABILITY := tests/integration/test_api_kill.py \
+	tests/integration/test_consumer_kill.py \
+	tests/integration/test_relay_kill.py \
+	tests/integration/test_projection_kill.py \
+	tests/integration/test_database_down.py \
+	tests/integration/test_hostile_requests.py \
+	tests/integration/test_login_hardening.py \
+	tests/integration/test_intake_fuzz.py \
+	tests/integration/test_api_fuzz.py \
+	tests/integration/test_load.py
+
+reliability: $(STAMP)
+	API_KILL_TRIALS=50 CONSUMER_KILL_TRIALS=50 RELAY_KILLS=50 \
+	PROJECTION_KILL_TRIALS=50 API_FUZZ_EXAMPLES=60 LOAD_SECONDS=30 \
+	$(BIN)/pytest -q -p no:randomly -m "slow or not slow" $(RELIABILITY)
 
 lint: $(STAMP)
 	$(BIN)/ruff check registry tests bench consumers
