@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,7 +33,9 @@ def publish_relay(
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     with runtime() as rt:
-        publication = rt.publication(kafka_bootstrap(rt.settings))
+        publication = _publication(rt, once, stop)
+        if publication is None:
+            return
         sent, failures = 0, 0
         try:
             while not stop["now"]:
@@ -56,6 +58,29 @@ def publish_relay(
         finally:
             publication.close()
         emit({"sent": sent, "redacted_skipped": publication.relay.skipped})
+
+
+def _publication(rt: Any, once: bool, stop: dict[str, bool]) -> Any:
+    """The relay's one producer, waited for while the broker is down at start
+    (backing off as a failed round does); None when stopped meanwhile."""
+    from kafka.errors import KafkaError
+
+    failures = 0
+    while not stop["now"]:
+        try:
+            return rt.publication(kafka_bootstrap(rt.settings))
+        except KafkaError as e:
+            if once:
+                refuse(f"the broker is unavailable ({type(e).__name__})", code=3)
+            failures += 1
+            wait = backoff(1.0, failures)
+            typer.echo(
+                f"registry: broker unavailable ({type(e).__name__}), trying again "
+                f"in {wait:.0f} s",
+                err=True,
+            )
+            time.sleep(wait)
+    return None
 
 
 def backoff(poll: float, failures: int) -> float:

@@ -87,3 +87,35 @@ def test_a_command_says_unavailable_in_one_line(
     assert done.returncode == 3, done.stderr
     lines = done.stderr.strip().splitlines()
     assert lines == ["registry: the database is unavailable: try again shortly"]
+
+
+def test_the_relay_waits_for_a_broker_that_is_down(
+    database_url: str, tmp_path: Path
+) -> None:
+    """With --once it says so in one line and exits 3; without, it waits and
+    tries again (backing off) until stopped, losing nothing: the outbox keeps."""
+    env = {
+        **os.environ,
+        "REGISTRY_DATABASE_URL": database_url,
+        "REGISTRY_STATE_DIR": str(tmp_path),
+        "REGISTRY_KAFKA_BOOTSTRAP": "127.0.0.1:1",  # nothing listens there
+    }
+    command = [sys.executable, "-m", "registry.cli.main", "publish", "relay"]
+    once = subprocess.run(
+        [*command, "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert once.returncode == 3, once.stderr
+    assert once.stderr.strip().splitlines() == [
+        "registry: refused: the broker is unavailable (KafkaTimeoutError)"
+    ]
+    waiting = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    assert waiting.stderr is not None
+    first = waiting.stderr.readline()
+    waiting.terminate()
+    waiting.wait(timeout=60)
+    assert first.startswith("registry: broker unavailable (KafkaTimeoutError)")
