@@ -25,7 +25,7 @@ from tests.integration.test_consumer import payload, send
 from tests.reliability import report
 
 TRIALS = int(os.environ.get("CONSUMER_KILL_TRIALS", "4"))
-PER_TRIAL = 300  # messages sent before each run
+CHUNK = 20  # messages a send while a run goes on
 CONSUMER = """
 import sys
 import psycopg
@@ -75,22 +75,32 @@ def test_a_killed_consumer_stores_every_message_once(
             [sys.executable, "-c", CONSUMER, *args], stdout=subprocess.PIPE, text=True
         )
 
+    def message() -> tuple[str, bytes]:
+        ce_id = str(uuid.uuid4())
+        sent.append(ce_id)
+        return ce_id, json.dumps(payload(0)).encode()
+
     for _ in range(TRIALS):
-        ids = [str(uuid.uuid4()) for _ in range(PER_TRIAL)]
-        send(
-            kafka_bootstrap, topic, [(i, json.dumps(payload(0)).encode()) for i in ids]
-        )
-        sent += ids
         process = run(10**9)  # never done on its own: killed
         assert (
             process.stdout is not None and process.stdout.readline().strip() == "ready"
         )
-        time.sleep(rng.uniform(0.5, 4.0))  # group join and rebalance take ~2 s
+        # One message first: once it is stored the group has been joined (which
+        # takes seconds); then the rest trickles in, a poll takes a few at a
+        # time, and the kill lands anywhere among them, between a store's
+        # commit and the offsets' commit too.
+        send(kafka_bootstrap, topic, [message()])
+        deadline = time.monotonic() + 30
+        while len(stored(url, recipient)) < len(sent) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        kill_at = time.monotonic() + rng.uniform(0, 0.5)
+        while time.monotonic() < kill_at:
+            send(kafka_bootstrap, topic, [message() for _ in range(CHUNK)])
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         kills += 1
         now = len(stored(url, recipient))
-        progressed += now > before
+        progressed += before < now < len(sent)  # killed with work left
         before = now
     # A last run to the end: every message there, each once.
     final = run(len(sent))
@@ -103,7 +113,7 @@ def test_a_killed_consumer_stores_every_message_once(
         "consumer kill -9",
         kills=kills,
         messages=len(sent),
-        runs_that_stored=progressed,
+        killed_mid_run=progressed,
         lost=0,
         twice=0,
     )
