@@ -25,7 +25,7 @@ test-slow: $(STAMP)
 	$(BIN)/pytest -q -m slow
 
 # Crash, fault, fuzz and load scenarios at full strength (docs/reliability.md):
-# about 15 minutes on 2 cores; one line of figures per scenario at the end.
+# about 10 minutes on 2 cores; one line of figures per scenario at the end.
 RELIABILITY := tests/integration/test_api_kill.py \
 	tests/integration/test_consumer_kill.py \
 	tests/integration/test_relay_kill.py \
