@@ -176,6 +176,7 @@ def bootstrap(
     """The runtime on the configured database (the embedded one when none is
     given), with its tables made unless `create_tables` is off."""
     settings = settings or Settings()
+    settings.check_production()  # before anything embedded starts
     collector.tune()
     quiet_payload_loggers()
     if settings.database_url is None:

@@ -9,9 +9,16 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class ProductionRefused(Exception):
+    """REGISTRY_ENV=production and something only the demo and tests may use:
+    an embedded server, a generated key, the simulated clock, the demo."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore")
 
+    # production refuses what is for the demo and tests (docs/operations.md)
+    env: Literal["development", "production"] = "development"
     database_url: SecretStr | None = Field(
         default=None, description="PostgreSQL URL; none starts the embedded server"
     )
@@ -37,3 +44,25 @@ class Settings(BaseSettings):
     # "..."}' (HMAC of the API's paging cursors); generated like the above into
     # STATE_DIR/server-keys.json when missing.
     server_keys: dict[str, SecretStr] = Field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def refuse_in_production(self, what: str) -> None:
+        if self.production:
+            raise ProductionRefused(f"REGISTRY_ENV=production refuses {what}")
+
+    def check_production(self) -> None:
+        """What these settings would use that production refuses, all at once."""
+        if not self.production:
+            return
+        refused = []
+        if self.database_url is None:
+            refused.append("the embedded PostgreSQL: set REGISTRY_DATABASE_URL")
+        if self.clock == "simulated":
+            refused.append("the simulated clock (REGISTRY_CLOCK)")
+        if refused:
+            raise ProductionRefused(
+                "REGISTRY_ENV=production refuses " + "; and ".join(refused)
+            )

@@ -37,6 +37,7 @@ from registry.application.errors import (
     RecordedTimeWentBack,
 )
 from registry.application.fotos import UnknownFoto
+from registry.config import ProductionRefused
 from registry.domain.errors import DomainError, InvalidSchooljaar
 from registry.domain.funding import FundingError
 from registry.intake.service import DeliveryRefused
@@ -82,6 +83,7 @@ DATABASE_DOWN = (
 )
 
 PROBLEMS: tuple[Problem, ...] = (
+    Problem(ProductionRefused, 503, "not-configured", "Not configured for production"),
     Problem(
         InvalidCredentials,
         401,

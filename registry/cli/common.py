@@ -144,6 +144,7 @@ def kafka_bootstrap(settings: Settings) -> str:
     """REGISTRY_KAFKA_BOOTSTRAP, else the broker `registry kafka start` left running."""
     if settings.kafka_bootstrap:
         return settings.kafka_bootstrap
+    settings.refuse_in_production("the embedded broker: set REGISTRY_KAFKA_BOOTSTRAP")
     found = running(settings.state_dir)
     if found is None:
         refuse("no Kafka: set REGISTRY_KAFKA_BOOTSTRAP or run `registry kafka start`")

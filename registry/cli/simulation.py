@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from registry.cli.common import REFUSALS, emit, refuse
+from registry.config import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -36,6 +37,8 @@ def demo(
     publication to the agencies beside it; prints a summary, writes a report."""
     from registry.simulation.demo import run_demo
 
+    # Synthetic students on real agency topics, generated keys: never there.
+    Settings().refuse_in_production("the demo")
     _check_scale(scale)
     try:
         summary = run_demo(scale, seed)

@@ -19,6 +19,10 @@ def pseudonym_key(settings: Settings, recipient: str) -> bytes:
     configured = settings.pseudonym_keys.get(recipient)
     if configured is not None:
         return configured.get_secret_value().encode()
+    # A generated key differs per host, so pseudonyms would too, for good.
+    settings.refuse_in_production(
+        f"a generated pseudonym key for {recipient}: set REGISTRY_PSEUDONYM_KEYS"
+    )
     return _generated(settings.state_dir / KEYS_FILE, recipient)
 
 
@@ -26,6 +30,9 @@ def server_key(settings: Settings, purpose: str) -> bytes:
     configured = settings.server_keys.get(purpose)
     if configured is not None:
         return configured.get_secret_value().encode()
+    settings.refuse_in_production(
+        f"a generated server key for {purpose}: set REGISTRY_SERVER_KEYS"
+    )
     return _generated(settings.state_dir / SERVER_KEYS_FILE, purpose)
 
 
