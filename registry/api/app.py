@@ -16,6 +16,7 @@ from registry.api.routes import (
     enrolments,
     fotos,
     funding,
+    health,
     projections,
     school_years,
     signals,
@@ -68,4 +69,5 @@ def _routed(app: FastAPI) -> FastAPI:
     app.include_router(funding.router)
     app.include_router(projections.router)
     app.include_router(audit.router)
+    app.include_router(health.router)
     return app

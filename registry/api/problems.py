@@ -50,6 +50,10 @@ NOT_FOUND, REFUSED, UNAVAILABLE = 1, 2, 3  # exit codes (contract.md: 0 ok)
 INTERNAL_EXIT = 70  # sysexits' EX_SOFTWARE: a failure nobody foresaw
 
 
+class BrokerUnavailable(Exception):
+    """The Kafka broker cannot be reached."""
+
+
 @dataclass(frozen=True)
 class Problem:
     exc: type[Exception]
@@ -169,6 +173,14 @@ PROBLEMS: tuple[Problem, ...] = (
         503,
         "read-not-audited",
         "The read could not be audited",
+        UNAVAILABLE,
+        headers=_retry,
+    ),
+    Problem(
+        BrokerUnavailable,
+        503,
+        "broker-unavailable",
+        "The broker is unavailable",
         UNAVAILABLE,
         headers=_retry,
     ),

@@ -54,7 +54,7 @@ def test_the_api_answers_503_while_down_and_every_request_after(
         assert client.get(year, headers=headers).status_code == 200
 
         server.stop()
-        for path in ("/v1/me", year):
+        for path in ("/v1/me", year, "/readyz"):
             down = client.get(path, headers=headers)
             assert down.status_code == 503, down.text
             assert down.headers["retry-after"] == "5"

@@ -139,7 +139,7 @@ def test_every_refusal_is_a_problem(doc: dict[str, Any]) -> None:
 
 def test_the_routes_declare_their_refusals(doc: dict[str, Any]) -> None:
     found = api_routes()
-    assert len(found) == 15
+    assert len(found) == 17  # with /healthz and /readyz
     assert len(list(operations(doc))) == len(found)
     for route in found:
         for method in route.methods:
@@ -162,6 +162,9 @@ def test_the_routes_declare_their_refusals(doc: dict[str, Any]) -> None:
     logout = doc["paths"]["/v1/auth/logout"]["post"]
     assert logout["security"] == [{"HTTPBearer": []}, {}]
     assert "401" not in logout["responses"]
+    # Health needs no login; readiness says which dependency is down.
+    assert "security" not in doc["paths"]["/healthz"]["get"]
+    assert set(doc["paths"]["/readyz"]["get"]["responses"]) == {"200", "503"}
 
 
 def test_a_delivery_documents_the_batch_it_posts(doc: dict[str, Any]) -> None:
