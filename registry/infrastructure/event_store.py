@@ -7,6 +7,7 @@ writers can record an earlier time after a later one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -251,11 +252,32 @@ class RegistryRecorder(PostgresApplicationRecorder):
             return None if row is None else row["recorded_at"]
 
 
+# The parameters the library builds its pool from; every other one of the
+# conninfo (sslmode, sslrootcert, application_name, …) is passed on as well.
+_LIBRARY_PARAMETERS = ("dbname", "host", "port", "user", "password")
+EXTRA_CONNINFO = "REGISTRY_CONNINFO_EXTRA"
+
+
+class RegistryFactory(PostgresFactory):
+    """The library's factory, keeping the whole conninfo: the library's pool
+    takes five parameters, and a TLS setting dropped would connect in the
+    clear (or not at all) where the operator asked for verify-full."""
+
+    def __init__(self, env: Environment | dict[str, str] | None) -> None:
+        super().__init__(env)
+        extra = json.loads(self.env.get(EXTRA_CONNINFO) or "{}")
+        kwargs = self.datastore.pool.kwargs
+        assert isinstance(kwargs, dict)  # the library passes a dict
+        kwargs.update(extra)
+
+
 def event_store_env(url: str, settings: Settings) -> dict[str, str]:
     """The eventsourcing library's settings for the registry's event store."""
     info = conninfo_to_dict(url)
+    extra = {k: str(v) for k, v in info.items() if k not in _LIBRARY_PARAMETERS}
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": get_topic(RegistryFactory),
+        EXTRA_CONNINFO: json.dumps(extra),
         "APPLICATION_RECORDER_TOPIC": get_topic(RegistryRecorder),
         "POSTGRES_DBNAME": str(info.get("dbname", "postgres")),
         "POSTGRES_HOST": str(info.get("host", "localhost")),
@@ -284,5 +306,5 @@ def open_recorder(url: str, settings: Settings) -> tuple[ApplicationRecorder, An
     """The registry's log for a process that reads it without the application
     (a projector, the relay's host): its recorder and the factory to close."""
     env = Environment(APPLICATION_NAME, event_store_env(url, settings))
-    factory = PostgresFactory(env)
+    factory = RegistryFactory(env)
     return factory.application_recorder(), factory

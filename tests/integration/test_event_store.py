@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from registry.application.errors import ConcurrentChange, RecordedTimeWentBack
 from registry.application.registry import Registry
@@ -112,3 +113,20 @@ def test_repeating_a_fact_is_detected_not_duplicated(runtime: Runtime) -> None:
         reg.save_at(duplicate, at=utc(2026, 8, 2))
     assert reg.student_ids(["800000481"]) == {"800000481": first.id}
     assert reg.get_many([duplicate.id]) == {}  # nothing of it was recorded
+
+
+def test_the_whole_conninfo_reaches_the_event_store(
+    runtime: Runtime, settings: Settings
+) -> None:
+    """The library builds its pool from five parameters; the rest of the URL
+    (sslmode, sslrootcert, application_name, …) must not be dropped."""
+    url = make_conninfo(
+        runtime.database_url, application_name="registry-conninfo", sslmode="disable"
+    )
+    other = Registry(env=event_store_env(url, settings))
+    try:
+        with other.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+            row = conn.execute("SHOW application_name").fetchone()
+        assert row is not None and row["application_name"] == "registry-conninfo"
+    finally:
+        other.close()
