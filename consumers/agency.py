@@ -61,7 +61,9 @@ class AgencyConsumer:
         group_timeouts: tuple[int, int] = (6000, 2000),
         group: str | None = None,
         offset_reset: str = "earliest",
+        security: dict[str, Any] | None = None,
     ) -> None:
+        """`security`: kafka-python's TLS/SASL settings for both clients."""
         self.url = url
         self.recipient = recipient
         self.schema = f"agency_{recipient}"
@@ -79,7 +81,9 @@ class AgencyConsumer:
             "auto_offset_reset": offset_reset,
             "session_timeout_ms": session,
             "heartbeat_interval_ms": heartbeat,
+            **(security or {}),
         }
+        self._security = dict(security or {})
         self._bootstrap = bootstrap
 
     def create_tables(self) -> None:
@@ -103,7 +107,10 @@ class AgencyConsumer:
         self.create_tables()
         self.kafka = KafkaConsumer(*self.topics, **self._kafka_settings)
         self.dead_letters = KafkaProducer(
-            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True
+            bootstrap_servers=self._bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            **self._security,
         )
         try:
             while not self._stop.is_set():

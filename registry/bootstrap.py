@@ -37,6 +37,7 @@ from registry.publishing import contract, relay
 from registry.publishing.contract import TopicSchemas
 from registry.publishing.relay import Relay, producer
 from registry.publishing.round import Publication
+from registry.publishing.security import client_security
 
 T = TypeVar("T")
 RECORD_ATTEMPTS = 5
@@ -94,15 +95,19 @@ class Runtime:
         """Rounds of the extracts brought up to date and their outbox relayed on
         one producer (`recipients`: a LIKE pattern of the recipients served)."""
         extracts = [p for p in self.projections if isinstance(p, ExtractProjection)]
+        security = client_security(self.settings)
         relay = Relay(
             self.database_url,
-            producer(kafka_bootstrap),
+            producer(kafka_bootstrap, **security),
             TopicSchemas(),
             name=name,
             recipients=recipients,
         )
         return Publication(
-            self.projector, extracts, relay, lambda: producer(kafka_bootstrap)
+            self.projector,
+            extracts,
+            relay,
+            lambda: producer(kafka_bootstrap, **security),
         )
 
     def catch_up(self, name: str = Timeline.name) -> str:

@@ -23,6 +23,15 @@ class Settings(BaseSettings):
         default=None, description="PostgreSQL URL; none starts the embedded server"
     )
     kafka_bootstrap: str | None = None
+    # How the registry's Kafka clients (relay, admin, reference consumers)
+    # authenticate and encrypt: kafka-python's settings of the same names.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        "PLAINTEXT"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
     state_dir: Path = Path(".registry")
     clock: Literal["system", "simulated"] = "system"
     # Writers wait at most this long for the log's insert lock, then fail clearly.

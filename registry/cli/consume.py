@@ -9,6 +9,7 @@ import typer
 
 from registry.cli.common import emit, kafka_bootstrap, runtime
 from registry.config import Settings
+from registry.publishing.security import client_security
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +27,12 @@ def consume(
 
     settings = Settings()
     with runtime() as rt:
-        consumer = AgencyConsumer(rt.database_url, kafka_bootstrap(settings), recipient)
+        consumer = AgencyConsumer(
+            rt.database_url,
+            kafka_bootstrap(settings),
+            recipient,
+            security=client_security(settings),
+        )
         consumer.install_signal_handlers()
         idle = {"since": time.monotonic(), "seen": -1}
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from registry.cli.common import emit, kafka_bootstrap, refuse, runtime
+from registry.publishing.security import client_security
 
 publish_app = typer.Typer(
     help="Publication to the agencies over Kafka.", no_args_is_help=True
@@ -102,7 +103,9 @@ def publish_replay(
     from registry.publishing.relay import Relay, producer
 
     with runtime() as rt:
-        kafka = producer(kafka_bootstrap(rt.settings))
+        kafka = producer(
+            kafka_bootstrap(rt.settings), **client_security(rt.settings)
+        )
         try:
             relay = Relay(
                 rt.database_url, kafka, TopicSchemas(), name=f"replay-{recipient}"

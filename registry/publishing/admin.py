@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
@@ -21,10 +23,16 @@ PARTITIONS = 3
 
 
 def ensure_topics(
-    bootstrap: str, topics: list[str], partitions: int = PARTITIONS
+    bootstrap: str,
+    topics: list[str],
+    partitions: int = PARTITIONS,
+    security: Mapping[str, Any] | None = None,
 ) -> int:
-    """Create the missing topics with a fixed partition count; the number made."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="registry-admin")
+    """Create the missing topics with a fixed partition count; the number made.
+    `security`: the clients' settings (registry.publishing.security)."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="registry-admin", **(security or {})
+    )
     try:
         existing = set(admin.list_topics())
         missing = [t for t in topics if t not in existing]
@@ -37,10 +45,14 @@ def ensure_topics(
         admin.close()
 
 
-def ensure_contract_topics(bootstrap: str) -> int:
+def ensure_contract_topics(
+    bootstrap: str, security: Mapping[str, Any] | None = None
+) -> int:
     """Every topic of the contract, the recipients' dead-letter topics included, so
     a consumer needs no right to create topics."""
-    return ensure_topics(bootstrap, all_topics() + dead_letter_topics())
+    return ensure_topics(
+        bootstrap, all_topics() + dead_letter_topics(), security=security
+    )
 
 
 def write_broker_schemas(directory: Path, topics: list[str] | None = None) -> Path:
