@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from registry.api import problems
-from registry.api.problems import DATABASE_DOWN, PROBLEMS, Problem
+from registry.api.problems import PROBLEMS
 
 log = logging.getLogger("registry.api")
 MEDIA_TYPE = "application/problem+json"
@@ -41,12 +41,6 @@ def _answer(
     )
 
 
-def _detail(problem: Problem, exc: Exception) -> str:
-    if isinstance(exc, DATABASE_DOWN):
-        return "try again shortly"  # the driver's text may quote a value
-    return str(exc) or problem.title
-
-
 async def on_problem(request: Request, exc: Exception) -> Response:
     problem = problems.problem_for(exc)
     if problem is None:
@@ -58,7 +52,7 @@ async def on_problem(request: Request, exc: Exception) -> Response:
         problem.slug,
         problem.title,
         problem.status,
-        _detail(problem, exc),
+        problems.detail(problem, exc),
         problem.headers(exc) or None,
         **problem.extension(exc),
     )

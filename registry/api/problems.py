@@ -214,6 +214,14 @@ EDGE: dict[int, tuple[str, str]] = {
 INTERNAL = ("internal-error", "The registry failed to answer; it is logged")
 
 
+def detail(problem: Problem, exc: Exception) -> str:
+    """What an answer or a command says of `exc`: never a driver's text, which
+    may quote a value."""
+    if isinstance(exc, DATABASE_DOWN):
+        return "try again shortly"
+    return str(exc) or problem.title
+
+
 def problem_for(exc: BaseException) -> Problem | None:
     return next((p for p in PROBLEMS if isinstance(exc, p.exc)), None)
 

@@ -13,7 +13,6 @@ import sys
 import typer
 
 from registry.api import problems
-from registry.api.problems import DATABASE_DOWN
 from registry.cli import (
     audit,
     consume,
@@ -83,8 +82,10 @@ def _refusal(exc: Exception) -> int:
             raise exc
         typer.echo(f"registry: failed: {type(exc).__name__}", err=True)
         return problems.INTERNAL_EXIT
-    detail = "try again shortly" if isinstance(exc, DATABASE_DOWN) else str(exc)
-    typer.echo(f"registry: {problem.title.lower()}: {detail}", err=True)
+    typer.echo(
+        f"registry: {problem.title.lower()}: {problems.detail(problem, exc)}",
+        err=True,
+    )
     return problem.exit_code
 
 

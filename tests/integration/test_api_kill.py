@@ -82,11 +82,15 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
-        self.process = subprocess.Popen(
+    def spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [sys.executable, "-c", SERVER, str(self.port)], env=self.env
         )
-        deadline = time.monotonic() + 60
+
+    def start(self) -> None:
+        """Spawn the server and wait until it answers."""
+        self.process = self.spawn()
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
                 if httpx.get(self.url + "/openapi.json", timeout=1).status_code == 200:
