@@ -95,7 +95,9 @@ class Runtime:
         """Rounds of the extracts brought up to date and their outbox relayed on
         one producer (`recipients`: a LIKE pattern of the recipients served)."""
         extracts = [p for p in self.projections if isinstance(p, ExtractProjection)]
+        # The producer's largest request follows the topics' max.message.bytes.
         security = client_security(self.settings)
+        security["max_request_size"] = self.settings.kafka_max_message_bytes
         relay = Relay(
             self.database_url,
             producer(kafka_bootstrap, **security),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: Path | None = None
+    # How `registry publish topics` creates the contract's topics on a cluster.
+    # Agency topics keep their history (retention -1: forever): a recipient
+    # rebuilds its store from them, and Kafka's 7-day default would expire it.
+    kafka_topic_partitions: int = Field(default=3, ge=1)
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_min_insync_replicas: int = Field(default=1, ge=1)
+    kafka_retention_ms: int = Field(default=-1, ge=-1)
+    # A national school's foto goes as one message of up to ~2 MB.
+    kafka_max_message_bytes: int = Field(default=16 * 1024 * 1024, ge=1024 * 1024)
     state_dir: Path = Path(".registry")
     clock: Literal["system", "simulated"] = "system"
     # Writers wait at most this long for the log's insert lock, then fail clearly.
@@ -54,6 +63,15 @@ class Settings(BaseSettings):
     # STATE_DIR/server-keys.json when missing.
     server_keys: dict[str, SecretStr] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> Settings:
+        if self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            raise ValueError(
+                "REGISTRY_KAFKA_MIN_INSYNC_REPLICAS exceeds "
+                "REGISTRY_KAFKA_REPLICATION_FACTOR: no write could ever succeed"
+            )
+        return self
+
     @property
     def production(self) -> bool:
         return self.env == "production"
@@ -75,3 +93,14 @@ class Settings(BaseSettings):
             raise ProductionRefused(
                 "REGISTRY_ENV=production refuses " + "; and ".join(refused)
             )
+
+
+def settings_errors(exc: ValidationError) -> str:
+    """Which settings are wrong and why, by their variables' names; never the
+    values given (one may be a password)."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        names = [str(part) for part in error["loc"] if part != "__root__"]
+        where = "REGISTRY_" + "_".join(names).upper() if names else "settings"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)

@@ -11,6 +11,7 @@ import os
 import sys
 
 import typer
+from pydantic import ValidationError
 
 from registry.api import problems
 from registry.cli import (
@@ -34,6 +35,7 @@ from registry.cli import (
     users,
     year,
 )
+from registry.config import Settings, settings_errors
 
 app = typer.Typer(
     help="Enrolment registry for Dutch secondary schools (after BRON VO).",
@@ -74,6 +76,9 @@ def _refusal(exc: Exception) -> int:
     """What a command that failed says on stderr, and its exit code: the API's
     problem table decides both (1 not found, 2 refused, 3 unavailable, 70 an
     unforeseen failure)."""
+    if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
+        typer.echo(f"registry: not configured: {settings_errors(exc)}", err=True)
+        return problems.REFUSED
     problem = problems.problem_for(exc)
     if problem is None:
         # Unforeseen: the class only, as the API logs it (a text may quote a

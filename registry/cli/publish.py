@@ -26,6 +26,13 @@ def publish_relay(
         bool, typer.Option(help="relay what is in the outbox, then exit")
     ] = False,
     poll: Annotated[float, typer.Option(help="seconds between rounds")] = 1.0,
+    recipients: Annotated[
+        str | None,
+        typer.Option(
+            help="relay only these recipients (a LIKE pattern, e.g. 'gm%'): one "
+            "relay per group shards publication; its position is kept apart"
+        ),
+    ] = None,
 ) -> None:
     """Catch the extract projections up and produce the outbox to Kafka."""
     import psycopg
@@ -34,7 +41,7 @@ def publish_relay(
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     with runtime() as rt:
-        publication = _publication(rt, once, stop)
+        publication = _publication(rt, once, stop, recipients)
         if publication is None:
             return
         sent, failures = 0, 0
@@ -61,7 +68,9 @@ def publish_relay(
         emit({"sent": sent, "redacted_skipped": publication.relay.skipped})
 
 
-def _publication(rt: Any, once: bool, stop: dict[str, bool]) -> Any:
+def _publication(
+    rt: Any, once: bool, stop: dict[str, bool], recipients: str | None
+) -> Any:
     """The relay's one producer, waited for while the broker is down at start
     (backing off as a failed round does); None when stopped meanwhile."""
     from kafka.errors import KafkaError
@@ -69,7 +78,10 @@ def _publication(rt: Any, once: bool, stop: dict[str, bool]) -> Any:
     failures = 0
     while not stop["now"]:
         try:
-            return rt.publication(kafka_bootstrap(rt.settings))
+            name = "relay" if recipients is None else f"relay-{recipients}"
+            return rt.publication(
+                kafka_bootstrap(rt.settings), name=name, recipients=recipients
+            )
         except KafkaError as e:
             if once:
                 refuse(f"the broker is unavailable ({type(e).__name__})", code=3)
@@ -103,9 +115,9 @@ def publish_replay(
     from registry.publishing.relay import Relay, producer
 
     with runtime() as rt:
-        kafka = producer(
-            kafka_bootstrap(rt.settings), **client_security(rt.settings)
-        )
+        security = client_security(rt.settings)
+        security["max_request_size"] = rt.settings.kafka_max_message_bytes
+        kafka = producer(kafka_bootstrap(rt.settings), **security)
         try:
             relay = Relay(
                 rt.database_url, kafka, TopicSchemas(), name=f"replay-{recipient}"
@@ -121,3 +133,24 @@ def publish_replay(
             )
         finally:
             kafka.close()
+
+
+@publish_app.command("topics")
+def publish_topics() -> None:
+    """Create the contract's missing topics (dead-letter topics included) on the
+    configured cluster, with the REGISTRY_KAFKA_TOPIC_* settings; existing
+    topics are left as they are. Run once per cluster by a principal with
+    CreateTopics rights; the relay and the agencies need none."""
+    from registry.config import Settings
+    from registry.publishing.admin import TopicSpec, ensure_contract_topics
+
+    settings = Settings()
+    spec = TopicSpec.of(settings)
+    made = ensure_contract_topics(
+        kafka_bootstrap(settings), spec, client_security(settings)
+    )
+    emit({"topics_created": made, "configs": spec.configs()} | _shape(spec))
+
+
+def _shape(spec: Any) -> dict[str, int]:
+    return {"partitions": spec.partitions, "replication_factor": spec.replication_factor}

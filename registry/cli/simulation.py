@@ -32,13 +32,27 @@ def generate(
 def demo(
     scale: Annotated[str, typer.Option(help="tiny, small or national")] = "small",
     seed: Annotated[int, typer.Option(help="the generated year's seed")] = 1,
+    use_configured_kafka: Annotated[
+        bool,
+        typer.Option(
+            help="publish the synthetic year to REGISTRY_KAFKA_BOOTSTRAP's cluster "
+            "(otherwise the demo refuses while it is set)"
+        ),
+    ] = False,
 ) -> None:
     """Play a whole school year on a fresh demo database (simulated clock), with
     publication to the agencies beside it; prints a summary, writes a report."""
     from registry.simulation.demo import run_demo
 
     # Synthetic students on real agency topics, generated keys: never there.
-    Settings().refuse_in_production("the demo")
+    settings = Settings()
+    settings.refuse_in_production("the demo")
+    if settings.kafka_bootstrap and not use_configured_kafka:
+        refuse(
+            "REGISTRY_KAFKA_BOOTSTRAP is set: the demo would publish synthetic "
+            "students to that cluster's agency topics. Unset it (the demo starts "
+            "its own broker) or pass --use-configured-kafka"
+        )
     _check_scale(scale)
     try:
         summary = run_demo(scale, seed)

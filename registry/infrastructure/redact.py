@@ -46,3 +46,16 @@ def quiet_payload_loggers() -> None:
         logger = logging.getLogger(name)
         if logger.level in (logging.NOTSET, logging.DEBUG):
             logger.setLevel(logging.INFO)
+
+
+def masked_conninfo(conninfo: str) -> str:
+    """A connection string fit to print: the password (and any other secret
+    parameter) replaced, everything else kept so an operator can still tell
+    which server and database it names."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(conninfo)
+    for secret in ("password", "sslpassword"):
+        if params.get(secret):
+            params[secret] = "***"
+    return make_conninfo(**{k: v for k, v in params.items() if v is not None})

@@ -6,30 +6,67 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from registry.config import Settings
 from registry.publishing.contract import (
     all_topics,
     dead_letter_topics,
     schema,
     schema_name,
 )
+from registry.publishing.relay import MAX_MESSAGE_BYTES
 
-PARTITIONS = 3
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """How a topic is made: the embedded broker's defaults, or a cluster's from
+    the settings (`TopicSpec.of`)."""
+
+    partitions: int = 3
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
+    retention_ms: int = -1  # agency topics keep their history
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+
+    @classmethod
+    def of(cls, settings: Settings) -> TopicSpec:
+        return cls(
+            settings.kafka_topic_partitions,
+            settings.kafka_replication_factor,
+            settings.kafka_min_insync_replicas,
+            settings.kafka_retention_ms,
+            settings.kafka_max_message_bytes,
+        )
+
+    def configs(self) -> dict[str, str]:
+        """The topic-level configs, by Kafka's names."""
+        return {
+            "min.insync.replicas": str(self.min_insync_replicas),
+            "retention.ms": str(self.retention_ms),
+            "max.message.bytes": str(self.max_message_bytes),
+        }
+
+    def new_topic(self, name: str) -> NewTopic:
+        return NewTopic(
+            name, self.partitions, self.replication_factor, topic_configs=self.configs()
+        )
 
 
 def ensure_topics(
     bootstrap: str,
     topics: list[str],
-    partitions: int = PARTITIONS,
+    spec: TopicSpec = TopicSpec(),
     security: Mapping[str, Any] | None = None,
 ) -> int:
-    """Create the missing topics with a fixed partition count; the number made.
-    `security`: the clients' settings (registry.publishing.security)."""
+    """Create the missing topics as `spec` says; the number made. Existing topics
+    are left as they are. `security`: the clients' settings
+    (registry.publishing.security)."""
     admin = KafkaAdminClient(
         bootstrap_servers=bootstrap, client_id="registry-admin", **(security or {})
     )
@@ -37,7 +74,7 @@ def ensure_topics(
         existing = set(admin.list_topics())
         missing = [t for t in topics if t not in existing]
         for start in range(0, len(missing), 100):
-            chunk = [NewTopic(t, partitions, 1) for t in missing[start : start + 100]]
+            chunk = [spec.new_topic(t) for t in missing[start : start + 100]]
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(chunk)
         return len(missing)
@@ -46,13 +83,13 @@ def ensure_topics(
 
 
 def ensure_contract_topics(
-    bootstrap: str, security: Mapping[str, Any] | None = None
+    bootstrap: str,
+    spec: TopicSpec = TopicSpec(),
+    security: Mapping[str, Any] | None = None,
 ) -> int:
     """Every topic of the contract, the recipients' dead-letter topics included, so
     a consumer needs no right to create topics."""
-    return ensure_topics(
-        bootstrap, all_topics() + dead_letter_topics(), security=security
-    )
+    return ensure_topics(bootstrap, all_topics() + dead_letter_topics(), spec, security)
 
 
 def write_broker_schemas(directory: Path, topics: list[str] | None = None) -> Path:

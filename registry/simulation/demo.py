@@ -35,6 +35,7 @@ from registry.bootstrap import Runtime, bootstrap
 from registry.config import Settings
 from registry.infrastructure.embedded_kafka import EmbeddedKafka
 from registry.infrastructure.embedded_postgres import EmbeddedPostgres
+from registry.infrastructure.redact import masked_conninfo
 from registry.publishing.admin import ensure_contract_topics, write_broker_schemas
 from registry.simulation.generator import generate
 from registry.simulation.processes import Beside, give_way, relay_lag
@@ -168,7 +169,7 @@ def _year(
     summary["consumers"] = {
         r: {k: v for k, v in c.items() if k != "assigned"} for r, c in stored.items()
     }
-    summary["database_url"] = rt.database_url
+    summary["database_url"] = masked_conninfo(rt.database_url)
     report = write_report(rt.settings.state_dir.resolve() / "report.html", summary)
     summary["report"] = str(report)
     _print(summary)

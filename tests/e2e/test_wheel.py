@@ -60,6 +60,7 @@ def test_an_installed_wheel_plays_the_tiny_demo_and_publishes(
             "demo",
             "--scale",
             "tiny",
+            *(["--use-configured-kafka"] if "REGISTRY_KAFKA_BOOTSTRAP" in env else []),
         ],
         cwd=tmp_path,
         env=env,

@@ -52,3 +52,35 @@ def test_relay_consume_and_replay(cli, settings: Settings) -> None:  # type: ign
     with psycopg.connect(settings.database_url.get_secret_value()) as conn:
         (n,) = conn.execute("SELECT count(*) FROM agency_cbs.messages").fetchone()  # type: ignore[misc]
     assert n == 2
+
+
+def test_relays_sharded_by_recipient_send_each_message_once(cli, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    with bootstrap(settings) as rt:
+        prepare(rt)
+        rt.intake.submit(
+            batch(rec(1, student(ANNA)), rec(2, student(PIET))), utc(2026, 8, 20)
+        )
+    cbs = cli("publish", "relay", "--once", "--recipients", "cbs")["sent"]
+    assert cbs == 2  # CBS's two students, nobody else's
+    rest = cli("publish", "relay", "--once", "--recipients", "gm%")["sent"]
+    assert rest >= 2  # the municipality's, on a relay of its own
+    assert cli("publish", "relay", "--once", "--recipients", "cbs")["sent"] == 0
+    stored = cli("consume", "cbs", "--idle-exit", "2")
+    assert (stored["stored"], stored["duplicates"]) == (2, 0)
+
+
+def test_topics_are_made_once_with_the_configured_shape(cli, kafka_bootstrap: str) -> None:  # type: ignore[no-untyped-def]
+    from kafka.admin import KafkaAdminClient
+
+    from registry.publishing.contract import all_topics, dead_letter_topics
+
+    cli("publish", "topics")
+    again = cli("publish", "topics")
+    assert again["topics_created"] == 0
+    assert again["configs"]["retention.ms"] == "-1"  # agency topics keep history
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        present = set(admin.list_topics())
+    finally:
+        admin.close()
+    assert set(all_topics() + dead_letter_topics()) <= present

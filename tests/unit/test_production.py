@@ -87,3 +87,31 @@ def test_a_command_in_production_says_what_it_refuses(
     assert line.startswith("registry: not configured for production: ")
     assert refused in line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_demo_refuses_a_configured_kafka_unless_told(tmp_path: Path) -> None:
+    """Synthetic students must not reach a real cluster's agency topics by a
+    variable left set in the shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")} | {
+        "REGISTRY_KAFKA_BOOTSTRAP": "127.0.0.1:1",
+        "REGISTRY_STATE_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "registry.cli.main", "demo", "--scale", "tiny"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--use-configured-kafka" in done.stderr
+    assert list(tmp_path.iterdir()) == []  # refused before anything started
+
+
+def test_a_printed_conninfo_never_shows_the_password() -> None:
+    from registry.infrastructure.redact import masked_conninfo
+
+    shown = masked_conninfo("postgresql://registry:s3cr3t@db.internal:5432/bron")
+    assert "s3cr3t" not in shown
+    assert "db.internal" in shown and "bron" in shown
