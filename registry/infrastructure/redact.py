@@ -58,4 +58,4 @@ def masked_conninfo(conninfo: str) -> str:
     for secret in ("password", "sslpassword"):
         if params.get(secret):
             params[secret] = "***"
-    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
