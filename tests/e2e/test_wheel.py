@@ -33,7 +33,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(
         [*pip, "wheel", "--no-deps", "-w", str(wheels), str(source)], check=True
     )
-    (wheel,) = wheels.glob("registry-*.whl")
+    (wheel,) = wheels.glob("bron_vo_registry-*.whl")
     # Its dependencies are this environment's; the package itself is the wheel's.
     subprocess.run(
         [*pip, "install", "--no-deps", "--target", str(target), str(wheel)],
