@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
+from figures import record
 from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr
 
@@ -149,6 +150,7 @@ def main() -> None:
     )
     print(f"  raw COPY          : {raw:10,.0f} records/s (same records, same server)")
     print(f"  ratio             : {intake / raw:.3f}")
+    record("intake_records_per_s", intake, "records/s", raw)
     if embedded:
         embedded.stop()
 

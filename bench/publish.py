@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from figures import record
 from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr
 
@@ -554,6 +555,7 @@ def throughput(
             f"  ratio          : {relay / raw:.3f} (target >= 0.7); client CPU "
             f"per message relay/raw: {relay_m.client_us / raw_m.client_us:.2f}"
         )
+        record("relay_msgs_per_s", relay, "msgs/s", raw)
         if relay / raw < 0.7 or profile:
             with brokers.fresh() as bootstrap:
                 phases(url, bootstrap, n, raw)
@@ -869,6 +871,8 @@ def latency(
             f"{o['sent']:,} messages; per round: extracts {_ms(o['fresh'])}, "
             f"relay {_ms(o['relay'])}"
         )
+    record("latency_p95_s", pct(from_commit, 95), "s")
+    record("latency_p99_s", pct(from_commit, 99), "s")
     for label, values in (
         ("from recorded time", from_recorded),
         ("from append commit", from_commit),

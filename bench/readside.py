@@ -37,6 +37,7 @@ from typing import Any
 
 import national
 import psycopg
+from figures import record
 from psycopg.conninfo import make_conninfo
 from psycopg.sql import SQL, Identifier
 from pydantic import SecretStr
@@ -379,6 +380,7 @@ def print_rebuild(url: str, events: int, rounds: int) -> None:
         f"(pages of {PAGE_SIZE}, same server)"
     )
     print(f"   ratio                   : {built / raw:.2f}")
+    record("rebuild_events_per_s", built, "events/s", raw)
 
 
 def print_snapshots(url: str, schema: str, queries: int, rng: Random) -> None:
@@ -397,6 +399,9 @@ def print_snapshots(url: str, schema: str, queries: int, rng: Random) -> None:
     p50 = pct(lat.indexed, 0.5) / pct(lat.snapshot, 0.5)
     p99 = pct(lat.indexed, 0.99) / pct(lat.snapshot, 0.99)
     print(f"   ratio (raw / snapshot)  : p50 {p50:.2f}   p99 {p99:.2f}")
+    p99_ms, raw_ms = pct(lat.snapshot, 0.99) * MS, pct(lat.indexed, 0.99) * MS
+    record("snapshot_p99_ms", p99_ms, "ms", raw_ms, lower_is_better=True)
+    record("snapshot_rows_max", max(lat.rows), "rows")
 
 
 def print_totals(url: str, schema: str, calls: int, rng: Random) -> None:
@@ -410,6 +415,7 @@ def print_totals(url: str, schema: str, calls: int, rng: Random) -> None:
         f"   raw count(*)            : {raw:8.2f} s (periods valid on D as known at T)"
     )
     print(f"   ratio                   : {raw / took:.2f}")
+    record("national_totals_s", took, "s", raw, lower_is_better=True)
 
 
 def print_tailing(server_url: str, saves: int) -> None:
@@ -419,6 +425,8 @@ def print_tailing(server_url: str, saves: int) -> None:
         f"{tailed.events:,} events"
     )
     print(f"   missed: {tailed.missed}   read twice or unknown: {tailed.extra}")
+    record("tail_missed", tailed.missed, "events")
+    record("tail_read_twice", tailed.extra, "events")
     print(
         f"   written                 : {tailed.rate:10,.0f} events/s "
         f"({tailed.retries} saves retried at a later time)"

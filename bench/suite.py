@@ -7,6 +7,7 @@ Usage: python bench/suite.py [--scale small|national] [--out docs/benchmarks.md]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -16,6 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from figures import ENV, gather  # noqa: E402
+
 PY = sys.executable
 REGISTRY = str(Path(PY).parent / "registry")
 
@@ -91,10 +95,11 @@ def machine() -> str:
     return f"{platform.machine()}, {cpus} cores{mem}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def run(command: list[str]) -> tuple[str, float, int]:
+def run(command: list[str], figures: Path) -> tuple[str, float, int]:
     start = time.perf_counter()
+    env = os.environ | {ENV: str(figures)}
     done = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, check=False
+        command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
     output = (done.stdout + ("\n" + done.stderr if done.returncode else "")).strip()
     return output, time.perf_counter() - start, done.returncode
@@ -105,6 +110,8 @@ def main() -> None:
     parser.add_argument("--scale", choices=("small", "national"), default="small")
     parser.add_argument("--out", default="docs/benchmarks.md")
     args = parser.parse_args()
+    figures = ROOT / args.out.replace(".md", ".figures.jsonl")
+    figures.unlink(missing_ok=True)
     lines = [
         "# Benchmarks",
         "",
@@ -118,7 +125,7 @@ def main() -> None:
     for title, commands in BENCHES:
         command = commands[args.scale]
         print(f"== {title}: {' '.join(command[1:])}", file=sys.stderr)
-        output, seconds, code = run(command)
+        output, seconds, code = run(command, figures)
         shown = " ".join(["python", *command[1:]])
         status = "" if code == 0 else f" (exit {code})"
         body += [
@@ -137,7 +144,16 @@ def main() -> None:
     if notes.exists():  # the hand-kept reading of the figures: what limits each
         lines += [notes.read_text(encoding="utf-8").rstrip(), "", "# Full output", ""]
     (ROOT / args.out).write_text("\n".join(lines + body) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}", file=sys.stderr)
+    data = {
+        "scale": args.scale,
+        "written": f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}",
+        "machine": machine(),
+        "figures": gather(figures),
+    }
+    out_json = ROOT / args.out.replace(".md", ".json")
+    out_json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    figures.unlink(missing_ok=True)
+    print(f"wrote {args.out} and {out_json.name}", file=sys.stderr)
 
 
 if __name__ == "__main__":
