@@ -46,9 +46,9 @@ from figures import record
 from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr
 
-from registry.bootstrap import build
 from registry.config import Settings
 from registry.infrastructure.embedded_kafka import EmbeddedKafka
+from registry.infrastructure.migrations import migrate
 from registry.projections.extracts import outbox
 from registry.projections.extracts.base import pseudonym
 from registry.projections.extracts.municipalities import municipality_of_pc4
@@ -90,11 +90,7 @@ def database(server: str) -> Iterator[str]:
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     url = make_conninfo(server, dbname=name)
-    runtime = build(Settings(database_url=SecretStr(url)), url)
-    try:
-        runtime.create_tables()  # the outbox, the relay's positions, …
-    finally:
-        runtime.registry.close()
+    migrate(url, Settings(database_url=SecretStr(url)))  # the outbox, the relay's …
     try:
         yield url
     finally:
@@ -241,7 +237,6 @@ def fill_outbox(url: str, n: int) -> dict[str, int]:
         i += 1
     messages = messages[:n]
     with psycopg.connect(url) as conn:
-        conn.execute(outbox.DDL)
         cur = conn.cursor()
         for start_at in range(0, len(messages), 10_000):
             outbox.write(cur, messages[start_at : start_at + 10_000])

@@ -49,6 +49,7 @@ from registry.domain.enrolment import Enrolment, PeriodTerms, Source
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn
 from registry.infrastructure.event_store import EVENTS_TABLE
+from registry.infrastructure.migrations import migrate
 from registry.projections.engine.event_log import EventLog
 from registry.projections.engine.runner import PAGE_SIZE, Projector
 from registry.projections.queries.peiling import national_totals, snapshot
@@ -323,8 +324,8 @@ def _tailing(url: str, saves: int) -> TailResult:
     settings = Settings(
         database_url=SecretStr(url), pool_size=WRITERS, pool_max_overflow=2
     )
+    migrate(url, settings)
     registry = Registry(env=event_store_env(url, settings))
-    registry.create_table()
     try:
         clock = SharedClock(datetime(2027, 8, 1, tzinfo=UTC))
         stats = [WriterStats() for _ in range(WRITERS)]
@@ -447,8 +448,9 @@ def main() -> None:
         url, data = national.ensure(server_url, args.students, args.rebuild_data)
         with psycopg.connect(url) as conn:
             events = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()[0]  # type: ignore[index]
+        # A dataset kept from an older run: migrate it.
+        migrate(url, Settings(database_url=SecretStr(url)))
         projector = Projector(url)
-        projector.create_tables()  # a dataset kept from an older run: migrate
         schema = live_timeline(projector, url)
         rng = Random(7)
         print(f"read side at national scale ({data})")

@@ -1,6 +1,7 @@
 """Composition root: builds the registry's services from settings and wires them.
 Entry points (api, cli, simulation) call it; nothing below imports it. Nothing
-connects at import or while building; `bootstrap` makes the tables once."""
+connects at import. The tables are made by migrations (`registry db migrate`);
+`bootstrap` applies them itself for the demo and tests only."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from registry.application.errors import RecordedTimeWentBack
 from registry.application.fotos import Fotos
 from registry.application.registry import Registry
 from registry.config import Settings
-from registry.infrastructure import collector
+from registry.infrastructure import collector, migrations
 from registry.infrastructure.clock import Clock, SystemClock, make_clock, parse_at
 from registry.infrastructure.embedded_postgres import EmbeddedPostgres
 from registry.infrastructure.event_store import event_store_env
@@ -33,7 +34,7 @@ from registry.projections.engine.runner import Projector
 from registry.projections.extracts.base import ExtractProjection
 from registry.projections.queries.peiling import TimelineFotos
 from registry.projections.timeline import Timeline
-from registry.publishing import contract, relay
+from registry.publishing import contract
 from registry.publishing.contract import TopicSchemas
 from registry.publishing.relay import Relay, producer
 from registry.publishing.round import Publication
@@ -66,16 +67,6 @@ class Runtime:
     fotos: Fotos
     projections: tuple[Projection, ...]
     reads: ReadAudit
-
-    def create_tables(self) -> None:
-        """Every table of the registry that is missing; idempotent."""
-        self.registry.create_table()
-        self.registry.index_student_numbers()  # once, for an older database
-        stores = (self.access, self.reads, self.population, self.intake.store)
-        for store in (*stores, self.fotos):
-            store.create_tables()
-        self.projector.create_tables()
-        relay.create_tables(self.database_url)
 
     def load_population(self, persons: list[PersonIn], at: datetime) -> dict[str, int]:
         """Load the register, then record each known person's municipality of
@@ -176,12 +167,51 @@ def build(settings: Settings, url: str) -> Runtime:
     )
 
 
+def migrate_url(settings: Settings, url: str) -> str:
+    """Where migrations run: the schema owner's URL, else the services' own."""
+    owner = settings.migrate_database_url
+    return owner.get_secret_value() if owner is not None else url
+
+
+def migrate_database(
+    settings: Settings,
+    url: str,
+    *,
+    grant_to: str | None = None,
+    dry_run: bool = False,
+) -> list[str]:
+    """`registry db migrate`: the pending migrations applied on `url` (the
+    schema owner's), then the student numbers of an older database indexed
+    from the log. The labels of those applied (or, dry, pending)."""
+    applied = migrations.migrate(url, settings, grant_to=grant_to, dry_run=dry_run)
+    if not dry_run:
+        registry = Registry(env=event_store_env(url, settings))
+        try:
+            registry.index_student_numbers()  # a no-op once anyone is indexed
+        finally:
+            registry.close()
+    return [m.label for m in applied]
+
+
+def _prepare(settings: Settings, url: str, migrating: bool) -> bool:
+    """Production runs no DDL: its database must have every migration already
+    (`registry db migrate`, as the schema's owner). The demo and tests apply
+    what is pending themselves. Whether this process migrated."""
+    if settings.production or not migrating:
+        migrations.check_current(url)
+        return False
+    migrations.migrate(migrate_url(settings, url), settings)
+    return True
+
+
 @contextmanager
 def bootstrap(
-    settings: Settings | None = None, *, create_tables: bool = True
+    settings: Settings | None = None, *, migrate: bool = True
 ) -> Iterator[Runtime]:
     """The runtime on the configured database (the embedded one when none is
-    given), with its tables made unless `create_tables` is off."""
+    given). In development the pending migrations are applied first unless
+    `migrate` is off; otherwise (and always in production) a database with a
+    migration pending is refused (DatabaseNotMigrated)."""
     settings = settings or Settings()
     settings.check_production()  # before anything embedded starts
     collector.tune()
@@ -190,11 +220,14 @@ def bootstrap(
         url = EmbeddedPostgres(settings.state_dir).start()
     else:
         url = settings.database_url.get_secret_value()
-    runtime = build(settings, url)
-    try:
-        with pooled(url, settings.pool_size + settings.pool_max_overflow):
-            if create_tables:
-                runtime.create_tables()
+    with pooled(url, settings.pool_size + settings.pool_max_overflow):
+        # Before the runtime is built: the event store's recorder looks its
+        # composite type up when it is made.
+        migrated = _prepare(settings, url, migrate)
+        runtime = build(settings, url)
+        try:
+            if migrated:
+                runtime.registry.index_student_numbers()  # once, for an older database
             yield runtime
-    finally:
-        runtime.registry.close()
+        finally:
+            runtime.registry.close()

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(
         default=None, description="PostgreSQL URL; none starts the embedded server"
     )
+    # The schema owner's URL for `registry db migrate`; none: REGISTRY_DATABASE_URL.
+    # Services connect as a role that may not change the tables.
+    migrate_database_url: SecretStr | None = None
     kafka_bootstrap: str | None = None
     # How the registry's Kafka clients (relay, admin, reference consumers)
     # authenticate and encrypt: kafka-python's settings of the same names.

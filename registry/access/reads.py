@@ -20,19 +20,6 @@ from psycopg.rows import dict_row
 
 from registry.infrastructure.pools import connect
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS access_reads (
-  id bigserial PRIMARY KEY,
-  at timestamptz NOT NULL,
-  login text NOT NULL,
-  role text NOT NULL,
-  route text NOT NULL,
-  brin text,
-  subject uuid,
-  rows int NOT NULL CHECK (rows >= 0)
-);
-CREATE INDEX IF NOT EXISTS access_reads_at ON access_reads (at);
-"""
 _INSERT = (
     "INSERT INTO access_reads (at, login, role, route, brin, subject, rows) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s)"
@@ -63,10 +50,6 @@ class Read:
 class ReadAudit:
     def __init__(self, url: str) -> None:
         self.url = url
-
-    def create_tables(self) -> None:
-        with self._conn() as conn:
-            conn.execute(SCHEMA)
 
     def _conn(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:
         return connect(self.url, dict_row)

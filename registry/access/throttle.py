@@ -22,12 +22,6 @@ import psycopg
 
 from registry.access.policy import LoginThrottled
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS access_throttle (
-  scope text NOT NULL, subject text NOT NULL, failures int NOT NULL,
-  last_at timestamptz NOT NULL, PRIMARY KEY (scope, subject));
-CREATE INDEX IF NOT EXISTS access_throttle_last ON access_throttle (last_at);
-"""
 IDLE = timedelta(days=1)  # a count idle this long starts again
 
 

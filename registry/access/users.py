@@ -27,32 +27,6 @@ from registry.access.policy import (
 )
 from registry.infrastructure.pools import connect
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS access_users (
-  login text PRIMARY KEY,
-  role text NOT NULL,
-  brin text,
-  recipient text,
-  password_hash text NOT NULL,
-  must_change boolean NOT NULL,
-  password_set_at timestamptz NOT NULL,
-  totp_secret text NOT NULL,
-  CHECK ((role IN ('school', 'accountant')) = (brin IS NOT NULL)),
-  CHECK ((role = 'agency') = (recipient IS NOT NULL))
-);
-CREATE TABLE IF NOT EXISTS access_sessions (
-  token_hash text PRIMARY KEY,
-  login text NOT NULL REFERENCES access_users ON DELETE CASCADE,
-  expires_at timestamptz NOT NULL
-);
-CREATE TABLE IF NOT EXISTS access_audit (
-  id bigserial PRIMARY KEY,
-  at timestamptz NOT NULL,
-  login text NOT NULL,
-  action text NOT NULL
-);
-ALTER TABLE access_users ADD COLUMN IF NOT EXISTS totp_last_step bigint;
-"""
 REFUSED = "login name, password or code is wrong"
 UNKNOWN = "(unknown name)"  # audited instead of a name no user has
 
@@ -82,11 +56,6 @@ class AccessService:
         self.url = url
         self.max_age_days = max_age_days
         self.session_hours = session_hours
-
-    def create_tables(self) -> None:
-        with self._conn() as conn:
-            conn.execute(SCHEMA)
-            conn.execute(throttle.SCHEMA)
 
     def _conn(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:
         return connect(self.url, dict_row)

@@ -39,12 +39,12 @@ def create_app(runtime: Runtime) -> FastAPI:
 def production_app() -> FastAPI:
     """The app factory for `uvicorn --factory` and several workers: each
     worker opens its own runtime from the environment's settings for the
-    app's lifetime. Tables are made once beforehand (`registry serve`, or
-    `registry db migrate`), never by the workers at once."""
+    app's lifetime. Migrations are applied once beforehand (`registry db
+    migrate`, or `registry serve` in development), never by the workers."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with bootstrap(Settings(), create_tables=False) as runtime:
+        with bootstrap(Settings(), migrate=False) as runtime:
             attach(app, runtime)
             yield
 

@@ -40,6 +40,7 @@ from registry.application.fotos import UnknownFoto
 from registry.config import NotConfigured, ProductionRefused
 from registry.domain.errors import DomainError, InvalidSchooljaar
 from registry.domain.funding import FundingError
+from registry.infrastructure.migrations.errors import MigrationError
 from registry.intake.service import DeliveryRefused
 from registry.intake.wire import BatchRefused
 from registry.projections.engine.reading import ProjectionNotReady
@@ -89,6 +90,8 @@ DATABASE_DOWN = (
 PROBLEMS: tuple[Problem, ...] = (
     Problem(ProductionRefused, 503, "not-configured", "Not configured for production"),
     Problem(NotConfigured, 503, "not-configured", "Not configured"),
+    # A database without every migration, or with an applied one changed.
+    Problem(MigrationError, 503, "not-configured", "Not configured"),
     Problem(
         InvalidCredentials,
         401,

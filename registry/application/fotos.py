@@ -46,22 +46,6 @@ from registry.domain.signals import ListedSignal
 from registry.infrastructure.person_keys import PERSON_KEYS_TABLE
 from registry.infrastructure.pools import connect
 
-DDL = """
-CREATE TABLE IF NOT EXISTS fotos (
-  brin text NOT NULL, schooljaar text NOT NULL, soort text NOT NULL,
-  versie int NOT NULL, content_hash text NOT NULL, position bigint NOT NULL,
-  stand_per timestamptz NOT NULL, document jsonb NOT NULL,
-  PRIMARY KEY (brin, schooljaar, soort, versie));
-ALTER TABLE fotos ADD COLUMN IF NOT EXISTS signalen jsonb;
--- NULL: a foto issued before proofs, not yet listed in foto_persons.
-ALTER TABLE fotos ADD COLUMN IF NOT EXISTS proof jsonb;
--- Who each foto lists, by the ids its numbers name: what redaction looks up
--- once the numbers are no longer known. A row goes when its entry is redacted.
-CREATE TABLE IF NOT EXISTS foto_persons (
-  brin text NOT NULL, schooljaar text NOT NULL, soort text NOT NULL,
-  versie int NOT NULL, student_id uuid NOT NULL,
-  PRIMARY KEY (student_id, brin, schooljaar, soort, versie));
-"""
 INSERT_FOTO = (
     "INSERT INTO fotos SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], "
     "%b::int[], %b::text[], %b::int8[], %b::timestamptz[], %b::jsonb[], %b::jsonb[], "
@@ -193,10 +177,6 @@ class Fotos:
         self.timeline = timeline
         self.url = url
         self.wait_seconds = wait_seconds
-
-    def create_tables(self) -> None:
-        with connect(self.url) as conn:
-            conn.execute(DDL)
 
     def issue(
         self, soort: FotoKind, brin: str, schooljaar: str, at: datetime

@@ -173,10 +173,6 @@ class Registry(Application[UUID]):
         assert isinstance(self.recorder, RegistryRecorder)
         return self.recorder
 
-    def create_table(self) -> None:
-        """The event store's tables and the clock guard; idempotent."""
-        self._recorder.create_table()
-
     def last_recorded_at(self) -> datetime | None:
         """The recorded time of the last save (None: nothing recorded yet)."""
         return self._recorder.last_recorded_at()

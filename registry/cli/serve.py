@@ -26,7 +26,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
             "serve runs on the system clock; REGISTRY_CLOCK=simulated is for "
             "the demo and tests"
         )
-    with runtime() as rt:  # tables made, an embedded server kept running
+    # Migrated here in development, checked in production, before any worker;
+    # an embedded server is kept running for the workers.
+    with runtime() as rt:
         if workers == 1:
             uvicorn.run(create_app(rt), host=host, port=port)
         else:

@@ -297,7 +297,7 @@ def event_store_env(url: str, settings: Settings) -> dict[str, str]:
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_POOL_TIMEOUT": "5",
-        # Tables are made by create_tables(), not when the application is built.
+        # Tables are made by migrations (`registry db migrate`), never at start.
         "CREATE_TABLE": "n",
     }
 

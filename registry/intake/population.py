@@ -19,23 +19,6 @@ from registry.intake.reference_files import parse_json_lines
 
 NameKey = tuple[str, str, str, date, str]  # surname, prefix, first names, birth, sex
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS population_persons (
-  bsn text PRIMARY KEY, achternaam text NOT NULL, voorvoegsel text,
-  voornamen text NOT NULL, geboortedatum date NOT NULL, geslacht text NOT NULL,
-  straatnaam text, huisnummer int, huisnummertoevoeging text, postcode text,
-  plaatsnaam text, gemeente text, landcode text, geheim boolean NOT NULL,
-  recorded_at timestamptz NOT NULL);
-CREATE INDEX IF NOT EXISTS population_persons_name ON population_persons
-  (lower(achternaam), lower(coalesce(voorvoegsel, '')), lower(voornamen),
-   geboortedatum, geslacht);
-CREATE TABLE IF NOT EXISTS population_changes (
-  id bigserial PRIMARY KEY, bsn text NOT NULL, recorded_at timestamptz NOT NULL,
-  old jsonb NOT NULL, new jsonb NOT NULL);
-CREATE TABLE IF NOT EXISTS population_status (
-  id int PRIMARY KEY CHECK (id = 1), available boolean NOT NULL,
-  since timestamptz NOT NULL);
-"""
 COLUMNS = (
     "bsn",
     "achternaam",
@@ -131,10 +114,6 @@ def parse_persons(lines: Iterable[str]) -> list[PersonIn]:
 class PostgresPopulationRegister:
     def __init__(self, url: str) -> None:
         self.url = url
-
-    def create_tables(self) -> None:
-        with self._conn() as conn:
-            conn.execute(SCHEMA)
 
     def _conn(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:
         return connect(self.url, dict_row)

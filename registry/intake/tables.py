@@ -22,31 +22,6 @@ from registry.intake.feedback import FeedbackDocument
 from registry.intake.population import NameKey
 from registry.intake.wire import BatchKey
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS intake_batches (
-  brin text NOT NULL, aanleverpunt int NOT NULL, schooljaar text NOT NULL,
-  batchnummer int NOT NULL, content_hash text NOT NULL, soort text NOT NULL,
-  received_at timestamptz NOT NULL, updated_at timestamptz NOT NULL,
-  feedback jsonb NOT NULL,
-  PRIMARY KEY (brin, aanleverpunt, schooljaar, batchnummer));
-CREATE TABLE IF NOT EXISTS intake_waiting (
-  brin text NOT NULL, aanleverpunt int NOT NULL, schooljaar text NOT NULL,
-  batchnummer int NOT NULL, meldingnummer int NOT NULL, soort text NOT NULL,
-  record jsonb NOT NULL, since timestamptz NOT NULL,
-  PRIMARY KEY (brin, aanleverpunt, schooljaar, batchnummer, meldingnummer));
-ALTER TABLE intake_waiting ADD COLUMN IF NOT EXISTS who text;
-CREATE INDEX IF NOT EXISTS intake_waiting_who ON intake_waiting (who);
-CREATE TABLE IF NOT EXISTS intake_enrolments (
-  enrolment_id uuid PRIMARY KEY, student_id uuid NOT NULL, brin text NOT NULL,
-  ingangsdatum date NOT NULL, einddatum date, deleted boolean NOT NULL);
-CREATE INDEX IF NOT EXISTS intake_enrolments_student ON intake_enrolments (student_id);
-CREATE TABLE IF NOT EXISTS intake_issued (
-  onderwijsnummer text PRIMARY KEY, surname text NOT NULL, prefix text NOT NULL,
-  first_names text NOT NULL, birth date NOT NULL, sex text NOT NULL);
-CREATE INDEX IF NOT EXISTS intake_issued_name ON intake_issued (surname, birth);
-CREATE SEQUENCE IF NOT EXISTS intake_onderwijsnummer_serial;
-"""
-
 # Side writes take one array per column (see RegistryRecorder): one statement for
 # any number of rows, instead of a round of the pipeline per row. Binary
 # parameters (%b): text-format arrays escape every element with a regular
@@ -82,6 +57,7 @@ INSERT_ISSUED = (
     "%b::text[], %b::date[], %b::text[])"
 )
 
+
 @dataclass(frozen=True)
 class StoredBatch:
     content_hash: str
@@ -92,10 +68,6 @@ class StoredBatch:
 class IntakeStore:
     def __init__(self, url: str) -> None:
         self.url = url
-
-    def create_tables(self) -> None:
-        with self._conn() as conn:
-            conn.execute(SCHEMA)
 
     def _conn(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:
         return connect(self.url, dict_row)

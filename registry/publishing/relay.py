@@ -44,13 +44,6 @@ from registry.publishing.contract import (
 from registry.publishing.partitioner import KeyPartitioner
 
 log = logging.getLogger(__name__)
-DDL = """
-CREATE TABLE IF NOT EXISTS relay_positions (
-  name text PRIMARY KEY, seq bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
-CREATE TABLE IF NOT EXISTS outbox_refused (
-  seq bigint PRIMARY KEY, message_id uuid NOT NULL, topic text NOT NULL,
-  reason text NOT NULL, refused_at timestamptz NOT NULL DEFAULT now());
-"""
 _SELECT = (
     "SELECT seq, message_id, recipient, topic, key, kind, payload::text, source_position, "
     "recorded_at, redacted_at IS NOT NULL FROM outbox "
@@ -134,11 +127,6 @@ def producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
         "partitioner": KeyPartitioner(),
     }
     return KafkaProducer(**(settings | overrides))
-
-
-def create_tables(url: str) -> None:
-    with connect(url) as conn:
-        conn.execute(DDL)
 
 
 class Relay:

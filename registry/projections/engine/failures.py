@@ -21,10 +21,6 @@ from registry.projections.engine.projection import Projection
 log = logging.getLogger(__name__)
 # A lost connection or a cancelled statement: the page is tried again later.
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
-TRACKING_COLUMNS = """
-ALTER TABLE projection_tracking ADD COLUMN IF NOT EXISTS failed_at bigint;
-ALTER TABLE projection_tracking ADD COLUMN IF NOT EXISTS failure text;
-"""
 
 
 @dataclass(frozen=True)

@@ -24,20 +24,9 @@ from registry.infrastructure.pools import connect
 from registry.projections.engine import failures
 from registry.projections.engine.event_log import EventLog
 from registry.projections.engine.projection import Projection
-from registry.projections.extracts import outbox
 
 ANALYZE_AFTER = 5000  # events one catch-up read; then ANALYZE its schema
 PAGE_SIZE = 2000
-
-TRACKING_DDL = """
-CREATE TABLE IF NOT EXISTS projection_tracking (
-  schema_name text PRIMARY KEY, name text NOT NULL, version int NOT NULL,
-  position bigint NOT NULL DEFAULT 0, upto bigint, live boolean NOT NULL DEFAULT false,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now());
-CREATE UNIQUE INDEX IF NOT EXISTS projection_tracking_live
-  ON projection_tracking (name) WHERE live;
-"""
 
 
 @dataclass(frozen=True)
@@ -68,14 +57,6 @@ class Projector:
         own on `conninfo` (opened on first use)."""
         self.conninfo = conninfo
         self.log = log or EventLog.open(conninfo)
-
-    def create_tables(self) -> None:
-        """The tracking table, and the outbox the extracts write with theirs."""
-        with self._connect() as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
-            conn.execute(TRACKING_DDL)
-            conn.execute(failures.TRACKING_COLUMNS)
-            conn.execute(outbox.DDL)
 
     def _connect(self) -> AbstractContextManager[psycopg.Connection[Any]]:
         return connect(self.conninfo)

@@ -27,17 +27,6 @@ from psycopg import Cursor
 from registry.projections.engine.sql import write_rows
 from registry.projections.extracts.payloads import Payload
 
-DDL = """
-CREATE TABLE IF NOT EXISTS outbox (
-  seq bigserial PRIMARY KEY, message_id uuid NOT NULL UNIQUE, recipient text NOT NULL,
-  topic text NOT NULL, key text NOT NULL, kind text NOT NULL, payload jsonb NOT NULL,
-  source_position bigint NOT NULL, recorded_at timestamptz NOT NULL);
-CREATE INDEX IF NOT EXISTS outbox_recipient ON outbox (recipient, seq);
-ALTER TABLE outbox ADD COLUMN IF NOT EXISTS student_id uuid;
-ALTER TABLE outbox ADD COLUMN IF NOT EXISTS redacted_at timestamptz;
-CREATE INDEX IF NOT EXISTS outbox_student ON outbox (student_id)
-  WHERE student_id IS NOT NULL;
-"""
 # What a forget message is: the one message about a forgotten person that is
 # kept and sent, since it tells the recipient to forget them.
 FORGET_KIND = "vergeten"

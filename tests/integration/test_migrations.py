@@ -1,0 +1,364 @@
+"""Migrations (issue 17, item 3): `registry db migrate` applies the numbered
+migrations of the tables that cannot be rebuilt from the log, each once and in
+order, as the role that owns the schema; services run as a role that does not,
+and in production refuse a database that is not migrated."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.sql import SQL, Identifier
+from pydantic import SecretStr
+from typer.testing import CliRunner, Result
+
+from registry.access.policy import Role
+from registry.api.app import create_app, production_app
+from registry.bootstrap import bootstrap
+from registry.cli.main import app
+from registry.config import Settings
+from registry.infrastructure.migrations import (
+    DatabaseNotMigrated,
+    Migration,
+    MigrationChanged,
+    MigrationError,
+    migrate,
+    shipped,
+)
+from registry.projections.engine import catalog
+from tests.intake_helpers import ANNA, batch, prepare, rec, student
+from tests.integration.test_access import login
+
+LABELS = [m.label for m in shipped()]
+SIDE_TABLES = (
+    "registry_events",
+    "person_keys",
+    "student_numbers",
+    "access_users",
+    "intake_batches",
+    "population_persons",
+    "fotos",
+    "projection_tracking",
+    "outbox",
+    "relay_positions",
+)
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[str, str], Cli]:
+    """`registry …` with the services' URL and the schema owner's."""
+
+    def with_urls(url: str, owner: str) -> Cli:
+        def run(*args: str) -> Result:
+            monkeypatch.setenv("REGISTRY_DATABASE_URL", url)
+            monkeypatch.setenv("REGISTRY_MIGRATE_DATABASE_URL", owner)
+            monkeypatch.setenv("REGISTRY_STATE_DIR", str(tmp_path))
+            return CliRunner().invoke(app, list(args))
+
+        return run
+
+    return with_urls
+
+
+def tables(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_migrate_applies_every_migration_once_in_order(
+    database_url: str, cli: Callable[[str, str], Cli]
+) -> None:
+    registry = cli(database_url, database_url)
+    dry = registry("db", "migrate", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.stdout)["would_apply"] == LABELS == sorted(LABELS)
+    assert tables(database_url) == set()  # a dry run changes nothing
+
+    first = registry("db", "migrate")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout) == {"applied": LABELS, "granted_to": None}
+    assert set(SIDE_TABLES) <= tables(database_url)
+
+    again = registry("db", "migrate")
+    assert json.loads(again.stdout) == {"applied": [], "granted_to": None}
+    status = json.loads(registry("db", "status").stdout)
+    assert [a["migration"] for a in status["applied"]] == LABELS
+    assert status["pending"] == status["changed"] == status["unknown"] == []
+
+
+def test_a_database_made_before_migrations_is_adopted_with_its_rows(
+    database_url: str,
+) -> None:
+    # An access_users table of an older release: without totp_last_step.
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "CREATE TABLE access_users (login text PRIMARY KEY, role text NOT NULL, "
+            "brin text, recipient text, password_hash text NOT NULL, "
+            "must_change boolean NOT NULL, password_set_at timestamptz NOT NULL, "
+            "totp_secret text NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO access_users VALUES "
+            "('op', 'operator', NULL, NULL, 'h', false, now(), 's')"
+        )
+    assert migrate(database_url, Settings()) == list(shipped())
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT login, totp_last_step FROM access_users").fetchall()
+    assert row == [("op", None)]
+
+
+def test_an_applied_migration_that_changed_is_refused_and_nothing_applied(
+    database_url: str, cli: Callable[[str, str], Cli]
+) -> None:
+    migrate(database_url, Settings())
+    *earlier, last = shipped()
+    edited = dataclasses.replace(last, text=last.text + "\n-- edited afterwards\n")
+    later = Migration(last.version + 1, "later", "sql", "CREATE TABLE later (a int);")
+    with pytest.raises(MigrationChanged, match=f"{last.label} changed"):
+        migrate(database_url, Settings(), migrations=[*earlier, edited, later])
+    assert "later" not in tables(database_url)
+
+    # As the command says it, had the shipped file been edited.
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "UPDATE registry_migrations SET checksum = 'other' WHERE version = %s",
+            (last.version,),
+        )
+    refused = cli(database_url, database_url)("db", "migrate")
+    assert refused.exit_code == 2
+    assert f"{last.label} changed" in refused.stderr
+    assert "never edit an applied migration" in refused.stderr
+    status = cli(database_url, database_url)("db", "status")
+    assert json.loads(status.stdout)["changed"] == [last.label]
+
+
+def test_a_failing_migration_leaves_nothing_of_itself(database_url: str) -> None:
+    broken = Migration(
+        len(LABELS) + 1, "broken", "sql", "CREATE TABLE half (a int); SELECT 1/0;"
+    )
+    with pytest.raises(MigrationError, match="broken failed"):
+        migrate(database_url, Settings(), migrations=[*shipped(), broken])
+    assert "half" not in tables(database_url)
+    assert migrate(database_url, Settings()) == []  # the earlier ones stayed
+
+
+def test_processes_starting_at_once_apply_each_migration_once(
+    database_url: str,
+) -> None:
+    applied: list[str] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            applied.extend(m.label for m in migrate(database_url, Settings()))
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(applied) == LABELS
+
+
+def production(url: str, state_dir: Path) -> Settings:
+    """Every production setting given, the broker one never reached here."""
+    return Settings(
+        env="production",
+        database_url=SecretStr(url),
+        state_dir=state_dir,
+        kafka_bootstrap="127.0.0.1:9",
+        pseudonym_keys={
+            e.recipient: SecretStr(secrets.token_hex(32)) for e in catalog.EXTRACTS
+        },
+        server_keys={"cursor": SecretStr(secrets.token_hex(32))},
+    )
+
+
+def test_production_refuses_a_database_that_is_not_migrated(
+    database_url: str, tmp_path: Path
+) -> None:
+    with (
+        pytest.raises(DatabaseNotMigrated, match=r"run `registry db migrate`"),
+        bootstrap(production(database_url, tmp_path)),
+    ):
+        pass
+    assert tables(database_url) == set()  # no table made, none adopted
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")} | {
+        "REGISTRY_ENV": "production",
+        "REGISTRY_DATABASE_URL": database_url,
+        "REGISTRY_STATE_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "registry.cli.main",
+            "feedback",
+            "01OE",
+            "0",
+            "2026-2027",
+            "1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(
+        "registry: not configured: database not migrated: run `registry db migrate`"
+    )
+
+
+def test_a_worker_of_serve_refuses_a_database_that_is_not_migrated(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`serve --workers N` migrates before it starts them (in development);
+    a worker itself never makes tables."""
+    monkeypatch.setenv("REGISTRY_DATABASE_URL", database_url)
+    monkeypatch.setenv("REGISTRY_STATE_DIR", str(tmp_path))
+    with (
+        pytest.raises(DatabaseNotMigrated, match="pending: 0001"),
+        TestClient(production_app()),
+    ):
+        pass
+    migrate(database_url, Settings())
+    with TestClient(production_app()) as client:
+        assert client.get("/healthz").status_code == 200
+
+
+@pytest.fixture
+def roles(server_url: str, database_url: str) -> Iterator[tuple[str, str]]:
+    """The database owned by a role of its own (not a superuser), and the
+    services' role, which owns nothing: (owner's URL, services' URL)."""
+    suffix = uuid.uuid4().hex[:8]
+    owner, service = f"registry_owner_{suffix}", f"registry_app_{suffix}"
+    password = secrets.token_hex(16)
+    dbname = conninfo_to_dict(database_url)["dbname"]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        for role in (owner, service):
+            conn.execute(
+                SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    Identifier(role), password
+                )
+            )
+        conn.execute(
+            SQL("ALTER DATABASE {} OWNER TO {}").format(
+                Identifier(str(dbname)), Identifier(owner)
+            )
+        )
+    try:
+        yield (
+            make_conninfo(database_url, user=owner, password=password),
+            make_conninfo(database_url, user=service, password=password),
+        )
+    finally:
+        _drop_roles(server_url, database_url, str(dbname), owner, service)
+
+
+def _drop_roles(server_url: str, database_url: str, dbname: str, *names: str) -> None:
+    who = SQL(", ").join(Identifier(n) for n in names)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE usename = ANY(%s)",
+            (list(names),),
+        )
+        conn.execute(
+            SQL("ALTER DATABASE {} OWNER TO CURRENT_USER").format(Identifier(dbname))
+        )
+        # One at a time: a default privilege whose grantor and grantee are
+        # dropped in one statement trips PostgreSQL ("could not find tuple").
+        for name in reversed(names):
+            conn.execute(SQL("DROP OWNED BY {}").format(Identifier(name)))
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(SQL("DROP ROLE {}").format(who))
+
+
+def service_role(url: str) -> str:
+    return str(conninfo_to_dict(url)["user"])
+
+
+def test_services_run_as_a_role_that_owns_nothing(
+    roles: tuple[str, str], cli: Callable[[str, str], Cli], tmp_path: Path
+) -> None:
+    owner_url, service_url = roles
+    service = service_role(service_url)
+    migrated = cli(service_url, owner_url)("db", "migrate", "--grant-to", service)
+    assert migrated.exit_code == 0, migrated.output
+    assert json.loads(migrated.stdout) == {"applied": LABELS, "granted_to": service}
+
+    # A delivery over the API, its feedback, and the read side built, in
+    # production, as the services' role.
+    with bootstrap(production(service_url, tmp_path)) as rt:
+        prepare(rt)
+        client = TestClient(create_app(rt))
+        headers = login(
+            client, rt, "school01oe", Role.SCHOOL, datetime.now(UTC), brin="01OE"
+        )
+        delivered = client.post(
+            "/v1/batches", content=batch(rec(1, student(ANNA))), headers=headers
+        )
+        assert delivered.status_code == 200, delivered.text
+        feedback = client.get(
+            "/v1/batches/01OE/0/2026-2027/1/feedback", headers=headers
+        )
+        assert feedback.status_code == 200, feedback.text
+        assert [m["status"] for m in feedback.json()["meldingen"]] == ["G"]
+        schema = rt.catch_up()
+
+    with psycopg.connect(service_url) as conn:
+        made_by = conn.execute(
+            "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = %s",
+            (schema,),
+        ).fetchone()
+        periods = conn.execute(
+            SQL("SELECT count(*) FROM {}.periods").format(Identifier(schema))
+        ).fetchone()
+    assert made_by == (service,)  # the projection's schema is the service's own
+    assert periods == (1,)
+
+    for refused in (
+        "CREATE TABLE public.intruder (a int)",
+        "DROP TABLE intake_batches",
+        "ALTER TABLE access_users ADD COLUMN intruder int",
+        "DELETE FROM registry_migrations",
+    ):
+        with (
+            psycopg.connect(service_url) as conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
+            conn.execute(refused)
+    assert "intake_batches" in tables(owner_url)
+
+
+def test_granting_to_a_role_that_does_not_exist_is_refused_before_migrating(
+    database_url: str, cli: Callable[[str, str], Cli]
+) -> None:
+    refused = cli(database_url, database_url)("db", "migrate", "--grant-to", "nobody_x")
+    assert refused.exit_code == 2
+    assert "no role 'nobody_x'" in refused.stderr
+    assert tables(database_url) == set()
