@@ -30,7 +30,7 @@ from typing import Any
 
 import psycopg
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
-from kafka.errors import CommitFailedError, KafkaError
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from consumers import fold
@@ -243,15 +243,16 @@ class AgencyConsumer:
         return total, refused
 
     def _commit(self) -> None:
-        """Commit the offsets of what is stored. A commit refused because the
-        group is rebalancing is let go: whoever gets the partition reads those
-        messages again, and deduplication absorbs them."""
+        """Commit the offsets of what is stored. A commit that fails (the group
+        is rebalancing, the coordinator moved) is let go: whoever reads the
+        partition next reads those messages again, and deduplication absorbs
+        them."""
         if not self._done:
             return
         done, self._done = self._done, {}
         try:
             self.kafka.commit(offsets=done)
-        except CommitFailedError as e:
+        except KafkaError as e:
             log.warning("%s: offsets not committed (%s)", self.recipient, e)
 
     def _connection(self) -> psycopg.Connection[Any]:

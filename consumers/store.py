@@ -117,10 +117,10 @@ def park(conn: psycopg.Connection[Any], schema: str, bad: list[Unreadable]) -> N
             u.record.topic,
             u.record.partition,
             u.record.offset,
-            u.reason,
+            _text(u.reason),
             u.record.key,
             u.record.value if isinstance(u.record.value, bytes) else None,
-            json.dumps([[k, _shown(v)] for k, v in u.record.headers or []]),
+            _text(json.dumps([[k, _shown(v)] for k, v in u.record.headers or []])),
         )
         for u in bad
     ]
@@ -198,3 +198,9 @@ def _shown(value: Any) -> str | None:
     if value is None:
         return None
     return bytes(value).decode("utf-8", errors="backslashreplace")
+
+
+def _text(value: str) -> str:
+    """PostgreSQL's text and jsonb take no NUL character (JSON escapes it as
+    \\u0000): a park row must never be refused, or the batch could not commit."""
+    return value.replace("\x00", "\\x00").replace("\\u0000", "\\\\x00")

@@ -66,6 +66,8 @@ def test_consumer_dedupes_parks_what_it_cannot_read_and_resumes(
     poison = [
         (b"k", value, [h for h in ok if h[0] != "ce_id"]),
         (b"k", value, but("ce_id", b"42")),
+        # PostgreSQL takes no NUL: the park row must still be written.
+        (b"k", value, [*but("ce_id", b"43"), ("x-note", b"a\x00b")]),
         (b"k", value, [h for h in ok if h[0] != "ce_type"]),
         (b"k", value, but("ce_type", b"nl.bron.vo.fotos")),
         (b"k", value, but("ce_source", b"\xc3\x28")),
@@ -75,7 +77,7 @@ def test_consumer_dedupes_parks_what_it_cannot_read_and_resumes(
     ]
     agency.raw("inschrijvingen", good + good[:5] + poison)
     stats = agency.consume()
-    assert (stats.stored, stats.duplicates, stats.parked) == (20, 5, 8)
+    assert (stats.stored, stats.duplicates, stats.parked) == (20, 5, 9)
     stored = agency.rows("SELECT message_id::text FROM {s}.messages")
     assert {r[0] for r in stored} == set(ids)
     parked = read_all(kafka_bootstrap, [agency.dead_letters])
@@ -84,6 +86,7 @@ def test_consumer_dedupes_parks_what_it_cannot_read_and_resumes(
     assert reasons == [
         "breaks its schema: (message): data must not contain {'bsn'} properties",
         f"header ce_dataschema is not {dataschema(name)}",
+        "header ce_id is not a UUID",
         "header ce_id is not a UUID",
         "header ce_source is not UTF-8",
         "header ce_type is not nl.bron.vo.inschrijvingen, the type of this topic",
