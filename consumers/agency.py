@@ -61,7 +61,7 @@ class AgencyConsumer:
         *,
         topics: list[str] | None = None,
         schemas: Schemas | None = None,
-        group_timeouts: tuple[int, int] = (10_000, 3_000),
+        group_timeouts: tuple[int, int] = (6_000, 2_000),
         group: str | None = None,
         offset_reset: str = "earliest",
         security: dict[str, Any] | None = None,

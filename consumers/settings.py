@@ -38,8 +38,8 @@ class AgencySettings(BaseSettings):
     # Where to begin when the group has no committed offset yet.
     offset_reset: Literal["earliest", "latest"] = "earliest"
     # Apache Kafka's floor for the session timeout is 6 s by default.
-    session_timeout_ms: int = Field(default=10_000, ge=1000)
-    heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    session_timeout_ms: int = Field(default=6_000, ge=1000)
+    heartbeat_interval_ms: int = Field(default=2_000, ge=100)
     # How often a missing topic is looked for again.
     topic_wait_seconds: float = Field(default=30.0, gt=0)
     # Topic schemas from a directory (e.g. fetched from GET /v1/schemas)
