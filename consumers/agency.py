@@ -1,44 +1,45 @@
 """A reference consumer for one recipient: loads its topics into its own store
-(a PostgreSQL schema per recipient), exactly once in effect.
+(a PostgreSQL schema per recipient, consumers/store.py), exactly once in effect,
+and folds them into who is enrolled now (consumers/fold.py).
 
+- Stands alone: its own settings (AGENCY_*), its own tables, made by itself;
+  it needs Read and Describe on its topics and its group, Write on its
+  dead-letter topic, and no right to create anything. A topic that does not
+  exist yet is waited for, and logged, not created.
 - Deduplicates by message id (the CloudEvents `ce_id` header): a retried or
-  republished message is stored once.
-- Commits offsets only after the batch's database transaction has committed: a
-  crash in between re-reads messages, which deduplication absorbs.
-- Parks poison messages (not JSON, no id, breaking the topic's schema) in the
-  recipient's dead-letter topic, acknowledged, before committing their offsets.
+  republished message is stored, and folded, once.
+- Commits offsets only after the batch's database transaction has committed,
+  and on a rebalance commits what it has stored before its partitions go: a
+  crash or a lost partition re-reads messages, which deduplication absorbs.
+- Parks what it cannot read (a header missing or malformed, a value that is
+  not JSON or breaks the topic's schema, one the database refuses): into the
+  `parked` table with the reason, in the batch's transaction, and onto the
+  recipient's dead-letter topic; then goes on. It never stops for a message.
 - Stops cleanly on SIGTERM: finishes the batch in hand, commits, closes.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from kafka import KafkaConsumer, KafkaProducer
-from psycopg.sql import SQL, Identifier
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from registry.publishing.contract import (
-    TopicSchemas,
-    dead_letter_topic,
-    parse_topic,
-    topics_of,
-)
+from consumers import fold
+from consumers.contract import Schemas, TopicContract, dead_letter_topic
+from consumers.records import Message, Unreadable, read
+from consumers.settings import AgencySettings
+from consumers.store import Outcome, create_tables, park, store
 
 log = logging.getLogger(__name__)
-TABLE_DDL = """
-CREATE TABLE IF NOT EXISTS {schema}.messages (
-  message_id uuid PRIMARY KEY, topic text NOT NULL, kind text NOT NULL,
-  key text, payload jsonb NOT NULL, source_position bigint,
-  kafka_partition int NOT NULL, kafka_offset bigint NOT NULL,
-  received_at timestamptz NOT NULL DEFAULT now());
-"""
 
 
 @dataclass
@@ -46,7 +47,9 @@ class Stats:
     stored: int = 0
     duplicates: int = 0
     parked: int = 0
+    dropped: int = 0  # about a person already forgotten: not kept
     assigned: bool = False  # the group gave this consumer its partitions
+    waiting_for: list[str] = field(default_factory=list)  # topics not there yet
 
 
 class AgencyConsumer:
@@ -56,23 +59,30 @@ class AgencyConsumer:
         bootstrap: str,
         recipient: str,
         *,
-        schemas: TopicSchemas | None = None,
         topics: list[str] | None = None,
-        group_timeouts: tuple[int, int] = (6000, 2000),
+        schemas: Schemas | None = None,
+        group_timeouts: tuple[int, int] = (6_000, 2_000),
         group: str | None = None,
         offset_reset: str = "earliest",
         security: dict[str, Any] | None = None,
+        topic_wait_seconds: float = 30.0,
     ) -> None:
-        """`security`: kafka-python's TLS/SASL settings for both clients."""
+        """`topics`: the recipient's by default (a test may give its own, named
+        `bron.vo.<recipient>.<kind>.<version>.<anything>`); `security`:
+        kafka-python's TLS/SASL settings, for both clients."""
         self.url = url
         self.recipient = recipient
         self.schema = f"agency_{recipient}"
-        self.schemas = schemas or TopicSchemas()
-        self.topics = topics or topics_of(recipient)
+        schemas = schemas or Schemas()
+        self.topics = topics or schemas.topics_of(recipient)
+        self.contracts = {t: schemas.contract(t) for t in self.topics}
+        self.dead_letters = dead_letter_topic(recipient)
         self.stats = Stats()
         self._stop = threading.Event()
         self._conn: psycopg.Connection[Any] | None = None
-        self.schemas.require(self.topics)
+        self._done: dict[TopicPartition, OffsetAndMetadata] = {}
+        self._wait_s = topic_wait_seconds
+        self._security = dict(security or {})
         session, heartbeat = group_timeouts
         self._kafka_settings: dict[str, Any] = {
             "bootstrap_servers": bootstrap,
@@ -81,18 +91,37 @@ class AgencyConsumer:
             "auto_offset_reset": offset_reset,
             "session_timeout_ms": session,
             "heartbeat_interval_ms": heartbeat,
-            **(security or {}),
+            "allow_auto_create_topics": False,  # it has no right to
+            **self._security,
         }
-        self._security = dict(security or {})
-        self._bootstrap = bootstrap
+        self._producer: KafkaProducer | None = None
+        self._dlq_exists = False
+
+    @classmethod
+    def from_settings(
+        cls, settings: AgencySettings, recipient: str | None = None
+    ) -> AgencyConsumer:
+        name = recipient or settings.recipient
+        if not name:
+            raise ValueError("no recipient: give one, or set AGENCY_RECIPIENT")
+        return cls(
+            settings.database(),
+            settings.bootstrap(),
+            name,
+            schemas=Schemas(settings.schema_dir),
+            group_timeouts=(
+                settings.session_timeout_ms,
+                settings.heartbeat_interval_ms,
+            ),
+            group=settings.group,
+            offset_reset=settings.offset_reset,
+            security=settings.security(),
+            topic_wait_seconds=settings.topic_wait_seconds,
+        )
 
     def create_tables(self) -> None:
-        """The recipient's store: its own schema, made if missing."""
-        with psycopg.connect(self.url) as conn:
-            conn.execute(
-                SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(self.schema))
-            )
-            conn.execute(SQL(TABLE_DDL).format(schema=Identifier(self.schema)))
+        groups = {c.group for c in self.contracts.values()}
+        create_tables(self._connection(), self.schema, groups)
 
     def stop(self, *_: Any) -> None:
         self._stop.set()
@@ -104,50 +133,127 @@ class AgencyConsumer:
     def run(
         self, until: Callable[[Stats], bool] | None = None, poll_ms: int = 500
     ) -> Stats:
+        self._stop.clear()
         self.create_tables()
-        self.kafka = KafkaConsumer(*self.topics, **self._kafka_settings)
-        self.dead_letters = KafkaProducer(
-            bootstrap_servers=self._bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            **self._security,
-        )
+        self.kafka = KafkaConsumer(**self._kafka_settings)
         try:
+            next_look = 0.0
             while not self._stop.is_set():
-                batch = [
-                    r for rs in self.kafka.poll(timeout_ms=poll_ms).values() for r in rs
-                ]
-                self.stats.assigned = bool(self.kafka.assignment())
-                if batch:
-                    self._handle(batch)
-                    self.kafka.commit()  # only after the store committed
+                looking = self.stats.waiting_for or not self._subscribed()
+                if looking and time.monotonic() >= next_look:
+                    self._subscribe()
+                    next_look = time.monotonic() + self._wait_s
+                if self._subscribed():
+                    self._poll_once(poll_ms)
+                else:
+                    self._stop.wait(poll_ms / 1000)
                 if until is not None and until(self.stats):
                     break
         finally:
-            self.kafka.close()
-            self.dead_letters.close()
+            self.kafka.close(autocommit=False)
+            if self._producer is not None:
+                self._producer.close()
             if self._conn is not None:
                 self._conn.close()
         return self.stats
 
+    def _subscribe(self) -> None:
+        """Subscribe to those of its topics that exist; log the others, which
+        are looked for again later (the registry creates them)."""
+        present = set(self.kafka.topics())
+        self._dlq_exists = self.dead_letters in present
+        found = [t for t in self.topics if t in present]
+        missing = [t for t in self.topics if t not in present]
+        if missing != self.stats.waiting_for and missing:
+            log.warning(
+                "%s: waiting for topic(s) %s: not there, or not described to this "
+                "consumer (it needs Describe and Read on them)",
+                self.recipient,
+                ", ".join(missing),
+            )
+        self.stats.waiting_for = missing
+        if found and set(found) != self._subscribed():
+            self.kafka.subscribe(found, listener=_Listener(self))
+
+    def _subscribed(self) -> set[str]:
+        return set(self.kafka.subscription() or ())
+
+    def _poll_once(self, poll_ms: int) -> None:
+        polled = self.kafka.poll(timeout_ms=poll_ms)
+        batch = [r for records in polled.values() for r in records]
+        self.stats.assigned = bool(self.kafka.assignment())
+        if batch:
+            self._handle(batch)
+            self._commit()
+
     def _handle(self, batch: list[Any]) -> None:
-        good, poison = [], []
+        good: list[Message] = []
+        bad: list[Unreadable] = []
         for record in batch:
-            row, problem = self._decode(record)
-            if problem is None:
-                good.append(row)
+            found = _read(record, self.contracts.get(record.topic))
+            if isinstance(found, Message):
+                good.append(found)
             else:
-                poison.append((record, problem))
-        self._park(poison)
+                bad.append(found)
         conn = self._connection()
         try:
-            with conn.transaction():
-                stored = self._insert(conn, good)
+            outcome, refused = self._store(conn, good, bad)
         except psycopg.OperationalError:
             conn.close()  # not committed to Kafka: read again after a restart
             raise
-        self.stats.stored += max(stored, 0)
-        self.stats.duplicates += len(good) - max(stored, 0)
+        bad += refused
+        self._dead_letter(bad)
+        self.stats.stored += outcome.stored
+        self.stats.duplicates += outcome.duplicates
+        self.stats.dropped += outcome.dropped
+        self.stats.parked += len(bad)
+        for record in batch:
+            tp = TopicPartition(record.topic, record.partition)
+            self._done[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+
+    def _store(
+        self,
+        conn: psycopg.Connection[Any],
+        good: list[Message],
+        bad: list[Unreadable],
+    ) -> tuple[Outcome, list[Unreadable]]:
+        """The batch in one transaction; when the database refuses a value in
+        it, message by message, parking those it refuses."""
+        try:
+            with conn.transaction():
+                park(conn, self.schema, bad)
+                return store(conn, self.schema, good), []
+        except psycopg.DataError:
+            pass
+        total, refused = Outcome(), []
+        with conn.transaction():
+            park(conn, self.schema, bad)
+            for message in good:
+                try:
+                    with conn.transaction():
+                        one = store(conn, self.schema, [message])
+                except psycopg.DataError as e:
+                    why = f"the store refused it ({type(e).__name__})"
+                    refused.append(Unreadable(message.record, why))
+                    continue
+                total.stored += one.stored
+                total.duplicates += one.duplicates
+                total.dropped += one.dropped
+            park(conn, self.schema, refused)
+        return total, refused
+
+    def _commit(self) -> None:
+        """Commit the offsets of what is stored. A commit that fails (the group
+        is rebalancing, the coordinator moved) is let go: whoever reads the
+        partition next reads those messages again, and deduplication absorbs
+        them."""
+        if not self._done:
+            return
+        done, self._done = self._done, {}
+        try:
+            self.kafka.commit(offsets=done)
+        except KafkaError as e:
+            log.warning("%s: offsets not committed (%s)", self.recipient, e)
 
     def _connection(self) -> psycopg.Connection[Any]:
         """One connection kept for the consumer's life: a new one per polled
@@ -156,122 +262,76 @@ class AgencyConsumer:
             self._conn = psycopg.connect(self.url, autocommit=True)
         return self._conn
 
-    def _insert(self, conn: psycopg.Connection[Any], good: list[Any]) -> int:
-        cur = conn.cursor()
-        cur.executemany(
-            SQL(
-                "INSERT INTO {}.messages (message_id, topic, kind, key, payload, "
-                "source_position, kafka_partition, kafka_offset) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
-            ).format(Identifier(self.schema)),
-            good,
-        )
-        stored = cur.rowcount if good else 0
-        self._forget(cur, [json.loads(row[4]) for row in good if row[2] == "vergeten"])
-        self._late(cur, [row[0] for row in good if row[2] != "vergeten"])
-        return stored
-
-    def _late(self, cur: psycopg.Cursor[Any], message_ids: list[str]) -> None:
-        """Topics are not ordered with each other: a message about a person
-        whose forget message came first is not kept either."""
-        if not message_ids:
+    def _dead_letter(self, bad: list[Unreadable]) -> None:
+        """Onto the dead-letter topic, after the park table has them: a copy
+        for the operator's tools. Without the topic, or the right to write to
+        it, the park table alone holds them."""
+        if not bad:
             return
-        cur.execute(
-            SQL(
-                "DELETE FROM {m} m WHERE m.message_id = ANY(%s::uuid[]) AND EXISTS "
-                "(SELECT 1 FROM {m} v WHERE v.kind = 'vergeten' AND ("
-                "m.payload->>'bsn' = v.payload->>'bsn' OR "
-                "m.payload->>'onderwijsnummer' = v.payload->>'onderwijsnummer' OR "
-                "m.payload->>'pseudoniem' = v.payload->>'pseudoniem'))"
-            ).format(m=Identifier(self.schema, "messages")),
-            (message_ids,),
+        reasons = sorted({u.reason for u in bad})
+        log.warning(
+            "%s: parked %d message(s): %s", self.recipient, len(bad), "; ".join(reasons)
         )
-
-    def _forget(
-        self, cur: psycopg.Cursor[Any], forgotten: list[dict[str, Any]]
-    ) -> None:
-        """The registry forgot these people: delete what this store holds of
-        them, in the transaction that stores the forget message (which is kept,
-        as the record that it was done). A foto keeps its other pupils."""
-        names = [
-            v
-            for p in forgotten
-            for k in ("bsn", "onderwijsnummer", "pseudoniem")
-            if (v := p.get(k)) is not None
-        ]
-        if not names:
+        if not self._dlq_exists:
             return
-        table = Identifier(self.schema, "messages")
-        cur.execute(
-            SQL(
-                "DELETE FROM {} WHERE kind <> 'vergeten' AND (payload->>'bsn' = ANY(%s) "
-                "OR payload->>'onderwijsnummer' = ANY(%s) "
-                "OR payload->>'pseudoniem' = ANY(%s))"
-            ).format(table),
-            (names, names, names),
-        )
-        cur.execute(
-            SQL(
-                "UPDATE {} SET payload = jsonb_set(payload, '{{inschrijvingen}}', "
-                "(SELECT coalesce(jsonb_agg(e), '[]'::jsonb) FROM "
-                "jsonb_array_elements(payload->'inschrijvingen') e "
-                "WHERE NOT (e->>'pseudoniem' = ANY(%s)))) "
-                "WHERE jsonb_typeof(payload->'inschrijvingen') = 'array' AND EXISTS "
-                "(SELECT 1 FROM jsonb_array_elements(payload->'inschrijvingen') e "
-                "WHERE e->>'pseudoniem' = ANY(%s))"
-            ).format(table),
-            (names, names),
-        )
-
-    def _decode(self, record: Any) -> tuple[tuple[Any, ...], str | None]:
-        headers = {k: v for k, v in (record.headers or [])}
-        message_id = headers.get("ce_id")
-        if message_id is None:
-            return (), "no ce_id header"
         try:
-            payload = json.loads(record.value)
-        except (TypeError, ValueError):
-            return (), "value is not JSON"
-        problem = self.schemas.problem(record.topic, payload)
-        if problem is not None:
-            return (), problem
-        kind = parse_topic(record.topic)[1]
-        position = headers.get("source_position")
-        row = (
-            message_id.decode(),
-            record.topic,
-            kind,
-            record.key.decode() if record.key else None,
-            _text(record.value),  # checked JSON: stored as it came
-            int(position) if position else None,
-            record.partition,
-            record.offset,
-        )
-        return row, None
-
-    def _park(self, poison: list[tuple[Any, str]]) -> None:
-        futures = [
-            self.dead_letters.send(
-                dead_letter_topic(self.recipient),
-                key=record.key,
-                value=record.value if isinstance(record.value, bytes) else b"",
-                headers=[
-                    *(record.headers or []),
-                    ("dlq_reason", reason.encode()),
-                    (
-                        "dlq_source",
-                        f"{record.topic}/{record.partition}/{record.offset}".encode(),
-                    ),
-                ],
+            producer = self._dead_letter_producer()
+            futures = [producer.send(self.dead_letters, **_letter(u)) for u in bad]
+            for future in futures:
+                future.get(timeout=30)
+        except KafkaError as e:
+            log.error(
+                "%s: dead-letter topic %s not written (%s); the parked table has them",
+                self.recipient,
+                self.dead_letters,
+                type(e).__name__,
             )
-            for record, reason in poison
-        ]
-        for future in futures:
-            future.get(timeout=30)
-        if poison:
-            self.stats.parked += len(poison)
-            log.warning("%s: parked %d poison message(s)", self.recipient, len(poison))
+
+    def _dead_letter_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = KafkaProducer(
+                bootstrap_servers=self._kafka_settings["bootstrap_servers"],
+                acks="all",
+                max_block_ms=30_000,
+                **self._security,
+            )
+        return self._producer
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Before partitions go to another member, commit what is stored of them."""
+
+    def __init__(self, consumer: AgencyConsumer) -> None:
+        self.consumer = consumer
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self.consumer._commit()
+        self.consumer.stats.assigned = False
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        log.info("%s: assigned %d partition(s)", self.consumer.recipient, len(assigned))
+
+
+def _read(record: Any, contract: TopicContract | None) -> Message | Unreadable:
+    if contract is None:
+        return Unreadable(record, f"not a topic of this consumer: {record.topic}")
+    found = read(record, contract)
+    if isinstance(found, Message):
+        problem = fold.problem(found)
+        if problem is not None:
+            return Unreadable(record, problem)
+    return found
+
+
+def _letter(u: Unreadable) -> dict[str, Any]:
+    r = u.record
+    where = f"{r.topic}/{r.partition}/{r.offset}"
+    return {
+        "key": r.key,
+        "value": r.value if isinstance(r.value, bytes) else b"",
+        "headers": [
+            *(r.headers or []),
+            ("dlq_reason", u.reason.encode()),
+            ("dlq_source", where.encode()),
+        ],
+    }

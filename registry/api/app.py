@@ -13,6 +13,7 @@ from registry.api.routes import (
     audit,
     auth,
     batches,
+    contract,
     enrolments,
     fotos,
     funding,
@@ -70,4 +71,5 @@ def _routed(app: FastAPI) -> FastAPI:
     app.include_router(projections.router)
     app.include_router(audit.router)
     app.include_router(health.router)
+    app.include_router(contract.router)
     return app

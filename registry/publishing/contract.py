@@ -25,7 +25,9 @@ VERSION = "v1"  # a kind's first version
 # Kinds whose payload changed in meaning: the VSV signal is per person and can be
 # withdrawn (v2); SVB gets a monthly enrolled status, not every mutation (v2).
 VERSIONS = {("gemeente", "vsv"): "v2", ("svb", "kinderbijslag"): "v2"}
-SCHEMA_VERSION = "1"
+# Where the schemas' `$id`s live: `<base><group>.<kind>/<version>.json`, and
+# what the relay sends as `ce_dataschema` (one absolute URI per topic schema).
+SCHEMA_BASE = "https://schemas.bron-vo-registry.nl/topics/"
 CE_SOURCE = "urn:nl:bron-vo:registry"
 MUNICIPALITY = "gemeente"
 # "vergeten": the registry forgot a person (retention); delete what you hold.
@@ -65,6 +67,19 @@ def schema_name(name: str) -> str:
     """'bron.vo.gm0363.vsv.v2' → 'gemeente.vsv.v2' (the file in `schemas/`)."""
     recipient, kind = parse_topic(name)
     return f"{group(recipient)}.{kind}.{version(group(recipient), kind)}"
+
+
+def schema_id(name: str) -> str:
+    """'gemeente.vsv.v2' → its `$id`, which the relay sends as `ce_dataschema`."""
+    group_name, kind, kind_version = name.split(".")
+    return f"{SCHEMA_BASE}{group_name}.{kind}/{kind_version}.json"
+
+
+@cache
+def dataschema(name: str) -> str:
+    """A topic's `ce_dataschema` header: its schema's `$id` (cached: the relay
+    asks once a message)."""
+    return schema_id(schema_name(name))
 
 
 def ce_type(kind: str) -> str:

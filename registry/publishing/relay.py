@@ -34,10 +34,10 @@ from registry.infrastructure.pools import connect
 from registry.publishing.contract import (
     CE_SOURCE,
     PSEUDONYMISED,
-    SCHEMA_VERSION,
     TopicSchemas,
     all_topics,
     ce_type,
+    dataschema,
     group,
     parse_topic,
 )
@@ -92,7 +92,7 @@ class Row:
             ("ce_source", CE_SOURCE.encode()),
             ("ce_time", self.recorded_at.isoformat().encode()),
             ("content-type", b"application/json"),
-            ("ce_dataschema", f"{self.topic}#v{SCHEMA_VERSION}".encode()),
+            ("ce_dataschema", dataschema(self.topic).encode()),
             *self._position(),
         ]
 

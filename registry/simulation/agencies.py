@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from consumers.agency import AgencyConsumer
+from consumers.contract import Schemas
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +25,13 @@ class Consumers:
         group_suffix: str = "",
         offset_reset: str = "earliest",
     ) -> None:
+        schemas = Schemas()  # read and compiled once for them all
         self.consumers = [
             AgencyConsumer(
                 url,
                 bootstrap,
                 r,
+                schemas=schemas,
                 group_timeouts=(2000, 500),
                 group=f"agency-{r}{group_suffix}",
                 offset_reset=offset_reset,
@@ -63,7 +66,7 @@ class Consumers:
         last, quiet_since = -1, time.monotonic()
         while time.monotonic() < deadline:
             seen = sum(
-                c.stats.stored + c.stats.duplicates + c.stats.parked
+                c.stats.stored + c.stats.duplicates + c.stats.parked + c.stats.dropped
                 for c in self.consumers
             )
             if seen != last:

@@ -77,3 +77,28 @@ def test_an_installed_wheel_plays_the_tiny_demo_and_publishes(
     assert set(summary["lag"].values()) == {0}
     assert summary["consumers"]["cbs"]["stored"] > 0
     assert (tmp_path / ".registry" / "report.html").exists()
+
+
+def test_the_agency_kit_reads_the_wheel_s_schemas(
+    installed: Path, tmp_path: Path
+) -> None:
+    """The schemas the kit reads are the wheel's package data."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENCY_")}
+    env["PYTHONPATH"] = str(installed)
+    code = (
+        "from consumers.contract import Schemas; import consumers, sys; "
+        "print(consumers.__file__, file=sys.stderr); "
+        "print(Schemas().topics_of('gm0363'))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.startswith(str(installed))
+    assert "bron.vo.gm0363.vsv.v2" in run.stdout

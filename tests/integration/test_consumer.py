@@ -1,31 +1,23 @@
-"""The reference consumer: stores each message once, parks poison, commits
-offsets only after its store, resumes where it stopped."""
+"""The reference consumer: stores each message once, parks what it cannot read
+and goes on, commits offsets only after its store, resumes where it stopped,
+waits for topics it may not create, and keeps going through rebalances."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-import psycopg
-from kafka import KafkaProducer
+from kafka.admin import KafkaAdminClient
 
-from consumers.agency import AgencyConsumer, Stats, dead_letter_topic
-from registry.bootstrap import Runtime
+from consumers.agency import AgencyConsumer, Stats
 from registry.publishing.admin import ensure_topics
-from registry.publishing.contract import TopicSchemas
+from registry.publishing.contract import dataschema
+from tests.agency_helpers import FAST_GROUP, Agency, cloud_event, send
 from tests.integration.test_relay import read_all
-
-FAST_GROUP = (2000, 500)  # the embedded broker only (Apache Kafka's floor is 6000)
-
-
-class _SuffixSchemas(TopicSchemas):
-    def problem(self, topic: str, payload: dict[str, Any]) -> str | None:
-        return super().problem(topic.rsplit(".", 1)[0], payload)
-
-    def require(self, topics: list[str]) -> None:
-        super().require([t.rsplit(".", 1)[0] for t in topics])
 
 
 def payload(n: int) -> dict[str, Any]:
@@ -42,62 +34,74 @@ def payload(n: int) -> dict[str, Any]:
     }
 
 
-def send(bootstrap: str, topic: str, messages: list[tuple[str | None, bytes]]) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    for ce_id, value in messages:
-        headers = [("ce_id", ce_id.encode())] if ce_id else []
-        producer.send(topic, key=b"k", value=value, headers=headers)
-    producer.flush()
-    producer.close()
+def wait_for(condition: Callable[[], bool], what: str, limit_s: float = 60) -> None:
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
 
 
-def test_consumer_dedupes_parks_poison_and_resumes(
-    runtime: Runtime, kafka_bootstrap: str
+def in_thread(consumer: AgencyConsumer) -> threading.Thread:
+    worker = threading.Thread(target=consumer.run, kwargs={"poll_ms": 100})
+    worker.start()
+    return worker
+
+
+def test_consumer_dedupes_parks_what_it_cannot_read_and_resumes(
+    database_url: str, kafka_bootstrap: str
 ) -> None:
-    recipient = f"cbs{uuid.uuid4().hex[:6]}"
-    topic = f"bron.vo.cbs.inschrijvingen.v1.{recipient}"
-    ensure_topics(kafka_bootstrap, [topic, dead_letter_topic(recipient)])
+    agency = Agency(database_url, kafka_bootstrap, "cbs", ("inschrijvingen",))
+    name = agency.topics["inschrijvingen"]
     ids = [str(uuid.uuid4()) for _ in range(20)]
-    good = [(i, json.dumps(payload(n)).encode()) for n, i in enumerate(ids)]
-    poison = [
-        (None, b"{}"),
-        (str(uuid.uuid4()), b"not json"),
-        (str(uuid.uuid4()), json.dumps({**payload(99), "bsn": "800000481"}).encode()),
+    good = [
+        (b"k", json.dumps(payload(n)).encode(), cloud_event(name, i))
+        for n, i in enumerate(ids)
     ]
-    send(kafka_bootstrap, topic, good + good[:5] + poison)
+    value = json.dumps(payload(99)).encode()
+    ok = cloud_event(name, str(uuid.uuid4()))
 
-    def consumer() -> AgencyConsumer:
-        return AgencyConsumer(
-            runtime.database_url,
-            kafka_bootstrap,
-            recipient,
-            topics=[topic],
-            schemas=_SuffixSchemas(),
-            group_timeouts=FAST_GROUP,
-        )
+    def but(header: str, raw: bytes | None) -> list[tuple[str, bytes | None]]:
+        return [(k, raw if k == header else v) for k, v in ok]
 
-    stats = consumer().run(until=lambda s: s.stored + s.duplicates + s.parked >= 28)
-    assert (stats.stored, stats.duplicates, stats.parked) == (20, 5, 3)
-    with psycopg.connect(runtime.database_url) as conn:
-        stored = {
-            str(r[0])
-            for r in conn.execute(f"SELECT message_id FROM agency_{recipient}.messages")
-        }
-    assert stored == set(ids)
-    parked = read_all(kafka_bootstrap, [dead_letter_topic(recipient)])
+    poison = [
+        (b"k", value, [h for h in ok if h[0] != "ce_id"]),
+        (b"k", value, but("ce_id", b"42")),
+        # PostgreSQL takes no NUL: the park row must still be written.
+        (b"k", value, [*but("ce_id", b"43"), ("x-note", b"a\x00b")]),
+        (b"k", value, [h for h in ok if h[0] != "ce_type"]),
+        (b"k", value, but("ce_type", b"nl.bron.vo.fotos")),
+        (b"k", value, but("ce_source", b"\xc3\x28")),
+        (b"k", value, but("ce_dataschema", b"bron.vo.cbs.inschrijvingen#v1")),
+        (b"k", b"not json", ok),
+        (b"k", json.dumps({**payload(99), "bsn": "800000481"}).encode(), ok),
+    ]
+    agency.raw("inschrijvingen", good + good[:5] + poison)
+    stats = agency.consume()
+    assert (stats.stored, stats.duplicates, stats.parked) == (20, 5, 9)
+    stored = agency.rows("SELECT message_id::text FROM {s}.messages")
+    assert {r[0] for r in stored} == set(ids)
+    parked = read_all(kafka_bootstrap, [agency.dead_letters])
     reasons = sorted(dict(r.headers)["dlq_reason"].decode() for r in parked)
-    assert len(reasons) == 3 and reasons[1:] == ["no ce_id header", "value is not JSON"]
-    assert "must not contain {'bsn'}" in reasons[0]
+    assert reasons == sorted(r for (r,) in agency.rows("SELECT reason FROM {s}.parked"))
+    assert reasons == [
+        "breaks its schema: (message): data must not contain {'bsn'} properties",
+        f"header ce_dataschema is not {dataschema(name)}",
+        "header ce_id is not a UUID",
+        "header ce_id is not a UUID",
+        "header ce_source is not UTF-8",
+        "header ce_type is not nl.bron.vo.inschrijvingen, the type of this topic",
+        "no ce_id header",
+        "no ce_type header",
+        "the value is not JSON",
+    ]
+    assert all(b"800000481" not in str(r.headers).encode() for r in parked)
 
     # A new instance of the same group resumes after the committed offsets:
     # only the new message arrives; a clean stop ends the loop.
-    new_id = str(uuid.uuid4())
-    send(kafka_bootstrap, topic, [(new_id, json.dumps(payload(100)).encode())])
-    again = consumer()
-    seen: list[Stats] = []
+    agency.publish("inschrijvingen", payload(100), key="k")
+    again = agency.consumer()
 
     def until(s: Stats) -> bool:
-        seen.append(s)
         if s.stored >= 1:
             again.stop()
         return False
@@ -109,59 +113,124 @@ def test_consumer_dedupes_parks_poison_and_resumes(
     assert (again.stats.stored, again.stats.duplicates, again.stats.parked) == (1, 0, 0)
 
 
-def test_a_forget_message_deletes_what_the_store_holds_of_the_person(
-    runtime: Runtime, kafka_bootstrap: str
+def test_a_value_the_database_refuses_is_parked_not_a_crash(
+    database_url: str, kafka_bootstrap: str
 ) -> None:
-    recipient = f"cbs{uuid.uuid4().hex[:6]}"
-    kinds = ("inschrijvingen", "fotos", "vergeten")
-    topics = {k: f"bron.vo.cbs.{k}.v1.{recipient}" for k in kinds}
-    ensure_topics(kafka_bootstrap, [*topics.values(), dead_letter_topic(recipient)])
-    gone, kept = payload(1), payload(2)
-    foto = {
+    """Valid JSON, within the schema, yet PostgreSQL's jsonb takes no NUL
+    character: that message is parked, the rest of its batch is stored."""
+    agency = Agency(database_url, kafka_bootstrap, "cbs", ("fotos",))
+    agency.publish("fotos", foto("2026-2027"), key="01OE")
+    agency.publish("fotos", foto("2026\u00002027"), key="01OE")
+    agency.publish("fotos", foto("2027-2028"), key="01OE")
+    stats = agency.consume()
+    assert (stats.stored, stats.parked) == (2, 1)
+    assert agency.rows("SELECT reason FROM {s}.parked") == [
+        ("the store refused it (UntranslatableCharacter)",)
+    ]
+    assert len(read_all(kafka_bootstrap, [agency.dead_letters])) == 1
+    years = agency.rows("SELECT payload->>'schooljaar' FROM {s}.messages ORDER BY 1")
+    assert years == [("2026-2027",), ("2027-2028",)]
+
+
+def foto(schooljaar: str) -> dict[str, Any]:
+    return {
         "brin": "01OE",
-        "schooljaar": "2026-2027",
+        "schooljaar": schooljaar,
         "soort": "voorlopig",
         "versie": 1,
         "peildatum": "2026-10-01",
-        "controletotaal": 2,
-        "bekostigd": 2,
-        "inschrijvingen": [
-            {
-                "pseudoniem": p["pseudoniem"],
-                "vestiging": "00",
-                "elementcode": "0300",
-                "leerjaar": 1,
-                "bekostigd": True,
-                "redenen": [],
-            }
-            for p in (gone, kept)
-        ],
+        "controletotaal": 0,
+        "bekostigd": 0,
+        "inschrijvingen": [],
     }
-    forget = {"pseudoniem": gone["pseudoniem"], "datum": "2032-02-01"}
 
-    def one(value: dict[str, Any]) -> list[tuple[str | None, bytes]]:
-        return [(str(uuid.uuid4()), json.dumps(value).encode())]
 
-    send(kafka_bootstrap, topics["inschrijvingen"], one(gone) + one(kept))
-    send(kafka_bootstrap, topics["fotos"], one(foto))
-    send(kafka_bootstrap, topics["vergeten"], one(forget))
+def test_a_consumer_waits_for_topics_it_may_not_create(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """It needs no right to create topics: it creates none, says what it waits
+    for, and reads them once the registry has made them. Without its
+    dead-letter topic, what it parks is in its park table alone."""
+    suffix = uuid.uuid4().hex[:8]
+    name = f"bron.vo.cbs.inschrijvingen.v1.{suffix}"
     consumer = AgencyConsumer(
-        runtime.database_url,
+        database_url,
         kafka_bootstrap,
-        recipient,
-        topics=list(topics.values()),
-        schemas=_SuffixSchemas(),
+        f"cbsx{suffix}",
+        topics=[name],
         group_timeouts=FAST_GROUP,
+        topic_wait_seconds=0.2,
     )
-    consumer.run(until=lambda s: s.stored + s.parked >= 4)
-    assert consumer.stats.parked == 0
-    # One about them arriving after the forget message is not kept either.
-    send(kafka_bootstrap, topics["inschrijvingen"], one({**gone, "mutatie": "U"}))
-    consumer.run(until=lambda s: s.stored + s.parked >= 5)
-    with psycopg.connect(runtime.database_url) as conn:
-        rows = conn.execute(
-            f"SELECT kind, payload FROM agency_{recipient}.messages ORDER BY kind"
-        ).fetchall()
-    text = json.dumps([p for k, p in rows if k != "vergeten"])
-    assert gone["pseudoniem"] not in text and kept["pseudoniem"] in text
-    assert sorted(k for k, _ in rows) == ["fotos", "inschrijvingen", "vergeten"]
+    worker = in_thread(consumer)
+    try:
+        wait_for(lambda: consumer.stats.waiting_for == [name], "the wait to show")
+        admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        try:
+            assert name not in admin.list_topics()
+        finally:
+            admin.close()
+        ensure_topics(kafka_bootstrap, [name])
+        send(
+            kafka_bootstrap,
+            name,
+            [
+                (
+                    b"k",
+                    json.dumps(payload(1)).encode(),
+                    cloud_event(name, str(uuid.uuid4())),
+                ),
+                (b"k", b"[]", cloud_event(name, str(uuid.uuid4()))),
+            ],
+        )
+        wait_for(lambda: consumer.stats.stored + consumer.stats.parked == 2, "both")
+        assert consumer.stats.waiting_for == []
+    finally:
+        consumer.stop()
+        worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert consumer.stats.parked == 1
+
+
+def test_a_group_that_rebalances_mid_stream_stores_each_message_once(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """A second consumer joins while messages arrive, then the first leaves.
+    Each person's T, A and U land in one partition, in order: each is stored
+    once, by one of them, and folded once, in order."""
+    agency = Agency(database_url, kafka_bootstrap, "cbs", ("inschrijvingen",))
+    people = [f"{n:032x}" for n in range(30)]
+    sent: list[str] = []
+
+    def wave(mutatie: str, **change: Any) -> None:
+        for who in people:
+            body = {**payload(0), "pseudoniem": who, "mutatie": mutatie, **change}
+            sent.append(agency.publish("inschrijvingen", body, key=who))
+
+    first, second = agency.consumer(), agency.consumer()
+
+    def stored() -> int:
+        return first.stats.stored + second.stats.stored
+
+    one = in_thread(first)
+    try:
+        wave("T")
+        wait_for(lambda: stored() == 30, "the first wave")
+        two = in_thread(second)  # joins: the partitions are shared out again
+        try:
+            wave("A", leerjaar=2)
+            wait_for(lambda: second.stats.assigned and stored() == 60, "the join")
+            first.stop()  # leaves: the second gets every partition
+            one.join(timeout=60)
+            wave("U", leerjaar=2, einddatum="2027-07-31")
+            wait_for(lambda: stored() == 90, "the last wave")
+        finally:
+            second.stop()
+            two.join(timeout=60)
+    finally:
+        first.stop()
+        one.join(timeout=60)
+    assert second.stats.stored > 0
+    held = agency.rows("SELECT message_id::text FROM {s}.messages")
+    assert sorted(r[0] for r in held) == sorted(sent)
+    folded = agency.rows("SELECT leerjaar, einddatum::text FROM {s}.enrolments")
+    assert folded == [(2, "2027-07-31")] * len(people)

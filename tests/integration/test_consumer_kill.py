@@ -18,10 +18,11 @@ import uuid
 
 import psycopg
 
-from consumers.agency import dead_letter_topic
+from consumers.contract import dead_letter_topic
 from registry.bootstrap import Runtime
 from registry.publishing.admin import ensure_topics
-from tests.integration.test_consumer import payload, send
+from tests.agency_helpers import cloud_event, send
+from tests.integration.test_consumer import payload
 from tests.reliability import report
 
 TRIALS = int(os.environ.get("CONSUMER_KILL_TRIALS", "4"))
@@ -30,10 +31,9 @@ CONSUMER = """
 import sys
 import psycopg
 from consumers.agency import AgencyConsumer
-from tests.integration.test_consumer import _SuffixSchemas
 url, bootstrap, recipient, topic, total = sys.argv[1:6]
 consumer = AgencyConsumer(url, bootstrap, recipient, topics=[topic],
-                          schemas=_SuffixSchemas(), group_timeouts=(2000, 500))
+                          group_timeouts=(2000, 500))
 check = psycopg.connect(url, autocommit=True)
 
 def all_stored(_):
@@ -75,10 +75,10 @@ def test_a_killed_consumer_stores_every_message_once(
             [sys.executable, "-c", CONSUMER, *args], stdout=subprocess.PIPE, text=True
         )
 
-    def message() -> tuple[str, bytes]:
+    def message() -> tuple[bytes, bytes, list[tuple[str, bytes | None]]]:
         ce_id = str(uuid.uuid4())
         sent.append(ce_id)
-        return ce_id, json.dumps(payload(0)).encode()
+        return b"k", json.dumps(payload(0)).encode(), cloud_event(topic, ce_id)
 
     for _ in range(TRIALS):
         process = run(10**9)  # never done on its own: killed

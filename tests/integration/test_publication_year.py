@@ -15,7 +15,8 @@ from eventsourcing.persistence import StoredEvent
 
 from registry.bootstrap import Runtime, projections
 from registry.infrastructure.embedded_kafka import EmbeddedKafka
-from registry.projections.extracts.base import ExtractProjection
+from registry.infrastructure.secrets import pseudonym_key
+from registry.projections.extracts.base import ExtractProjection, pseudonym
 from registry.projections.extracts.municipalities import municipality
 from registry.projections.timeline import Timeline
 from registry.publishing.admin import ensure_topics, write_broker_schemas
@@ -54,6 +55,7 @@ def _publish_year(runtime: Runtime, kafka_bootstrap: str, year: Path) -> None:
         publication.close()
     consumers.stop(settle_seconds=4)
     _check(runtime, recipients)
+    _check_fold(runtime)
 
 
 def residence(
@@ -117,6 +119,30 @@ def _check(runtime: Runtime, recipients: list[str]) -> None:
                     if n in text or born in text
                 ]
                 assert leaked == [], r
+
+
+def _check_fold(runtime: Runtime) -> None:
+    """CBS's fold of its messages (consumers/fold.py) is the registry's own
+    view of every period as it stands, under CBS's pseudonyms."""
+    schema = runtime.projector.fresh(Timeline())
+    key = pseudonym_key(runtime.settings, "cbs")
+    with psycopg.connect(runtime.database_url) as conn:
+        truth = {
+            (pseudonym(key, number), *rest)
+            for number, *rest in conn.execute(
+                "SELECT s.number, p.brin, p.ingangsdatum, p.vestiging, "
+                f"p.elementcode, p.leerjaar, p.einddatum FROM {schema}.periods p "
+                f"JOIN {schema}.students s USING (student_id) "
+                "WHERE p.closed_by IS NULL"
+            )
+        }
+        folded = set(
+            conn.execute(
+                "SELECT persoon, brin, ingangsdatum, vestiging, elementcode, "
+                "leerjaar, einddatum FROM agency_cbs.enrolments"
+            ).fetchall()
+        )
+    assert truth and folded == truth
 
 
 @pytest.fixture

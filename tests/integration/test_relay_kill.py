@@ -269,7 +269,6 @@ def test_relay_killed_at_random_points_loses_nothing(
         kafka_bootstrap,
         recipient,
         topics=topics,
-        schemas=_SuffixSchemas(),
         group_timeouts=FAST_GROUP,
     )
     deadline = time.monotonic() + 60

@@ -113,7 +113,10 @@ def test_every_route_documents_its_answer(doc: dict[str, Any]) -> None:
         if "204" in responses:
             assert "content" not in responses["204"], name
             continue
-        schema = responses["200"]["content"]["application/json"]["schema"]
+        content = responses["200"]["content"]
+        # JSON, or a JSON Schema served as one (application/schema+json)
+        media = content.get("application/json") or content["application/schema+json"]
+        schema = media["schema"]
         assert schema not in ({}, {"type": "object"}), name
         target = schema.get("items", schema)
         assert "$ref" in target, f"{name}: {schema}"
@@ -139,7 +142,7 @@ def test_every_refusal_is_a_problem(doc: dict[str, Any]) -> None:
 
 def test_the_routes_declare_their_refusals(doc: dict[str, Any]) -> None:
     found = api_routes()
-    assert len(found) == 17  # with /healthz and /readyz
+    assert len(found) == 20  # with /healthz, /readyz and the contract's three
     assert len(list(operations(doc))) == len(found)
     for route in found:
         for method in route.methods:
@@ -164,6 +167,9 @@ def test_the_routes_declare_their_refusals(doc: dict[str, Any]) -> None:
     assert "401" not in logout["responses"]
     # Health needs no login; readiness says which dependency is down.
     assert "security" not in doc["paths"]["/healthz"]["get"]
+    # The published contract is public.
+    for path in ("/v1/schemas", "/v1/schemas/{name}", "/v1/asyncapi"):
+        assert "security" not in doc["paths"][path]["get"], path
     assert set(doc["paths"]["/readyz"]["get"]["responses"]) == {"200", "503"}
 
 

@@ -1,0 +1,74 @@
+"""The agency kit reads the contract from the schemas alone, and reads it as the
+registry publishes it: the same topics per recipient, the same dead-letter
+topic, and the CloudEvents type and schema URI the relay sends."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from consumers.contract import NotInContract, Schemas, dead_letter_topic
+from registry.publishing import contract
+
+
+@pytest.fixture(scope="module")
+def schemas() -> Schemas:
+    return Schemas()
+
+
+def test_every_recipient_has_the_registry_s_topics(schemas: Schemas) -> None:
+    for recipient in contract.recipients():
+        assert schemas.topics_of(recipient) == sorted(contract.topics_of(recipient))
+        assert dead_letter_topic(recipient) == contract.dead_letter_topic(recipient)
+
+
+def test_each_topic_expects_what_the_relay_sends(schemas: Schemas) -> None:
+    for topic in contract.all_topics():
+        kit = schemas.contract(topic)
+        _, kind = contract.parse_topic(topic)
+        assert kit.ce_type == contract.ce_type(kind)
+        assert kit.schema_id == contract.dataschema(topic)
+
+
+def test_an_unknown_recipient_or_topic_is_refused_by_name(schemas: Schemas) -> None:
+    with pytest.raises(NotInContract, match="unknown recipient 'duo'"):
+        schemas.topics_of("duo")
+    with pytest.raises(NotInContract, match=r"no schema cbs\.foo\.v1"):
+        schemas.contract("bron.vo.cbs.foo.v1")
+
+
+def test_schemas_come_from_a_directory_of_copies(
+    tmp_path: Path, schemas: Schemas
+) -> None:
+    """As an agency would keep them, fetched from GET /v1/schemas."""
+    for name in ("svb.kinderbijslag.v2", "svb.vergeten.v1"):
+        (tmp_path / f"{name}.json").write_text(json.dumps(contract.schema(name)))
+    copies = Schemas(tmp_path)
+    assert copies.topics_of("svb") == sorted(contract.topics_of("svb"))
+    with pytest.raises(NotInContract, match="no topic schemas for recipient 'cbs'"):
+        copies.topics_of("cbs")
+
+
+def test_the_kit_runs_no_code_of_the_registry() -> None:
+    """Only the (empty) packages that hold the schema files are imported."""
+    code = (
+        "import sys\n"
+        "from consumers.agency import AgencyConsumer\n"
+        "from consumers.cli import main\n"
+        "from consumers.contract import Schemas\n"
+        "Schemas().contract(Schemas().topics_of('gm0363')[0])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'registry'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout.replace("'", '"')) == [
+        "registry",
+        "registry.publishing",
+    ]
+    init = Path(contract.__file__).with_name("__init__.py")
+    assert not init.read_text().strip()
