@@ -35,6 +35,35 @@ def idle(seconds: float | None) -> Callable[[Stats], bool]:
     return until
 
 
+def check(settings: AgencySettings) -> int:
+    """One query on the agency's database and a connection to the broker; a
+    line saying which failed (the error's class only: a text may quote a
+    value), exit 1."""
+    import psycopg
+    from kafka import KafkaConsumer
+
+    try:
+        with psycopg.connect(settings.database(), connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except (ValueError, psycopg.Error) as e:
+        print(f"registry-agency: database: {type(e).__name__}", file=sys.stderr)  # noqa: T201
+        return 1
+    try:
+        probe = KafkaConsumer(
+            bootstrap_servers=settings.bootstrap(),
+            **settings.security(),
+        )
+        try:
+            probe.topics()  # a metadata round trip: connected and authorised
+        finally:
+            probe.close()
+    except Exception as e:  # no broker, refused credentials, a missing setting
+        print(f"registry-agency: broker: {type(e).__name__}", file=sys.stderr)  # noqa: T201
+        return 1
+    print(json.dumps({"database": "ok", "broker": "ok"}))  # noqa: T201
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="registry-agency",
@@ -49,7 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--idle-exit", type=float, help="stop after this many idle seconds"
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="a health check: exit 0 when the database and the broker answer",
+    )
     args = parser.parse_args(argv)
+    if args.check:
+        return check(AgencySettings())
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )

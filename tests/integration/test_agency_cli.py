@@ -105,3 +105,18 @@ def test_a_missing_setting_is_refused_by_name(
     monkeypatch.setenv("AGENCY_DATABASE_URL", "dbname=x")
     assert main(["duo"]) == 2
     assert "unknown recipient 'duo'" in capsys.readouterr().err
+
+
+def test_the_health_check_says_which_server_does_not_answer(
+    database_url: str,
+    kafka_bootstrap: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AGENCY_DATABASE_URL", database_url)
+    monkeypatch.setenv("AGENCY_KAFKA_BOOTSTRAP", kafka_bootstrap)
+    assert main(["--check"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"database": "ok", "broker": "ok"}
+    monkeypatch.setenv("AGENCY_DATABASE_URL", "host=127.0.0.1 port=9 dbname=x")
+    assert main(["--check"]) == 1
+    assert "database" in capsys.readouterr().err

@@ -12,6 +12,8 @@ import pytest
 import typer
 import yaml
 
+from consumers.cli import main as agency_main
+from consumers.settings import AgencySettings
 from registry.cli.main import app
 from registry.config import Settings
 
@@ -24,11 +26,28 @@ def compose() -> dict[str, Any]:
     return loaded
 
 
-def registry_services() -> dict[str, dict[str, Any]]:
+def image_services() -> dict[str, dict[str, Any]]:
     return {
         name: spec
         for name, spec in compose()["services"].items()
         if str(spec.get("image", "")).startswith(IMAGE)
+    }
+
+
+def registry_services() -> dict[str, dict[str, Any]]:
+    """The services running the `registry` command (the image's entrypoint)."""
+    return {
+        name: spec
+        for name, spec in image_services().items()
+        if spec.get("entrypoint", ["registry"]) == ["registry"]
+    }
+
+
+def agency_services() -> dict[str, dict[str, Any]]:
+    return {
+        name: spec
+        for name, spec in image_services().items()
+        if spec.get("entrypoint") == ["registry-agency"]
     }
 
 
@@ -51,6 +70,10 @@ def variables(spec: dict[str, Any]) -> set[str]:
 
 def known_settings() -> set[str]:
     return {f"REGISTRY_{name.upper()}" for name in Settings.model_fields}
+
+
+def known_agency_settings() -> set[str]:
+    return {f"AGENCY_{name.upper()}" for name in AgencySettings.model_fields}
 
 
 def resolve(words: list[str]) -> Any:
@@ -77,8 +100,8 @@ def test_the_registry_services_are_there() -> None:
         "projections",
         "milestones",
         "relay-gemeenten",
-        "consumer-cbs",
     }
+    assert set(agency_services()) == {"consumer-cbs"}
 
 
 @pytest.mark.parametrize("service", sorted(registry_services()))
@@ -104,6 +127,21 @@ def test_every_command_exists(service: str) -> None:
             resolve(test[2:])
 
 
+@pytest.mark.parametrize("service", sorted(agency_services()))
+def test_the_agency_consumer_runs_on_its_own_settings(
+    service: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = agency_services()[service]
+    names = variables(spec)
+    assert names <= known_agency_settings(), "not the kit's settings"
+    assert not any(n.startswith("REGISTRY_") for n in names)  # no registry config
+    assert spec["healthcheck"]["test"] == ["CMD", "registry-agency", "--check"]
+    with pytest.raises(SystemExit) as done:
+        agency_main([*spec["command"], "--help"])
+    assert done.value.code == 0
+    capsys.readouterr()
+
+
 def test_every_long_running_service_has_a_health_check() -> None:
     for name, spec in compose()["services"].items():
         if spec.get("restart", "unless-stopped") == "no":
@@ -111,7 +149,7 @@ def test_every_long_running_service_has_a_health_check() -> None:
         assert "test" in spec.get("healthcheck", {}), f"{name} has no health check"
 
 
-def test_the_services_run_in_production_mode() -> None:
+def test_the_registry_services_run_in_production_mode() -> None:
     for name, spec in registry_services().items():
         assert spec["environment"]["REGISTRY_ENV"] == "production", name
 
