@@ -24,6 +24,7 @@ from registry.api.routes import (
 )
 from registry.bootstrap import Runtime, bootstrap
 from registry.config import Settings
+from registry.infrastructure.logs import configure_logging
 from registry.infrastructure.secrets import server_key
 
 TITLE, VERSION = "BRON-VO enrolment registry", "0.1.0"
@@ -41,6 +42,7 @@ def production_app() -> FastAPI:
     worker opens its own runtime from the environment's settings for the
     app's lifetime. Tables are made once beforehand (`registry serve`, or
     `registry db migrate`), never by the workers at once."""
+    configure_logging(Settings())  # each worker is a process of its own
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

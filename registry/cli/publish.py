@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from typing import Annotated, Any
@@ -11,6 +12,7 @@ import typer
 from registry.cli.common import emit, kafka_bootstrap, refuse, runtime
 from registry.publishing.security import client_security
 
+log = logging.getLogger(__name__)
 publish_app = typer.Typer(
     help="Publication to the agencies over Kafka.", no_args_is_help=True
 )
@@ -48,10 +50,10 @@ def publish_relay(
                         refuse(f"the round failed: {type(e).__name__}")
                     failures += 1
                     # The class only: a driver's text may quote a value.
-                    typer.echo(
-                        f"registry: round failed ({type(e).__name__}), trying "
-                        f"again in {backoff(poll, failures):.0f} s",
-                        err=True,
+                    log.warning(
+                        "round failed (%s), trying again in %.0f s",
+                        type(e).__name__,
+                        backoff(poll, failures),
                     )
                 if once:
                     break
@@ -75,10 +77,10 @@ def _publication(rt: Any, once: bool, stop: dict[str, bool]) -> Any:
                 refuse(f"the broker is unavailable ({type(e).__name__})", code=3)
             failures += 1
             wait = backoff(1.0, failures)
-            typer.echo(
-                f"registry: broker unavailable ({type(e).__name__}), trying again "
-                f"in {wait:.0f} s",
-                err=True,
+            log.warning(
+                "broker unavailable (%s), trying again in %.0f s",
+                type(e).__name__,
+                wait,
             )
             time.sleep(wait)
     return None
@@ -121,3 +123,4 @@ def publish_replay(
             )
         finally:
             kafka.close()
+
