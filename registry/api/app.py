@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from registry.api import metrics
 from registry.api.errors import install_error_handlers
 from registry.api.openapi import RegistryAPI
 from registry.api.routes import (
@@ -60,6 +61,7 @@ def attach(app: FastAPI, runtime: Runtime) -> None:
 
 def _routed(app: FastAPI) -> FastAPI:
     install_error_handlers(app)
+    metrics.install(app)
     # In this order in the OpenAPI document.
     app.include_router(auth.router)
     app.include_router(school_years.router)

@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS intake_batches (
   received_at timestamptz NOT NULL, updated_at timestamptz NOT NULL,
   feedback jsonb NOT NULL,
   PRIMARY KEY (brin, aanleverpunt, schooljaar, batchnummer));
+-- The last delivery's time for `registry status` and /metrics, from the index.
+CREATE INDEX IF NOT EXISTS intake_batches_received ON intake_batches (received_at);
 CREATE TABLE IF NOT EXISTS intake_waiting (
   brin text NOT NULL, aanleverpunt int NOT NULL, schooljaar text NOT NULL,
   batchnummer int NOT NULL, meldingnummer int NOT NULL, soort text NOT NULL,
@@ -112,6 +114,14 @@ class IntakeStore:
             if row is None
             else StoredBatch(row["content_hash"], row["feedback"], row["soort"])
         )
+
+    def last_received(self) -> datetime | None:
+        """When the last batch was received (its first delivery), if any."""
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT max(received_at) AS at FROM intake_batches"
+            ).fetchone()
+        return None if row is None else row["at"]
 
     def periods_of(self, student_ids: Sequence[UUID]) -> list[Period]:
         if not student_ids:

@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS relay_positions (
 CREATE TABLE IF NOT EXISTS outbox_refused (
   seq bigint PRIMARY KEY, message_id uuid NOT NULL, topic text NOT NULL,
   reason text NOT NULL, refused_at timestamptz NOT NULL DEFAULT now());
+-- The recipients a relay serves (its LIKE pattern; NULL: all), so what waits
+-- for it can be counted per recipient (registry status, /metrics).
+ALTER TABLE relay_positions ADD COLUMN IF NOT EXISTS recipients text;
 """
 _SELECT = (
     "SELECT seq, message_id, recipient, topic, key, kind, payload::text, source_position, "
@@ -157,7 +160,7 @@ class Relay:
         recipient group, each with its own position (`name`), share the work.
         Refuses to start when a topic it serves has no schema."""
         schemas.require(
-            [t for t in all_topics() if _like(parse_topic(t)[0], recipients)]
+            [t for t in all_topics() if matches(parse_topic(t)[0], recipients)]
         )
         self.recipients = recipients
         self.in_flight = in_flight
@@ -291,13 +294,14 @@ class Relay:
     def _acknowledge(self, seq: int) -> None:
         with connect(self.url) as conn:
             conn.execute(
-                "INSERT INTO relay_positions (name, seq) VALUES (%s, %s) "
-                "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = now()",
-                (self.name, seq),
+                "INSERT INTO relay_positions (name, seq, recipients) VALUES (%s, %s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = now(), "
+                "recipients = excluded.recipients",
+                (self.name, seq, self.recipients),
             )
 
 
-def _like(value: str, pattern: str | None) -> bool:
+def matches(value: str, pattern: str | None) -> bool:
     """SQL's LIKE, as the relay's outbox query applies `recipients`."""
     if pattern is None:
         return True
