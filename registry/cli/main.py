@@ -31,6 +31,7 @@ from registry.cli import (
     signals,
     simulation,
     snapshots,
+    status,
     users,
     year,
 )
@@ -69,6 +70,7 @@ school_years.register(app)
 snapshots.register(app)
 audit.register(app)
 consume.register(app)
+status.register(app)
 serve.register(app)
 simulation.register(app)
 schools.register(app)
