@@ -1,4 +1,4 @@
-"""`registry publish relay|replay`: the outbox to the agencies over Kafka."""
+"""`registry publish relay|replay|redrive`: the outbox to the agencies over Kafka."""
 
 from __future__ import annotations
 
@@ -124,3 +124,33 @@ def publish_replay(
         finally:
             kafka.close()
 
+
+@publish_app.command("redrive")
+def publish_redrive(
+    recipient: Annotated[
+        str | None,
+        typer.Option(help="cbs, inspectie, svb or gmNNNN (a LIKE pattern: gm%)"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="say what would be sent; send and change nothing")
+    ] = False,
+) -> None:
+    """Send the refused messages (outbox_refused) again after a fix: each is
+    checked against its topic's schema again; those that pass go out with their
+    original ids, the others stay refused with the reason."""
+    from registry.publishing.contract import TopicSchemas
+    from registry.publishing.redrive import redrive
+    from registry.publishing.relay import producer
+
+    with runtime() as rt:
+        if dry_run:
+            done = redrive(rt.database_url, TopicSchemas(), None, recipient)
+        else:
+            kafka = producer(
+                kafka_bootstrap(rt.settings), **client_security(rt.settings)
+            )
+            try:
+                done = redrive(rt.database_url, TopicSchemas(), kafka, recipient)
+            finally:
+                kafka.close()
+        emit({"recipient": recipient, "dry_run": dry_run, **done.view()})
