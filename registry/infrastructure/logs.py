@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from registry.config import Settings
-from registry.infrastructure.redact import quiet_payload_loggers
+from registry.infrastructure.redact import PAYLOAD_LOGGERS
 
 HANDLER_NAME = "registry"
 MASK = "***"
@@ -127,7 +127,14 @@ def configure_logging(settings: Settings, *, terminal: bool | None = None) -> No
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
-    quiet_payload_loggers()
+    # kafka-python logs every failed connection attempt as an error (a flood
+    # while a broker is down, which the relay and the consumer report once a
+    # round themselves), and its DEBUG quotes payloads: silent, as it was
+    # before any handler (it ships a NullHandler), or INFO at DEBUG.
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(
+            logging.INFO if settings.log_level == "DEBUG" else logging.CRITICAL
+        )
 
 
 def _handler(as_json: bool, terminal: bool) -> logging.Handler:

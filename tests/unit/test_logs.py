@@ -83,8 +83,11 @@ def test_the_level_setting_decides_what_is_written(
     configure_logging(Settings(log_level="DEBUG", log_format="json"))
     log.debug("page applied")
     assert [line["message"] for line in lines(logs)] == ["page applied"]
-    # The clients that log what they carry stay at INFO even then.
+    # The client that logs what it carries stays at INFO even then, and is
+    # silent otherwise (an error per connection attempt is noise).
     assert logging.getLogger("kafka").getEffectiveLevel() == logging.INFO
+    configure_logging(Settings(log_format="json"))
+    assert logging.getLogger("kafka").getEffectiveLevel() == logging.CRITICAL
 
 
 def test_a_human_format_off_a_terminal_is_one_plain_line(
