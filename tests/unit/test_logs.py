@@ -7,25 +7,20 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
 
 from registry.config import Settings
-from registry.infrastructure.logs import HANDLER_NAME, configure_logging, mask
+from registry.infrastructure.logs import configure_logging, mask
 
 BSN = "123456782"
 
 
 @pytest.fixture
-def logs(capsys: pytest.CaptureFixture[str]) -> Iterator[pytest.CaptureFixture[str]]:
-    root = logging.getLogger()
-    level = root.level
-    yield capsys
-    for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
-        root.removeHandler(handler)
-    root.setLevel(level)
+def logs(capsys: pytest.CaptureFixture[str]) -> pytest.CaptureFixture[str]:
+    """stderr, where the handler writes (conftest undoes the setup after)."""
+    return capsys
 
 
 def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
