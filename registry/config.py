@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -70,6 +70,27 @@ class Settings(BaseSettings):
     # "..."}' (HMAC of the API's paging cursors); generated like the above into
     # STATE_DIR/server-keys.json when missing.
     server_keys: dict[str, SecretStr] = Field(default_factory=dict)
+
+    # Logging (docs/operations.md): the level, and the format, which is json
+    # in production and human elsewhere unless set.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "human"] | None = None
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_in_any_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @property
+    def log_as_json(self) -> bool:
+        return self.log_format == "json" or (
+            self.log_format is None and self.production
+        )
 
     @model_validator(mode="after")
     def _insync_within_replicas(self) -> Settings:

@@ -3,6 +3,7 @@ REGISTRY_DATABASE_URL names one) and a fresh database per test."""
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -18,11 +19,28 @@ from pydantic import SecretStr
 from registry.bootstrap import Runtime, bootstrap
 from registry.config import Settings
 from registry.infrastructure.embedded_postgres import EmbeddedPostgres
+from registry.infrastructure.logs import HANDLER_NAME
+from registry.infrastructure.redact import PAYLOAD_LOGGERS
 from registry.projections.queries.peiling import TimelineFotos
 
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A command run in-process sets logging up for the whole process (the
+    CLI's callback): undone after each test, so none sees another's."""
+    root = logging.getLogger()
+    level = root.level
+    quiet = {name: logging.getLogger(name).level for name in PAYLOAD_LOGGERS}
+    yield
+    for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+    for name, was in quiet.items():
+        logging.getLogger(name).setLevel(was)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from registry.api import metrics
 from registry.api.errors import install_error_handlers
 from registry.api.openapi import RegistryAPI
 from registry.api.routes import (
@@ -25,6 +26,7 @@ from registry.api.routes import (
 )
 from registry.bootstrap import Runtime, bootstrap
 from registry.config import Settings
+from registry.infrastructure.logs import configure_logging
 from registry.infrastructure.secrets import server_key
 
 TITLE, VERSION = "BRON-VO enrolment registry", "0.1.0"
@@ -42,6 +44,7 @@ def production_app() -> FastAPI:
     worker opens its own runtime from the environment's settings for the
     app's lifetime. Migrations are applied once beforehand (`registry db
     migrate`, or `registry serve` in development), never by the workers."""
+    configure_logging(Settings())  # each worker is a process of its own
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,6 +62,7 @@ def attach(app: FastAPI, runtime: Runtime) -> None:
 
 def _routed(app: FastAPI) -> FastAPI:
     install_error_handlers(app)
+    metrics.install(app)
     # In this order in the OpenAPI document.
     app.include_router(auth.router)
     app.include_router(school_years.router)

@@ -32,6 +32,7 @@ from registry.cli import (
     signals,
     simulation,
     snapshots,
+    status,
     users,
     year,
 )
@@ -41,12 +42,37 @@ app = typer.Typer(
     help="Enrolment registry for Dutch secondary schools (after BRON VO).",
     no_args_is_help=True,
 )
+
+
+@app.callback()
+def _logging() -> None:
+    # Before any command runs: every command and daemon logs alike (the
+    # settings' level and format, personal data masked; docs/operations.md).
+    from pydantic import ValidationError
+
+    from registry.config import Settings
+    from registry.infrastructure.logs import configure_logging
+
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        # Where and what is wrong, never the value (it may be a secret).
+        wrong = "; ".join(
+            f"REGISTRY_{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}"
+            for err in e.errors(include_input=False)
+        )
+        typer.echo(f"registry: refused: invalid setting: {wrong}", err=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings)
+
+
 # `--help` lists the top-level commands in this order, then the groups in theirs.
 deliveries.register(app)
 school_years.register(app)
 snapshots.register(app)
 audit.register(app)
 consume.register(app)
+status.register(app)
 serve.register(app)
 simulation.register(app)
 schools.register(app)

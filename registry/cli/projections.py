@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from registry.bootstrap import projections
-from registry.cli.common import emit, progress, projection_named, runtime
+from registry.cli.common import emit, projection_named, refuse, runtime
+from registry.cli.progress import rebuild_progress
 from registry.projections.engine.daemon import Daemon
 
 projections_app = typer.Typer(help="Read-side projections.", no_args_is_help=True)
@@ -47,16 +48,45 @@ def projections_run(
 
 
 @projections_app.command("rebuild")
-def projections_rebuild(name: str) -> None:
-    """Rebuild a projection beside the live one; it takes over when caught up."""
-    with runtime() as rt, progress(f"rebuild {name}") as bar:
+def projections_rebuild(
+    name: str,
+    brin: Annotated[
+        str | None,
+        typer.Option(
+            help="only this school: its rows re-derived from the log and swapped "
+            "into the live tables at their position"
+        ),
+    ] = None,
+) -> None:
+    """Rebuild a projection beside the live one; it takes over when caught up.
+    Ctrl-C or SIGTERM cancels it: the live tables stay as they were and the
+    partial schema is dropped."""
+    from registry.domain.errors import DomainError
+    from registry.domain.values import Brin
+    from registry.projections.engine.rebuild import RebuildCancelled, rebuild_school
+
+    try:
+        school = None if brin is None else str(Brin(brin))
+    except DomainError as e:
+        refuse(str(e))
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    label = f"rebuild {name}" + (f" for {school}" if school else "")
+    with runtime() as rt, rebuild_progress(label) as on_page:
         projection = projection_named(rt, name)
-        task = bar.add_task(name, total=None)
-        schema = rt.projector.rebuild(
-            projection,
-            on_page=lambda pos, head: bar.update(task, completed=pos, total=head),
-        )
-    emit({"projection": name, "live": schema})
+        try:
+            if school is None:
+                schema = rt.projector.rebuild(projection, on_page, lambda: stop["now"])
+                emit({"projection": name, "live": schema})
+                return
+            swapped = rebuild_school(
+                rt.projector, projection, school, on_page, lambda: stop["now"]
+            )
+        except (RebuildCancelled, KeyboardInterrupt):
+            refuse(f"{label} cancelled: the live tables are unchanged", code=130)
+        except (ValueError, LookupError) as e:
+            refuse(str(e))
+    emit({"projection": name, "brin": school, **swapped})
 
 
 @projections_app.command("resume")

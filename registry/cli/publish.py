@@ -1,7 +1,8 @@
-"""`registry publish relay|replay`: the outbox to the agencies over Kafka."""
+"""`registry publish relay|replay|redrive`: the outbox to the agencies over Kafka."""
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from typing import Annotated, Any
@@ -11,6 +12,7 @@ import typer
 from registry.cli.common import emit, kafka_bootstrap, refuse, runtime
 from registry.publishing.security import client_security
 
+log = logging.getLogger(__name__)
 publish_app = typer.Typer(
     help="Publication to the agencies over Kafka.", no_args_is_help=True
 )
@@ -55,10 +57,10 @@ def publish_relay(
                         refuse(f"the round failed: {type(e).__name__}")
                     failures += 1
                     # The class only: a driver's text may quote a value.
-                    typer.echo(
-                        f"registry: round failed ({type(e).__name__}), trying "
-                        f"again in {backoff(poll, failures):.0f} s",
-                        err=True,
+                    log.warning(
+                        "round failed (%s), trying again in %.0f s",
+                        type(e).__name__,
+                        backoff(poll, failures),
                     )
                 if once:
                     break
@@ -87,10 +89,10 @@ def _publication(
                 refuse(f"the broker is unavailable ({type(e).__name__})", code=3)
             failures += 1
             wait = backoff(1.0, failures)
-            typer.echo(
-                f"registry: broker unavailable ({type(e).__name__}), trying again "
-                f"in {wait:.0f} s",
-                err=True,
+            log.warning(
+                "broker unavailable (%s), trying again in %.0f s",
+                type(e).__name__,
+                wait,
             )
             time.sleep(wait)
     return None
@@ -133,6 +135,37 @@ def publish_replay(
             )
         finally:
             kafka.close()
+
+
+@publish_app.command("redrive")
+def publish_redrive(
+    recipient: Annotated[
+        str | None,
+        typer.Option(help="cbs, inspectie, svb or gmNNNN (a LIKE pattern: gm%)"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="say what would be sent; send and change nothing")
+    ] = False,
+) -> None:
+    """Send the refused messages (outbox_refused) again after a fix: each is
+    checked against its topic's schema again; those that pass go out with their
+    original ids, the others stay refused with the reason."""
+    from registry.publishing.contract import TopicSchemas
+    from registry.publishing.redrive import redrive
+    from registry.publishing.relay import producer
+
+    with runtime() as rt:
+        if dry_run:
+            done = redrive(rt.database_url, TopicSchemas(), None, recipient)
+        else:
+            security = client_security(rt.settings)
+            security["max_request_size"] = rt.settings.kafka_max_message_bytes
+            kafka = producer(kafka_bootstrap(rt.settings), **security)
+            try:
+                done = redrive(rt.database_url, TopicSchemas(), kafka, recipient)
+            finally:
+                kafka.close()
+        emit({"recipient": recipient, "dry_run": dry_run, **done.view()})
 
 
 @publish_app.command("topics")

@@ -196,14 +196,18 @@ class EmbeddedKafka:
             f"{_log_tail(self.log_path)}"
         )
 
-    def start(self) -> str:
-        """Start the broker and return its bootstrap address "127.0.0.1:PORT"."""
+    def start(self, port: int | None = None) -> str:
+        """Start the broker and return its bootstrap address "127.0.0.1:PORT".
+        `port`: the one to listen on (a restart where clients already point);
+        by default a free one."""
         if self.bootstrap is not None:
             return self.bootstrap
         deadline = time.monotonic() + START_TIMEOUT_S
         code = None
-        for _attempt in range(START_ATTEMPTS):  # another process may take the port
-            port = _free_port()
+        wanted = port
+        # Another process may take a free port before the broker binds it.
+        for _attempt in range(START_ATTEMPTS if wanted is None else 1):
+            port = wanted if wanted is not None else _free_port()
             self._spawn(port)
             if self._wait_ready(port, deadline):
                 self.bootstrap = f"127.0.0.1:{port}"

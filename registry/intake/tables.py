@@ -85,6 +85,14 @@ class IntakeStore:
             else StoredBatch(row["content_hash"], row["feedback"], row["soort"])
         )
 
+    def last_received(self) -> datetime | None:
+        """When the last batch was received (its first delivery), if any."""
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT max(received_at) AS at FROM intake_batches"
+            ).fetchone()
+        return None if row is None else row["at"]
+
     def periods_of(self, student_ids: Sequence[UUID]) -> list[Period]:
         if not student_ids:
             return []

@@ -498,6 +498,15 @@ class Timeline(Projection):
     version: ClassVar[int] = 4
     ddl: ClassVar[str] = DDL
     audit: ClassVar[dict[str, str]] = AUDIT
+    school_tables: ClassVar[tuple[str, ...]] = (
+        "schools",
+        "vestigingen",
+        "licences",
+        "school_years",
+        "exclusions",
+        "enrolments",
+        "periods",
+    )
     topics: ClassVar[tuple[str, ...]] = (
         *_STEPS,
         events.STUDENT_REGISTERED,

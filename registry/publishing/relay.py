@@ -145,7 +145,7 @@ class Relay:
         recipient group, each with its own position (`name`), share the work.
         Refuses to start when a topic it serves has no schema."""
         schemas.require(
-            [t for t in all_topics() if _like(parse_topic(t)[0], recipients)]
+            [t for t in all_topics() if matches(parse_topic(t)[0], recipients)]
         )
         self.recipients = recipients
         self.in_flight = in_flight
@@ -279,13 +279,14 @@ class Relay:
     def _acknowledge(self, seq: int) -> None:
         with connect(self.url) as conn:
             conn.execute(
-                "INSERT INTO relay_positions (name, seq) VALUES (%s, %s) "
-                "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = now()",
-                (self.name, seq),
+                "INSERT INTO relay_positions (name, seq, recipients) VALUES (%s, %s, %s) "
+                "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = now(), "
+                "recipients = excluded.recipients",
+                (self.name, seq, self.recipients),
             )
 
 
-def _like(value: str, pattern: str | None) -> bool:
+def matches(value: str, pattern: str | None) -> bool:
     """SQL's LIKE, as the relay's outbox query applies `recipients`."""
     if pattern is None:
         return True

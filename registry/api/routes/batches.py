@@ -14,10 +14,12 @@ from registry.access.users import Principal
 from registry.api import examples
 from registry.api.deps import PrincipalDep, ReadLog, ReadLogDep, RuntimeDep
 from registry.api.documents import Feedback
+from registry.api.metrics import instruments_of
 from registry.api.openapi import BATCH_BODY, SIGNED_IN, answer, document, problems
 from registry.domain.foto import student_number
 from registry.intake.feedback import FeedbackDocument
-from registry.intake.wire import BatchKey
+from registry.intake.service import DeliveryRefused
+from registry.intake.wire import BatchKey, BatchRefused
 
 router = APIRouter(prefix="/v1/batches", tags=["deliveries"])
 DELIVERERS = {Role.SCHOOL: "INSCHRIJVING", Role.ACCOUNTANT: "ACCOUNTANTSMUTATIE"}
@@ -103,11 +105,19 @@ async def submit(
         head = None  # intake refuses it as a whole, with the reason
     if isinstance(head, dict):
         _may_deliver(principal, head.get("brin"), head.get("soort"))
+    counted = instruments_of(request)
     # Off the event loop: a large delivery must not stall other requests.
-    result = await run_in_threadpool(
-        runtime.record_now,
-        lambda at: runtime.intake.submit(raw, at, dry_run=dry_run, by=principal),
-    )
+    try:
+        result = await run_in_threadpool(
+            runtime.record_now,
+            lambda at: runtime.intake.submit(raw, at, dry_run=dry_run, by=principal),
+        )
+    except (BatchRefused, DeliveryRefused):
+        if counted:
+            counted.refused()
+        raise
+    if counted:
+        counted.delivery(result.feedback, result.recorded, dry_run)
     if not dry_run:  # intake audits a trial itself, the command line's too
         _audit_feedback(audit, result.feedback)
     return result.feedback

@@ -27,6 +27,9 @@ class Projection(ABC):
     topics: ClassVar[tuple[str, ...]]
     # table → SELECT of its rows as known at log position %(p)s (audit replay)
     audit: ClassVar[dict[str, str]] = {}
+    # Its tables whose rows each belong to one school (a `brin` column), the
+    # school's own table first: what a rebuild of one school replaces.
+    school_tables: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def apply_page(self, curs: Cursor[Any], facts: list[Fact]) -> None:

@@ -164,32 +164,16 @@ class Projector:
         return str(row[0])
 
     def rebuild(
-        self, projection: Projection, on_page: Callable[[int, int], None] | None = None
+        self,
+        projection: Projection,
+        on_page: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> str:
-        """Build the projection again from the log beside the live one, make the
-        new tables live when caught up, and drop the old ones. Readers keep
-        reading the old tables until the switch, which is one transaction."""
-        old = self.live_schema(projection.name)
-        with self._connect() as conn:
-            taken = conn.execute(
-                "SELECT count(*) FROM projection_tracking WHERE name = %s",
-                (projection.name,),
-            ).fetchone()
-        schema = f"{projection.schema()}_r{int(taken[0]) if taken else 0}"
-        self.ensure(projection, schema)
-        while True:
-            self.catch_up(projection, schema, on_page=on_page)
-            if self.promote(projection.name, schema):
-                break
-            stopped = self.stopped(schema)
-            if stopped is not None:
-                self.drop(schema)
-                raise ProjectionStopped(
-                    f"the rebuild stopped before log position {stopped[0]}: "
-                    f"{stopped[1]}; the live tables are unchanged"
-                )
-        self.drop(old)
-        return schema
+        """Build the projection again beside the live one and make it live when
+        caught up (engine/rebuild.py); the new schema."""
+        from registry.projections.engine.rebuild import rebuild
+
+        return rebuild(self, projection, on_page, should_stop)
 
     def stopped(self, schema: str) -> tuple[int, str] | None:
         """Where and why the schema stopped at an event it could not apply."""
