@@ -57,11 +57,7 @@ def _logging() -> None:
         settings = Settings()
     except ValidationError as e:
         # Where and what is wrong, never the value (it may be a secret).
-        wrong = "; ".join(
-            f"REGISTRY_{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}"
-            for err in e.errors(include_input=False)
-        )
-        typer.echo(f"registry: refused: invalid setting: {wrong}", err=True)
+        typer.echo(f"registry: not configured: {settings_errors(e)}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings)
 

@@ -49,4 +49,6 @@ def test_the_relay_producer_gets_them(
         monkeypatch.setattr(runtime.settings, name, value)
     publication = runtime.publication("127.0.0.1:9093")
     publication.new_producer()  # the one a failed round would make again
-    assert made == [EXPECTED, EXPECTED]
+    # and the largest request the topics take (REGISTRY_KAFKA_MAX_MESSAGE_BYTES)
+    sized = EXPECTED | {"max_request_size": runtime.settings.kafka_max_message_bytes}
+    assert made == [sized, sized]
