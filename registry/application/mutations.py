@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Literal
 from uuid import UUID
 
 from registry.domain import elementcodes, ids
-from registry.domain.calendar import SchoolYearCalendar, local_day
+from registry.domain.calendar import SchoolYearCalendar, count_dates, local_day
 from registry.domain.enrolment import Enrolment, PeriodTerms, Source, covers
 from registry.domain.errors import (
     AccountantMutationTooEarly,
@@ -43,6 +44,8 @@ class EnrolmentMutation:
     """A T/A/U/V as delivered; a field the record lacks is None. `einddatum` is the
     period's end with T and A, the new end with U."""
 
+    # The rules ask its id and terms many times: each is worked out once
+    # (cached_property writes the instance dict, past the frozen guard).
     mutatie: Mutatie
     brin: str
     ingangsdatum: date | None  # None: not delivered (097)
@@ -55,14 +58,14 @@ class EnrolmentMutation:
     einddatum: date | None = None
     reden_einde: str | None = None  # why the period ended (U, or an A with an end)
 
-    @property
+    @cached_property
     def enrolment_id(self) -> UUID | None:
         """The period's id, once the student and the start date are known."""
         if self.student_id is None or self.ingangsdatum is None:
             return None
         return ids.enrolment_id(self.student_id, self.brin, self.ingangsdatum)
 
-    @property
+    @cached_property
     def complete(self) -> bool:
         """Whether the period and what it becomes are known: a rule about the
         change itself (the count date) can only judge a complete mutation."""
@@ -72,7 +75,7 @@ class EnrolmentMutation:
             return self.terms is not None
         return self.mutatie == "V" or self.einddatum is not None
 
-    @property
+    @cached_property
     def terms(self) -> PeriodTerms | None:
         """The whole period as delivered with T or A (None when incomplete)."""
         if self.mutatie not in ("T", "A") or None in (
@@ -323,20 +326,31 @@ def touched_years(
     m: EnrolmentMutation, register: Register, on: date
 ) -> list[tuple[str, date]]:
     """(school year, count date) of every count date whose enrolment the mutation
-    changes: from the year the period starts in to the year after today's (no
-    later year can be stopped yet) or the latest year with a registration."""
+    changes, or how (an end date moved within the year after 1 October leaves
+    the count date alone): from the year the period starts in to the year after
+    today's (no later year can be stopped yet) or the latest year with a
+    registration."""
     start = m.ingangsdatum
     if start is None:
         return []
     first = Schooljaar.containing(start).start_year
     last = Schooljaar.containing(on).start_year + 1
-    last = max([last, *(Schooljaar(sj).start_year for sj in register.years)])
-    out = []
-    for year in range(first, last + 1):
-        calendar = SchoolYearCalendar.of(Schooljaar.starting(year))
-        if touches_count_date(m, register.enrolment, calendar.count_date):
-            out.append((str(calendar.schooljaar), calendar.count_date))
-    return out
+    last = max([last, *(_start_year(sj) for sj in register.years)])
+    old = _terms_before(register.enrolment)
+    new = m.new_terms(old)
+    return [
+        (sj, day)
+        for sj, day in count_dates(first, last)
+        if _count_date_view(start, old, day) != _count_date_view(start, new, day)
+    ]
+
+
+def _start_year(schooljaar: str) -> int:
+    return SchoolYearCalendar.of(schooljaar).schooljaar.start_year
+
+
+def _terms_before(enrolment: Enrolment | None) -> PeriodTerms | None:
+    return enrolment.terms if enrolment is not None and not enrolment.deleted else None
 
 
 def _count_date_view(
@@ -345,19 +359,6 @@ def _count_date_view(
     if terms is None or not covers(ingangsdatum, terms.einddatum, day):
         return None
     return terms.vestiging, terms.elementcode, terms.leerjaar, terms.jaren_pro
-
-
-def touches_count_date(
-    m: EnrolmentMutation, enrolment: Enrolment | None, day: date
-) -> bool:
-    """Whether the mutation changes who is enrolled on the count date, or how: an
-    end date moved within the year after 1 October leaves the count date alone."""
-    start = m.ingangsdatum
-    if start is None:
-        return False
-    old = enrolment.terms if enrolment is not None and not enrolment.deleted else None
-    before = _count_date_view(start, old, day)
-    return before != _count_date_view(start, m.new_terms(old), day)
 
 
 def attention(m: EnrolmentMutation, register: Register, at: datetime) -> list[Signal]:
@@ -429,11 +430,8 @@ def _count_dates(m: EnrolmentMutation) -> list[date]:
     if start is None:
         return []
     first = Schooljaar.containing(start).start_year
-    last = max(first, Schooljaar(m.source.schooljaar).start_year)
-    return [
-        SchoolYearCalendar.of(Schooljaar.starting(year)).count_date
-        for year in range(first, last + 1)
-    ]
+    last = max(first, _start_year(m.source.schooljaar))
+    return [day for _, day in count_dates(first, last)]
 
 
 def creates_overlap(m: EnrolmentMutation, register: Register, day: date) -> bool:
