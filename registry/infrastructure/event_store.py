@@ -37,6 +37,7 @@ from registry.infrastructure import person_keys, student_numbers
 from registry.infrastructure.person_keys import PersonKeys, Saving
 from registry.infrastructure.sealing import SealedAsBase64, Sealer
 from registry.infrastructure.student_numbers import StudentNumbers
+from registry.infrastructure.transcoder import FastJSONTranscoder
 
 APPLICATION_NAME = "Registry"
 EVENTS_TABLE = "registry_events"  # the library names it after the application
@@ -73,7 +74,8 @@ def register_transcodings(transcoder: JSONTranscoder) -> None:
 
 
 def make_transcoder() -> JSONTranscoder:
-    transcoder = JSONTranscoder()
+    """The log's codec: the library's JSON format, written and read faster."""
+    transcoder = FastJSONTranscoder()
     register_transcodings(transcoder)
     return transcoder
 
