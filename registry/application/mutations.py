@@ -9,11 +9,11 @@ of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from functools import cached_property
-from typing import Literal
+from functools import lru_cache
+from typing import Any, Generic, Literal, TypeVar, overload
 from uuid import UUID
 
 from registry.domain import elementcodes, ids
@@ -35,6 +35,27 @@ from registry.domain.signals import Signal
 from registry.domain.values import Schooljaar
 
 Mutatie = Literal["T", "A", "U", "V"]
+T = TypeVar("T")
+
+
+class _once(Generic[T]):  # noqa: N801  (used as a decorator, like property)
+    """A property worked out on first use and kept in the instance dict (past a
+    frozen dataclass's guard): functools.cached_property without the lock that
+    costs more than these values on Python 3.11."""
+
+    def __init__(self, func: Callable[[Any], T]) -> None:
+        self.func, self.name = func, func.__name__
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _once[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> T: ...
+    def __get__(self, obj: object | None, owner: type) -> T | _once[T]:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
+
 LATE_END = timedelta(days=7)
 PRO = "0090"
 
@@ -44,8 +65,7 @@ class EnrolmentMutation:
     """A T/A/U/V as delivered; a field the record lacks is None. `einddatum` is the
     period's end with T and A, the new end with U."""
 
-    # The rules ask its id and terms many times: each is worked out once
-    # (cached_property writes the instance dict, past the frozen guard).
+    # The rules ask its id and terms many times: each is worked out once.
     mutatie: Mutatie
     brin: str
     ingangsdatum: date | None  # None: not delivered (097)
@@ -58,14 +78,14 @@ class EnrolmentMutation:
     einddatum: date | None = None
     reden_einde: str | None = None  # why the period ended (U, or an A with an end)
 
-    @cached_property
+    @_once
     def enrolment_id(self) -> UUID | None:
         """The period's id, once the student and the start date are known."""
         if self.student_id is None or self.ingangsdatum is None:
             return None
         return ids.enrolment_id(self.student_id, self.brin, self.ingangsdatum)
 
-    @cached_property
+    @_once
     def complete(self) -> bool:
         """Whether the period and what it becomes are known: a rule about the
         change itself (the count date) can only judge a complete mutation."""
@@ -75,7 +95,7 @@ class EnrolmentMutation:
             return self.terms is not None
         return self.mutatie == "V" or self.einddatum is not None
 
-    @cached_property
+    @_once
     def terms(self) -> PeriodTerms | None:
         """The whole period as delivered with T or A (None when incomplete)."""
         if self.mutatie not in ("T", "A") or None in (
@@ -93,7 +113,20 @@ class EnrolmentMutation:
         )
 
     def for_student(self, student_id: UUID) -> EnrolmentMutation:
-        return replace(self, student_id=student_id)
+        # Not dataclasses.replace: that looks the fields up on every call.
+        return EnrolmentMutation(
+            self.mutatie,
+            self.brin,
+            self.ingangsdatum,
+            self.source,
+            student_id,
+            self.vestiging,
+            self.elementcode,
+            self.leerjaar,
+            self.jaren_pro,
+            self.einddatum,
+            self.reden_einde,
+        )
 
     def new_terms(self, old: PeriodTerms | None) -> PeriodTerms | None:
         """The period's terms after this mutation (None when deleted)."""
@@ -345,6 +378,7 @@ def touched_years(
     ]
 
 
+@lru_cache(maxsize=256)
 def _start_year(schooljaar: str) -> int:
     return SchoolYearCalendar.of(schooljaar).schooljaar.start_year
 

@@ -4,7 +4,7 @@ nothing rejects it — its events. A rejected record changes nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from registry.application.mutations import (
     EnrolmentMutation,
@@ -12,6 +12,7 @@ from registry.application.mutations import (
     accountant_errors,
     judge,
 )
+from registry.domain import ids
 from registry.domain.enrolment import Enrolment, Source
 from registry.domain.errors import DomainError
 from registry.domain.foto import LeerlingRef, leerling
@@ -153,7 +154,7 @@ def _dedupe(signals: list[Signal]) -> list[Signal]:
 
 
 def _stand_in(r: Melding) -> UUID:
-    return uuid5(STAND_IN, str(r.meldingnummer))
+    return ids.name_id(STAND_IN, str(r.meldingnummer))
 
 
 def _judged_id(state: BatchState, identity: Identity | None, r: Melding) -> UUID | None:
@@ -206,7 +207,7 @@ def _register(state: BatchState, r: Melding, m: EnrolmentMutation) -> Register:
         year=state.judged_years.get(m.source.schooljaar),
         years=state.judged_years,
         enrolment=None if eid is None else state.enrolments.get(eid),
-        periods={} if m.student_id is None else state.student_periods(m.student_id),
+        periods={} if m.student_id is None else state.periods.get(m.student_id, {}),
         birth_date=r.leerling.geboortedatum,
     )
 
