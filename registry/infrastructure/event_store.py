@@ -124,7 +124,7 @@ class RegistryRecorder(PostgresApplicationRecorder):
             schema=schema, func=func
         )
         self._select_many = SQL(
-            "SELECT * FROM {schema}.{table} WHERE originator_id = ANY(%s) "
+            "SELECT * FROM {schema}.{table} WHERE originator_id = ANY(%b::uuid[]) "
             "ORDER BY originator_id, originator_version"
         ).format(schema=schema, table=Identifier(events_table_name))
         table = Identifier(events_table_name)

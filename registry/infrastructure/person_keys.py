@@ -103,14 +103,14 @@ class PersonKeys:
         self._thread = _ThisThread()
         table = SQL("{}.{}").format(Identifier(schema), Identifier(PERSON_KEYS_TABLE))
         self._select = SQL(
-            "SELECT student_id, key FROM {} WHERE student_id = ANY(%s)"
+            "SELECT student_id, key FROM {} WHERE student_id = ANY(%b::uuid[])"
         ).format(table)
         self._insert = SQL(
             "INSERT INTO {} (student_id, key, created_at) "
-            "SELECT id, key, %s FROM unnest(%s::uuid[], %s::bytea[]) AS n(id, key)"
+            "SELECT id, key, %s FROM unnest(%b::uuid[], %b::bytea[]) AS n(id, key)"
         ).format(table)
         self._without_key = SQL(
-            "SELECT s.id FROM unnest(%s::uuid[]) AS s(id) "
+            "SELECT s.id FROM unnest(%b::uuid[]) AS s(id) "
             "LEFT JOIN {} k ON k.student_id = s.id WHERE k.key IS NULL"
         ).format(table)
         # A person with no key (only plaintext events from before sealing) gets a
