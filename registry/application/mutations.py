@@ -472,8 +472,8 @@ def creates_overlap(m: EnrolmentMutation, register: Register, day: date) -> bool
     """Whether the mutation makes its period valid on `day` while another period
     of the student already is."""
     eid, start = m.enrolment_id, m.ingangsdatum
-    if eid is None or start is None:
-        return False
+    if eid is None or start is None or not register.periods:
+        return False  # (no period at all: none other either)
     before = register.periods.get(eid)
     covered_before = before is not None and before.covers(day)
     enrolment = register.enrolment

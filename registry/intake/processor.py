@@ -3,11 +3,13 @@ nothing rejects it — its events. A rejected record changes nothing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from uuid import UUID
 
 from registry.application.mutations import (
     EnrolmentMutation,
+    Judgement,
     Register,
     accountant_errors,
     judge,
@@ -104,7 +106,7 @@ def _judged(state: BatchState, ctx: Context, r: Melding) -> Outcome:
         return Outcome("A", _numbers(r), [FORGOTTEN])
     signals = static_signals(r)
     identity = None
-    if not any(s.code in IDENTITY_CODES for s in signals):
+    if not (signals and any(s.code in IDENTITY_CODES for s in signals)):
         identity = resolve(r.leerling, state.lookups)
         if identity.waiting:
             if person is not None:
@@ -115,7 +117,7 @@ def _judged(state: BatchState, ctx: Context, r: Melding) -> Outcome:
         signals += identity.signals
     mutation = _mutation(ctx, r, _judged_id(state, identity, r))
     if mutation is not None:
-        judgement = judge(mutation, _register(state, r, mutation), ctx.judged_at)
+        judgement = _judgement(state, ctx, mutation, _register(state, r, mutation))
         errors, attention = judgement.errors, judgement.attention
     else:
         errors = accountant_errors(
@@ -139,10 +141,41 @@ def _judged(state: BatchState, ctx: Context, r: Melding) -> Outcome:
     return Outcome("G", _numbers(r, identity), attention)
 
 
+# What the rules read of a mutation: every field but the student's id, and of its
+# source every field but the record's place in the batch (tests/unit/test_ids.py
+# holds these lists to the dataclasses, so a new field is judged by).
+UNJUDGED = frozenset({"student_id", "source"})
+UNJUDGED_SOURCE = frozenset({"batchnummer", "meldingnummer"})
+_judged_fields = attrgetter(
+    *(f.name for f in fields(EnrolmentMutation) if f.name not in UNJUDGED)
+)
+_judged_source = attrgetter(
+    *(f.name for f in fields(Source) if f.name not in UNJUDGED_SOURCE)
+)
+
+
+def _judgement(
+    state: BatchState, ctx: Context, m: EnrolmentMutation, register: Register
+) -> Judgement:
+    """The rules' verdict. A period the registry does not hold, of a student with
+    no periods, is judged by its delivered fields, the birth date and the
+    school's years alone (never by who the student is): within a batch, those
+    are judged once, not once a record."""
+    if m.student_id is None or register.enrolment is not None or register.periods:
+        return judge(m, register, ctx.judged_at)
+    years = tuple((sj, id(y), y.version) for sj, y in register.years.items())
+    key = (_judged_fields(m), _judged_source(m.source), register.birth_date, years)
+    found = state.judgements.get(key)
+    if found is None:
+        found = state.judgements[key] = judge(m, register, ctx.judged_at)
+    return found
+
+
 def _of_forgotten(state: BatchState, *numbers: str | None) -> bool:
     """A forgotten person cannot be registered again (their stream exists,
     blank): the record is refused on its own, not the whole batch."""
-    return any(n is not None and n in state.forgotten for n in numbers)
+    forgotten = state.forgotten
+    return bool(forgotten) and any(n is not None and n in forgotten for n in numbers)
 
 
 def _dedupe(signals: list[Signal]) -> list[Signal]:
