@@ -115,9 +115,11 @@ def _judged(state: BatchState, ctx: Context, r: Melding) -> Outcome:
         if _of_forgotten(state, identity.number, identity.bsn):
             return Outcome("A", _numbers(r), [FORGOTTEN])  # found by name
         signals += identity.signals
-    mutation = _mutation(ctx, r, _judged_id(state, identity, r))
+    judged_id, stand_in = _judged_id(state, identity, r)
+    mutation = _mutation(ctx, r, judged_id)
     if mutation is not None:
-        judgement = _judgement(state, ctx, mutation, _register(state, r, mutation))
+        register = _register(state, r, mutation, stand_in)
+        judgement = _judgement(state, ctx, mutation, register)
         errors, attention = judgement.errors, judgement.attention
     else:
         errors = accountant_errors(
@@ -190,14 +192,16 @@ def _stand_in(r: Melding) -> UUID:
     return ids.name_id(STAND_IN, str(r.meldingnummer))
 
 
-def _judged_id(state: BatchState, identity: Identity | None, r: Melding) -> UUID | None:
+def _judged_id(
+    state: BatchState, identity: Identity | None, r: Melding
+) -> tuple[UUID | None, bool]:
     """The student the record is judged for: none when not identified; a
     stand-in for one the registry does not hold yet (no periods, so the
     judgement holds for the student registered when the record is accepted)."""
     if identity is None or identity.rejected:
-        return None
+        return None, False
     student = state.lookups.students.get(identity.number or "")
-    return _stand_in(r) if student is None else student.id
+    return (_stand_in(r), True) if student is None else (student.id, False)
 
 
 def _source(ctx: Context, r: Melding) -> Source:
@@ -233,14 +237,22 @@ def _mutation(
     )
 
 
-def _register(state: BatchState, r: Melding, m: EnrolmentMutation) -> Register:
-    eid = m.enrolment_id
+def _register(
+    state: BatchState, r: Melding, m: EnrolmentMutation, stand_in: bool
+) -> Register:
+    """What the rules read; a stand-in names no registered student, so it has no
+    period and no periods (its period's id is not even worked out here)."""
+    eid = None if stand_in else m.enrolment_id
     return Register(
         school=state.judged_school,
         year=state.judged_years.get(m.source.schooljaar),
         years=state.judged_years,
         enrolment=None if eid is None else state.enrolments.get(eid),
-        periods={} if m.student_id is None else state.periods.get(m.student_id, {}),
+        periods=(
+            {}
+            if m.student_id is None or stand_in
+            else state.periods.get(m.student_id, {})
+        ),
         birth_date=r.leerling.geboortedatum,
     )
 
