@@ -20,6 +20,7 @@ from registry.domain.calendar import local_day
 from registry.domain.school import School
 from registry.domain.school_year import Exclusion, SchoolYear
 from registry.domain.signals import Signal
+from registry.infrastructure import collector
 from registry.infrastructure.event_store import SideWrite
 from registry.intake.batch_state import BatchState, Context, load_state, who
 from registry.intake.feedback import FeedbackDocument, feedback_document
@@ -88,7 +89,8 @@ class Intake:
         """`by`: who asks; a trial delivery must say, since it is audited."""
         if dry_run and by is None:
             raise ValueError("a trial delivery is audited: name who asks for it")
-        batch, content_hash = parse_batch(raw, local_day(at))
+        with collector.paused():  # a delivery's records live until it is judged
+            batch, content_hash = parse_batch(raw, local_day(at))
         self._check_sender(batch)
         if dry_run:
             assert by is not None
@@ -189,6 +191,12 @@ class Intake:
         return Result(feedback, recorded=False)
 
     def _process(
+        self, batch: Aanlevering, content_hash: str, at: datetime, dry_run: bool
+    ) -> Result:
+        with collector.paused():
+            return self._judge_and_save(batch, content_hash, at, dry_run)
+
+    def _judge_and_save(
         self, batch: Aanlevering, content_hash: str, at: datetime, dry_run: bool
     ) -> Result:
         ctx = Context(batch.key, batch.accountant, batch.soort, at, dry_run)
