@@ -89,8 +89,15 @@ class Intake:
         """`by`: who asks; a trial delivery must say, since it is audited."""
         if dry_run and by is None:
             raise ValueError("a trial delivery is audited: name who asks for it")
-        with collector.paused():  # a delivery's records live until it is judged
-            batch, content_hash = parse_batch(raw, local_day(at))
+        # A delivery's records, aggregates and events live until it is saved:
+        # young collections meanwhile would walk them all again and again.
+        with collector.paused():
+            return self._submit(raw, at, dry_run, by)
+
+    def _submit(
+        self, raw: bytes | str, at: datetime, dry_run: bool, by: Principal | None
+    ) -> Result:
+        batch, content_hash = parse_batch(raw, local_day(at))
         self._check_sender(batch)
         if dry_run:
             assert by is not None
@@ -191,12 +198,6 @@ class Intake:
         return Result(feedback, recorded=False)
 
     def _process(
-        self, batch: Aanlevering, content_hash: str, at: datetime, dry_run: bool
-    ) -> Result:
-        with collector.paused():
-            return self._judge_and_save(batch, content_hash, at, dry_run)
-
-    def _judge_and_save(
         self, batch: Aanlevering, content_hash: str, at: datetime, dry_run: bool
     ) -> Result:
         ctx = Context(batch.key, batch.accountant, batch.soort, at, dry_run)

@@ -164,7 +164,7 @@ class IntakeStore:
             return set()
         with self._conn() as conn:
             rows = conn.execute(
-                "SELECT DISTINCT who FROM intake_waiting WHERE who = ANY(%s)",
+                "SELECT DISTINCT who FROM intake_waiting WHERE who = ANY(%b::text[])",
                 (list(whos),),
             ).fetchall()
         return {r["who"] for r in rows}
