@@ -41,7 +41,9 @@ class FastJSONTranscoder(JSONTranscoder):
 
     def encode(self, obj: Any) -> bytes:
         try:
-            return orjson.dumps(self._plain(obj))
+            # A copy: orjson's bytes keep the buffer it grew (4 KiB or more for
+            # a state of a few hundred bytes), and a save holds every state.
+            return memoryview(orjson.dumps(self._plain(obj))).tobytes()
         except (_Unsure, TypeError, RecursionError):
             # The library decides (and raises what it raises, e.g. for a
             # type without a transcoding or a circular reference).
