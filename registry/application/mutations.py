@@ -56,6 +56,7 @@ class _once(Generic[T]):  # noqa: N801  (used as a decorator, like property)
         value = obj.__dict__[self.name] = self.func(obj)
         return value
 
+
 LATE_END = timedelta(days=7)
 PRO = "0090"
 

@@ -152,7 +152,9 @@ def test_registering_makes_what_the_librarys_create_makes() -> None:
     extended: ExtendedSet = dict.fromkeys(ExtendedSet.__annotations__)
     extended["achternaam"] = "Jansen"
     sid = uuid4()
-    made = Student.register(Bsn("800000481"), key, AT, extended=extended, student_id=sid)
+    made = Student.register(
+        Bsn("800000481"), key, AT, extended=extended, student_id=sid
+    )
     expected = Student._create(
         Student.Registered,
         id=sid,

@@ -30,7 +30,9 @@ OPENED = utc(2026, 8, 1)
 SCHOOL = School.register(school(extra_vestiging=True, licences=("0300",)), OPENED)
 
 
-def _verdict(j: Judgement) -> tuple[list[tuple[str | None, str]], list[tuple[str, str]]]:
+def _verdict(
+    j: Judgement,
+) -> tuple[list[tuple[str | None, str]], list[tuple[str, str]]]:
     return (
         [(e.code, e.message) for e in j.errors],
         [(s.code, s.text) for s in j.attention],
