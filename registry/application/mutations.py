@@ -9,14 +9,15 @@ of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Literal
+from functools import lru_cache
+from typing import Any, Generic, Literal, TypeVar, overload
 from uuid import UUID
 
 from registry.domain import elementcodes, ids
-from registry.domain.calendar import SchoolYearCalendar, local_day
+from registry.domain.calendar import SchoolYearCalendar, count_dates, local_day
 from registry.domain.enrolment import Enrolment, PeriodTerms, Source, covers
 from registry.domain.errors import (
     AccountantMutationTooEarly,
@@ -34,6 +35,28 @@ from registry.domain.signals import Signal
 from registry.domain.values import Schooljaar
 
 Mutatie = Literal["T", "A", "U", "V"]
+T = TypeVar("T")
+
+
+class _once(Generic[T]):  # noqa: N801  (used as a decorator, like property)
+    """A property worked out on first use and kept in the instance dict (past a
+    frozen dataclass's guard): functools.cached_property without the lock that
+    costs more than these values on Python 3.11."""
+
+    def __init__(self, func: Callable[[Any], T]) -> None:
+        self.func, self.name = func, func.__name__
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _once[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> T: ...
+    def __get__(self, obj: object | None, owner: type) -> T | _once[T]:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
+
+
 LATE_END = timedelta(days=7)
 PRO = "0090"
 
@@ -43,6 +66,7 @@ class EnrolmentMutation:
     """A T/A/U/V as delivered; a field the record lacks is None. `einddatum` is the
     period's end with T and A, the new end with U."""
 
+    # The rules ask its id and terms many times: each is worked out once.
     mutatie: Mutatie
     brin: str
     ingangsdatum: date | None  # None: not delivered (097)
@@ -55,14 +79,14 @@ class EnrolmentMutation:
     einddatum: date | None = None
     reden_einde: str | None = None  # why the period ended (U, or an A with an end)
 
-    @property
+    @_once
     def enrolment_id(self) -> UUID | None:
         """The period's id, once the student and the start date are known."""
         if self.student_id is None or self.ingangsdatum is None:
             return None
         return ids.enrolment_id(self.student_id, self.brin, self.ingangsdatum)
 
-    @property
+    @_once
     def complete(self) -> bool:
         """Whether the period and what it becomes are known: a rule about the
         change itself (the count date) can only judge a complete mutation."""
@@ -72,7 +96,7 @@ class EnrolmentMutation:
             return self.terms is not None
         return self.mutatie == "V" or self.einddatum is not None
 
-    @property
+    @_once
     def terms(self) -> PeriodTerms | None:
         """The whole period as delivered with T or A (None when incomplete)."""
         if self.mutatie not in ("T", "A") or None in (
@@ -90,7 +114,20 @@ class EnrolmentMutation:
         )
 
     def for_student(self, student_id: UUID) -> EnrolmentMutation:
-        return replace(self, student_id=student_id)
+        # Not dataclasses.replace: that looks the fields up on every call.
+        return EnrolmentMutation(
+            self.mutatie,
+            self.brin,
+            self.ingangsdatum,
+            self.source,
+            student_id,
+            self.vestiging,
+            self.elementcode,
+            self.leerjaar,
+            self.jaren_pro,
+            self.einddatum,
+            self.reden_einde,
+        )
 
     def new_terms(self, old: PeriodTerms | None) -> PeriodTerms | None:
         """The period's terms after this mutation (None when deleted)."""
@@ -323,20 +360,32 @@ def touched_years(
     m: EnrolmentMutation, register: Register, on: date
 ) -> list[tuple[str, date]]:
     """(school year, count date) of every count date whose enrolment the mutation
-    changes: from the year the period starts in to the year after today's (no
-    later year can be stopped yet) or the latest year with a registration."""
+    changes, or how (an end date moved within the year after 1 October leaves
+    the count date alone): from the year the period starts in to the year after
+    today's (no later year can be stopped yet) or the latest year with a
+    registration."""
     start = m.ingangsdatum
     if start is None:
         return []
     first = Schooljaar.containing(start).start_year
     last = Schooljaar.containing(on).start_year + 1
-    last = max([last, *(Schooljaar(sj).start_year for sj in register.years)])
-    out = []
-    for year in range(first, last + 1):
-        calendar = SchoolYearCalendar.of(Schooljaar.starting(year))
-        if touches_count_date(m, register.enrolment, calendar.count_date):
-            out.append((str(calendar.schooljaar), calendar.count_date))
-    return out
+    last = max([last, *(_start_year(sj) for sj in register.years)])
+    old = _terms_before(register.enrolment)
+    new = m.new_terms(old)
+    return [
+        (sj, day)
+        for sj, day in count_dates(first, last)
+        if _count_date_view(start, old, day) != _count_date_view(start, new, day)
+    ]
+
+
+@lru_cache(maxsize=256)
+def _start_year(schooljaar: str) -> int:
+    return SchoolYearCalendar.of(schooljaar).schooljaar.start_year
+
+
+def _terms_before(enrolment: Enrolment | None) -> PeriodTerms | None:
+    return enrolment.terms if enrolment is not None and not enrolment.deleted else None
 
 
 def _count_date_view(
@@ -345,19 +394,6 @@ def _count_date_view(
     if terms is None or not covers(ingangsdatum, terms.einddatum, day):
         return None
     return terms.vestiging, terms.elementcode, terms.leerjaar, terms.jaren_pro
-
-
-def touches_count_date(
-    m: EnrolmentMutation, enrolment: Enrolment | None, day: date
-) -> bool:
-    """Whether the mutation changes who is enrolled on the count date, or how: an
-    end date moved within the year after 1 October leaves the count date alone."""
-    start = m.ingangsdatum
-    if start is None:
-        return False
-    old = enrolment.terms if enrolment is not None and not enrolment.deleted else None
-    before = _count_date_view(start, old, day)
-    return before != _count_date_view(start, m.new_terms(old), day)
 
 
 def attention(m: EnrolmentMutation, register: Register, at: datetime) -> list[Signal]:
@@ -429,19 +465,16 @@ def _count_dates(m: EnrolmentMutation) -> list[date]:
     if start is None:
         return []
     first = Schooljaar.containing(start).start_year
-    last = max(first, Schooljaar(m.source.schooljaar).start_year)
-    return [
-        SchoolYearCalendar.of(Schooljaar.starting(year)).count_date
-        for year in range(first, last + 1)
-    ]
+    last = max(first, _start_year(m.source.schooljaar))
+    return [day for _, day in count_dates(first, last)]
 
 
 def creates_overlap(m: EnrolmentMutation, register: Register, day: date) -> bool:
     """Whether the mutation makes its period valid on `day` while another period
     of the student already is."""
     eid, start = m.enrolment_id, m.ingangsdatum
-    if eid is None or start is None:
-        return False
+    if eid is None or start is None or not register.periods:
+        return False  # (no period at all: none other either)
     before = register.periods.get(eid)
     covered_before = before is not None and before.covers(day)
     enrolment = register.enrolment

@@ -25,6 +25,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     Recording,
+    Transcoder,
 )
 from eventsourcing.utils import get_topic
 
@@ -51,6 +52,7 @@ from registry.infrastructure.event_store import (
     CLOCK_WENT_BACK,
     RegistryRecorder,
     SideWrite,
+    make_transcoder,
     register_transcodings,
 )
 from registry.infrastructure.person_keys import PersonForgotten
@@ -90,6 +92,9 @@ class Registry(Application[UUID]):
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         register_transcodings(transcoder)
+
+    def construct_transcoder(self) -> Transcoder:
+        return make_transcoder()
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 from registry.domain.values import Schooljaar
@@ -14,13 +14,17 @@ from registry.domain.values import Schooljaar
 NETHERLANDS = ZoneInfo("Europe/Amsterdam")
 
 
+@lru_cache(maxsize=1024)
 def local_day(at: datetime) -> date:
-    """The date in the Netherlands of an aware instant."""
+    """The date in the Netherlands of an aware instant (cached: the rules ask
+    it of the same delivery time for every record)."""
     return at.astimezone(NETHERLANDS).date()
 
 
 @dataclass(frozen=True)
 class SchoolYearCalendar:
+    # Calendars are cached (`of`), and so are the dates the rules ask of every
+    # record (cached_property writes the instance dict, past the frozen guard).
     schooljaar: Schooljaar
 
     @classmethod
@@ -31,7 +35,7 @@ class SchoolYearCalendar:
     def _y(self) -> int:
         return self.schooljaar.start_year
 
-    @property
+    @cached_property
     def first_day(self) -> date:
         return date(self._y, 8, 1)
 
@@ -39,7 +43,7 @@ class SchoolYearCalendar:
     def last_day(self) -> date:
         return date(self._y + 1, 7, 31)
 
-    @property
+    @cached_property
     def count_date(self) -> date:
         """Teldatum: who is enrolled on 1 October is counted for funding; on a
         Saturday or Sunday the count is on the next school day (domain.md §4.1)."""
@@ -56,7 +60,7 @@ class SchoolYearCalendar:
         y = self._y
         return (date(y, 11, 15), date(y, 11, 29), date(y, 12, 13), date(y + 1, 1, 4))
 
-    @property
+    @cached_property
     def default_mutation_stop(self) -> date:
         return date(self._y + 1, 6, 1)
 
@@ -76,3 +80,13 @@ class SchoolYearCalendar:
 def _calendar(schooljaar: str) -> SchoolYearCalendar:
     """A calendar is asked for per record; parse each school year once."""
     return SchoolYearCalendar(Schooljaar(schooljaar))
+
+
+@lru_cache(maxsize=256)
+def count_dates(first: int, last: int) -> tuple[tuple[str, date], ...]:
+    """(school year, count date) of the school years starting in `first` to
+    `last`: the rules look at the same few for every record."""
+    return tuple(
+        (str(c.schooljaar), c.count_date)
+        for c in (_calendar(f"{y}-{y + 1}") for y in range(first, last + 1))
+    )

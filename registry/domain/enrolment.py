@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from registry.domain import ids
+from registry.domain.creation import created
 from registry.domain.errors import EnrolmentExists, EnrolmentUnknown, InvalidPeriod
 
 
@@ -161,14 +162,16 @@ class Enrolment(Aggregate):
         at: datetime,
     ) -> Enrolment:
         terms.check_against(ingangsdatum)
-        return cls._create(
+        return created(
+            cls,
             cls.Registered,
+            cls.create_id(student_id, brin, ingangsdatum),
+            at,
             student_id=student_id,
             brin=brin,
             ingangsdatum=ingangsdatum,
             terms=terms.as_event(),
             source=source.as_event(),
-            timestamp=at,
         )
 
     @property

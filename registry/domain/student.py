@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from registry.domain import ids
+from registry.domain.creation import created
 from registry.domain.errors import (
     DomainError,
     InvalidKeyValue,
@@ -224,15 +225,17 @@ class Student(Aggregate):
     ) -> Student:
         """`student_id`: only to reproduce a stream stored before (random ids)."""
         kind = "bsn" if isinstance(number, Bsn) else "onderwijsnummer"
-        return cls._create(
+        text = str(number)
+        return created(
+            cls,
             cls.Registered,
-            id=student_id,
-            number=str(number),
+            student_id or cls.create_id(text),
+            at,
+            number=text,
             kind=kind,
             issued=issued,
             key=key.as_event(),
             extended=extended,
-            timestamp=at,
         )
 
     @property

@@ -235,11 +235,18 @@ class Schooljaar:
 
     @classmethod
     def starting(cls, year: int) -> Schooljaar:
-        return cls(f"{year}-{year + 1}")
+        return _starting(year)
 
     @classmethod
     def containing(cls, day: date) -> Schooljaar:
-        return cls.starting(day.year if day.month >= 8 else day.year - 1)
+        return _starting(day.year if day.month >= 8 else day.year - 1)
 
     def __str__(self) -> str:
         return self.value
+
+
+# The rules ask for the school years around every record's dates; a value object
+# is immutable, so each year is parsed once.
+@lru_cache(maxsize=256)
+def _starting(year: int) -> Schooljaar:
+    return Schooljaar(f"{year}-{year + 1}")

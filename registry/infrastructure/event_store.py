@@ -37,6 +37,7 @@ from registry.infrastructure import person_keys, student_numbers
 from registry.infrastructure.person_keys import PersonKeys, Saving
 from registry.infrastructure.sealing import SealedAsBase64, Sealer
 from registry.infrastructure.student_numbers import StudentNumbers
+from registry.infrastructure.transcoder import FastJSONTranscoder
 
 APPLICATION_NAME = "Registry"
 EVENTS_TABLE = "registry_events"  # the library names it after the application
@@ -73,7 +74,8 @@ def register_transcodings(transcoder: JSONTranscoder) -> None:
 
 
 def make_transcoder() -> JSONTranscoder:
-    transcoder = JSONTranscoder()
+    """The log's codec: the library's JSON format, written and read faster."""
+    transcoder = FastJSONTranscoder()
     register_transcodings(transcoder)
     return transcoder
 
@@ -122,7 +124,7 @@ class RegistryRecorder(PostgresApplicationRecorder):
             schema=schema, func=func
         )
         self._select_many = SQL(
-            "SELECT * FROM {schema}.{table} WHERE originator_id = ANY(%s) "
+            "SELECT * FROM {schema}.{table} WHERE originator_id = ANY(%b::uuid[]) "
             "ORDER BY originator_id, originator_version"
         ).format(schema=schema, table=Identifier(events_table_name))
         table = Identifier(events_table_name)

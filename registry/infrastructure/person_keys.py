@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,6 +55,7 @@ class Saving:
     new: dict[UUID, bytes] = field(default_factory=dict)
     sealed: set[UUID] = field(default_factory=set)
     numbers: dict[str, UUID] = field(default_factory=dict)  # of new students
+    ciphers: dict[UUID, AESGCM] = field(default_factory=dict)  # of the new keys
 
 
 class _ThisThread(threading.local):
@@ -81,9 +82,14 @@ class KeyCache:
             return True, item[1]
 
     def put(self, sid: UUID, cipher: AESGCM | None) -> None:
+        self.put_many({sid: cipher})
+
+    def put_many(self, ciphers: Mapping[UUID, AESGCM | None]) -> None:
         with self._lock:
-            self._items[sid] = (time.monotonic() + self.ttl, cipher)
-            self._items.move_to_end(sid)
+            until = time.monotonic() + self.ttl
+            for sid, cipher in ciphers.items():
+                self._items[sid] = (until, cipher)
+                self._items.move_to_end(sid)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
@@ -97,14 +103,14 @@ class PersonKeys:
         self._thread = _ThisThread()
         table = SQL("{}.{}").format(Identifier(schema), Identifier(PERSON_KEYS_TABLE))
         self._select = SQL(
-            "SELECT student_id, key FROM {} WHERE student_id = ANY(%s)"
+            "SELECT student_id, key FROM {} WHERE student_id = ANY(%b::uuid[])"
         ).format(table)
         self._insert = SQL(
             "INSERT INTO {} (student_id, key, created_at) "
-            "SELECT id, key, %s FROM unnest(%s::uuid[], %s::bytea[]) AS n(id, key)"
+            "SELECT id, key, %s FROM unnest(%b::uuid[], %b::bytea[]) AS n(id, key)"
         ).format(table)
         self._without_key = SQL(
-            "SELECT s.id FROM unnest(%s::uuid[]) AS s(id) "
+            "SELECT s.id FROM unnest(%b::uuid[]) AS s(id) "
             "LEFT JOIN {} k ON k.student_id = s.id WHERE k.key IS NULL"
         ).format(table)
         # A person with no key (only plaintext events from before sealing) gets a
@@ -149,16 +155,18 @@ class PersonKeys:
         or a person without one, kept for this thread's save to insert."""
         saving = self._current()
         saving.sealed.add(sid)
-        if sid in saving.new:
-            return AESGCM(saving.new[sid])
+        made = saving.ciphers.get(sid)
+        if made is not None:
+            return made
         if not first_event:
             found, cipher = self.lookup(sid)
             if found and cipher is None:
                 raise PersonForgotten(f"student {sid} was forgotten")
             if cipher is not None:
                 return cipher
-        saving.new[sid] = AESGCM.generate_key(bit_length=KEY_BITS)
-        return AESGCM(saving.new[sid])
+        key = saving.new[sid] = AESGCM.generate_key(bit_length=KEY_BITS)
+        made = saving.ciphers[sid] = AESGCM(key)
+        return made
 
     def registering(self, number: str, sid: UUID) -> None:
         """A student registered by this thread's save, for `student_numbers`."""
@@ -188,9 +196,12 @@ class PersonKeys:
         """In the save's transaction, after the insert lock: insert the new
         keys, then refuse the save if any sealed event's person lacks a live key
         (forgotten meanwhile, or a key lost to a concurrent writer)."""
-        new, sealed = saving.new, saving.sealed
+        new = saving.new
         if new:
             curs.execute(self._insert, (at, list(new), list(new.values())))
+        # A key inserted just now is live: the insert would have failed on
+        # another writer's row. Only the people with older keys are checked.
+        sealed = saving.sealed.difference(new)
         if sealed:
             curs.execute(self._without_key, (list(sealed),))
             lacking = [row["id"] for row in curs.fetchall()]
@@ -200,8 +211,7 @@ class PersonKeys:
                 )
 
     def committed(self, saving: Saving) -> None:
-        for sid, key in saving.new.items():
-            self.cache.put(sid, AESGCM(key))
+        self.cache.put_many(saving.ciphers)
 
     def forgotten(self, ids: Iterable[UUID]) -> None:
         """After a forgetting commits: this process stops decrypting at once."""

@@ -46,13 +46,13 @@ class StudentNumbers:
         numbers = SQL("{}.{}").format(Identifier(schema), Identifier(NUMBERS_TABLE))
         pending = SQL("{}.{}").format(Identifier(schema), Identifier(PENDING_TABLE))
         self._select = SQL(
-            "SELECT number, student_id FROM {} WHERE number = ANY(%s)"
+            "SELECT number, student_id FROM {} WHERE number = ANY(%b::text[])"
         ).format(numbers)
         self._insert = SQL(
-            "INSERT INTO {} SELECT * FROM unnest(%s::text[], %s::uuid[])"
+            "INSERT INTO {} SELECT * FROM unnest(%b::text[], %b::uuid[])"
         ).format(numbers)
         self._index = SQL(
-            "INSERT INTO {} SELECT * FROM unnest(%s::text[], %s::uuid[]) "
+            "INSERT INTO {} SELECT * FROM unnest(%b::text[], %b::uuid[]) "
             "ON CONFLICT (number) DO NOTHING"
         ).format(numbers)
         self._any = SQL("SELECT EXISTS (SELECT 1 FROM {}) AS any").format(numbers)

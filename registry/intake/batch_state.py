@@ -11,7 +11,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from registry.application.mutations import Period
+from registry.application.mutations import Judgement, Period
 from registry.application.registry import Registry
 from registry.domain import ids
 from registry.domain.calendar import local_day
@@ -69,6 +69,8 @@ class BatchState:
     periods: dict[UUID, dict[UUID, Period]]
     serials: Iterator[int]
     changed: dict[UUID, Aggregate] = field(default_factory=dict)
+    # Verdicts on periods new to the registry, by what judged them (processor).
+    judgements: dict[tuple[Any, ...], Judgement] = field(default_factory=dict)
     index_rows: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
     issued_rows: list[tuple[Any, ...]] = field(default_factory=list)
     # Students with a period at the delivering school before this batch: the

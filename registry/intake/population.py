@@ -135,7 +135,8 @@ class PostgresPopulationRegister:
         with self._conn() as conn:
             self._check_available(conn)
             rows = conn.execute(
-                "SELECT * FROM population_persons WHERE bsn = ANY(%s)", (list(bsns),)
+                "SELECT * FROM population_persons WHERE bsn = ANY(%b::text[])",
+                (list(bsns),),
             ).fetchall()
         return {r["bsn"]: _person(r) for r in rows}
 

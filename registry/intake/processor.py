@@ -3,15 +3,18 @@ nothing rejects it — its events. A rejected record changes nothing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from uuid import UUID, uuid5
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
+from uuid import UUID
 
 from registry.application.mutations import (
     EnrolmentMutation,
+    Judgement,
     Register,
     accountant_errors,
     judge,
 )
+from registry.domain import ids
 from registry.domain.enrolment import Enrolment, Source
 from registry.domain.errors import DomainError
 from registry.domain.foto import LeerlingRef, leerling
@@ -103,7 +106,7 @@ def _judged(state: BatchState, ctx: Context, r: Melding) -> Outcome:
         return Outcome("A", _numbers(r), [FORGOTTEN])
     signals = static_signals(r)
     identity = None
-    if not any(s.code in IDENTITY_CODES for s in signals):
+    if not (signals and any(s.code in IDENTITY_CODES for s in signals)):
         identity = resolve(r.leerling, state.lookups)
         if identity.waiting:
             if person is not None:
@@ -112,9 +115,11 @@ def _judged(state: BatchState, ctx: Context, r: Melding) -> Outcome:
         if _of_forgotten(state, identity.number, identity.bsn):
             return Outcome("A", _numbers(r), [FORGOTTEN])  # found by name
         signals += identity.signals
-    mutation = _mutation(ctx, r, _judged_id(state, identity, r))
+    judged_id, stand_in = _judged_id(state, identity, r)
+    mutation = _mutation(ctx, r, judged_id)
     if mutation is not None:
-        judgement = judge(mutation, _register(state, r, mutation), ctx.judged_at)
+        register = _register(state, r, mutation, stand_in)
+        judgement = _judgement(state, ctx, mutation, register)
         errors, attention = judgement.errors, judgement.attention
     else:
         errors = accountant_errors(
@@ -138,10 +143,41 @@ def _judged(state: BatchState, ctx: Context, r: Melding) -> Outcome:
     return Outcome("G", _numbers(r, identity), attention)
 
 
+# What the rules read of a mutation: every field but the student's id, and of its
+# source every field but the record's place in the batch (tests/unit/test_ids.py
+# holds these lists to the dataclasses, so a new field is judged by).
+UNJUDGED = frozenset({"student_id", "source"})
+UNJUDGED_SOURCE = frozenset({"batchnummer", "meldingnummer"})
+_judged_fields = attrgetter(
+    *(f.name for f in fields(EnrolmentMutation) if f.name not in UNJUDGED)
+)
+_judged_source = attrgetter(
+    *(f.name for f in fields(Source) if f.name not in UNJUDGED_SOURCE)
+)
+
+
+def _judgement(
+    state: BatchState, ctx: Context, m: EnrolmentMutation, register: Register
+) -> Judgement:
+    """The rules' verdict. A period the registry does not hold, of a student with
+    no periods, is judged by its delivered fields, the birth date and the
+    school's years alone (never by who the student is): within a batch, those
+    are judged once, not once a record."""
+    if m.student_id is None or register.enrolment is not None or register.periods:
+        return judge(m, register, ctx.judged_at)
+    years = tuple((sj, id(y), y.version) for sj, y in register.years.items())
+    key = (_judged_fields(m), _judged_source(m.source), register.birth_date, years)
+    found = state.judgements.get(key)
+    if found is None:
+        found = state.judgements[key] = judge(m, register, ctx.judged_at)
+    return found
+
+
 def _of_forgotten(state: BatchState, *numbers: str | None) -> bool:
     """A forgotten person cannot be registered again (their stream exists,
     blank): the record is refused on its own, not the whole batch."""
-    return any(n is not None and n in state.forgotten for n in numbers)
+    forgotten = state.forgotten
+    return bool(forgotten) and any(n is not None and n in forgotten for n in numbers)
 
 
 def _dedupe(signals: list[Signal]) -> list[Signal]:
@@ -153,17 +189,19 @@ def _dedupe(signals: list[Signal]) -> list[Signal]:
 
 
 def _stand_in(r: Melding) -> UUID:
-    return uuid5(STAND_IN, str(r.meldingnummer))
+    return ids.name_id(STAND_IN, str(r.meldingnummer))
 
 
-def _judged_id(state: BatchState, identity: Identity | None, r: Melding) -> UUID | None:
+def _judged_id(
+    state: BatchState, identity: Identity | None, r: Melding
+) -> tuple[UUID | None, bool]:
     """The student the record is judged for: none when not identified; a
     stand-in for one the registry does not hold yet (no periods, so the
     judgement holds for the student registered when the record is accepted)."""
     if identity is None or identity.rejected:
-        return None
+        return None, False
     student = state.lookups.students.get(identity.number or "")
-    return _stand_in(r) if student is None else student.id
+    return (_stand_in(r), True) if student is None else (student.id, False)
 
 
 def _source(ctx: Context, r: Melding) -> Source:
@@ -199,14 +237,22 @@ def _mutation(
     )
 
 
-def _register(state: BatchState, r: Melding, m: EnrolmentMutation) -> Register:
-    eid = m.enrolment_id
+def _register(
+    state: BatchState, r: Melding, m: EnrolmentMutation, stand_in: bool
+) -> Register:
+    """What the rules read; a stand-in names no registered student, so it has no
+    period and no periods (its period's id is not even worked out here)."""
+    eid = None if stand_in else m.enrolment_id
     return Register(
         school=state.judged_school,
         year=state.judged_years.get(m.source.schooljaar),
         years=state.judged_years,
         enrolment=None if eid is None else state.enrolments.get(eid),
-        periods={} if m.student_id is None else state.student_periods(m.student_id),
+        periods=(
+            {}
+            if m.student_id is None or stand_in
+            else state.periods.get(m.student_id, {})
+        ),
         birth_date=r.leerling.geboortedatum,
     )
 

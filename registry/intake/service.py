@@ -20,6 +20,7 @@ from registry.domain.calendar import local_day
 from registry.domain.school import School
 from registry.domain.school_year import Exclusion, SchoolYear
 from registry.domain.signals import Signal
+from registry.infrastructure import collector
 from registry.infrastructure.event_store import SideWrite
 from registry.intake.batch_state import BatchState, Context, load_state, who
 from registry.intake.feedback import FeedbackDocument, feedback_document
@@ -88,6 +89,14 @@ class Intake:
         """`by`: who asks; a trial delivery must say, since it is audited."""
         if dry_run and by is None:
             raise ValueError("a trial delivery is audited: name who asks for it")
+        # A delivery's records, aggregates and events live until it is saved:
+        # young collections meanwhile would walk them all again and again.
+        with collector.paused():
+            return self._submit(raw, at, dry_run, by)
+
+    def _submit(
+        self, raw: bytes | str, at: datetime, dry_run: bool, by: Principal | None
+    ) -> Result:
         batch, content_hash = parse_batch(raw, local_day(at))
         self._check_sender(batch)
         if dry_run:

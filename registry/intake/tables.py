@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 import psycopg
 from psycopg.rows import dict_row
 
@@ -98,7 +99,7 @@ class IntakeStore:
             return []
         with self._conn() as conn:
             rows = conn.execute(
-                "SELECT * FROM intake_enrolments WHERE student_id = ANY(%s)",
+                "SELECT * FROM intake_enrolments WHERE student_id = ANY(%b::uuid[])",
                 (list(student_ids),),
             ).fetchall()
         return [Period(**row) for row in rows]
@@ -143,7 +144,7 @@ class IntakeStore:
             return set()
         with self._conn() as conn:
             rows = conn.execute(
-                "SELECT DISTINCT who FROM intake_waiting WHERE who = ANY(%s)",
+                "SELECT DISTINCT who FROM intake_waiting WHERE who = ANY(%b::text[])",
                 (list(whos),),
             ).fetchall()
         return {r["who"] for r in rows}
@@ -165,4 +166,14 @@ def batch_row(
     updated: datetime,
     feedback: FeedbackDocument,
 ) -> tuple[Any, ...]:
-    return (*key, content_hash, soort, received, updated, json.dumps(feedback))
+    return (*key, content_hash, soort, received, updated, _json(feedback))
+
+
+def _json(document: Any) -> str:
+    """orjson: a large delivery's feedback is megabytes. jsonb stores the parsed
+    value, so the stored document is the same whichever encoder wrote it; what
+    orjson refuses (a lone surrogate) the standard library is left to refuse."""
+    try:
+        return orjson.dumps(document).decode()
+    except TypeError:
+        return json.dumps(document)

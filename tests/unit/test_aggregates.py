@@ -13,7 +13,7 @@ from registry.domain.school import (
     SchoolRegistration,
     VestigingRegistration,
 )
-from registry.domain.student import KeyData, Student
+from registry.domain.student import ExtendedSet, KeyData, Student
 from registry.domain.values import Bsn
 from tests.conftest import utc
 from tests.factories import school, source, terms
@@ -143,3 +143,45 @@ def test_a_student_id_tells_nothing_of_the_number() -> None:
     first, again = student(), student()
     assert first.id != again.id and first.id.version == 4
     assert first.id != ids.legacy_student_id(first.number)
+
+
+def test_registering_makes_what_the_librarys_create_makes() -> None:
+    """Student and Enrolment are created without Aggregate._create's generic
+    work (registry/domain/creation.py): the same aggregate, the same event."""
+    key = KeyData(date(2013, 5, 17), "V", "9711AB")
+    extended: ExtendedSet = dict.fromkeys(ExtendedSet.__annotations__)
+    extended["achternaam"] = "Jansen"
+    sid = uuid4()
+    made = Student.register(
+        Bsn("800000481"), key, AT, extended=extended, student_id=sid
+    )
+    expected = Student._create(
+        Student.Registered,
+        id=sid,
+        number="800000481",
+        kind="bsn",
+        issued=False,
+        key=key.as_event(),
+        extended=extended,
+        timestamp=AT,
+    )
+    assert vars(made) == vars(expected)
+    # In the same order too: the order of the stored event's keys.
+    assert list(vars(made.pending_events[0]).items()) == list(
+        vars(expected.pending_events[0]).items()
+    )
+
+    period = enrolment()
+    library = Enrolment._create(
+        Enrolment.Registered,
+        student_id=period.student_id,
+        brin="01OE",
+        ingangsdatum=period.ingangsdatum,
+        terms=terms().as_event(),
+        source=source().as_event(),
+        timestamp=AT,
+    )
+    assert vars(period) == vars(library)
+    assert list(vars(period.pending_events[0]).items()) == list(
+        vars(library.pending_events[0]).items()
+    )

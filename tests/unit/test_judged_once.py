@@ -1,0 +1,104 @@
+"""Intake judges a period new to the registry once per batch for each distinct
+set of what the rules read (registry/intake/processor.py, `_judgement`): never
+by who the student is nor by the record's place in the batch. These tests hold
+the rules to that, so a rule that starts to read another field fails here
+rather than giving one record another record's verdict."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import date, datetime
+from uuid import uuid4
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from registry.application.mutations import (
+    EnrolmentMutation,
+    Judgement,
+    Register,
+    judge,
+)
+from registry.domain.enrolment import Source
+from registry.domain.school import School
+from registry.domain.school_year import SchoolYear
+from registry.intake.processor import UNJUDGED, UNJUDGED_SOURCE
+from tests.conftest import utc
+from tests.factories import school
+
+OPENED = utc(2026, 8, 1)
+SCHOOL = School.register(school(extra_vestiging=True, licences=("0300",)), OPENED)
+
+
+def _verdict(
+    j: Judgement,
+) -> tuple[list[tuple[str | None, str]], list[tuple[str, str]]]:
+    return (
+        [(e.code, e.message) for e in j.errors],
+        [(s.code, s.text) for s in j.attention],
+    )
+
+
+def test_the_fields_left_out_of_a_verdicts_key_are_fields() -> None:
+    """A renamed field left in these lists would name nothing."""
+    assert {f.name for f in fields(EnrolmentMutation)} >= UNJUDGED
+    assert {f.name for f in fields(Source)} >= UNJUDGED_SOURCE
+
+
+days = st.dates(date(2024, 8, 1), date(2028, 7, 31))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    mutatie=st.sampled_from(["T", "A", "U", "V"]),
+    start=st.none() | days,
+    end=st.none() | days,
+    vestiging=st.sampled_from([None, "00", "01", "07"]),
+    elementcode=st.sampled_from([None, "0300", "0090", "0100", "9999"]),
+    leerjaar=st.none() | st.integers(0, 7),
+    jaren_pro=st.none() | st.integers(1, 3),
+    reden=st.sampled_from([None, "diploma", "overig"]),
+    point=st.sampled_from([0, 1]),
+    accountant=st.booleans(),
+    schooljaar=st.sampled_from(["2025-2026", "2026-2027", "2027-2028"]),
+    birth=days.map(lambda d: d.replace(year=d.year - 19)) | days,
+    today=st.datetimes(datetime(2026, 8, 1), datetime(2028, 7, 31)),
+)
+def test_a_fresh_period_is_judged_by_its_fields_not_by_whose_or_which_record(
+    mutatie: str,
+    start: date | None,
+    end: date | None,
+    vestiging: str | None,
+    elementcode: str | None,
+    leerjaar: int | None,
+    jaren_pro: int | None,
+    reden: str | None,
+    point: int,
+    accountant: bool,
+    schooljaar: str,
+    birth: date,
+    today: datetime,
+) -> None:
+    at = today.replace(tzinfo=OPENED.tzinfo)
+    # 1 June stops mutations without an event: `today` runs past it.
+    years = {"2026-2027": SchoolYear.open("01OE", "2026-2027", OPENED)}
+    register = Register(SCHOOL, years.get(schooljaar), years=years, birth_date=birth)
+
+    def mutation(batch: int, melding: int) -> EnrolmentMutation:
+        return EnrolmentMutation(
+            mutatie,
+            "01OE",
+            start,
+            Source("01OE", point, schooljaar, batch, melding, accountant),
+            uuid4(),
+            vestiging,
+            elementcode,
+            leerjaar,
+            jaren_pro,
+            end,
+            reden,
+        )
+
+    first = judge(mutation(1, 1), register, at)
+    other = judge(mutation(2, 77), register, at)
+    assert _verdict(first) == _verdict(other)
