@@ -20,8 +20,8 @@ from registry.domain.values import Bsn
 from registry.projections.engine.runner import Projector
 from registry.projections.timeline import Timeline
 from tests.conftest import utc
-from tests.integration.test_projection_kill import build_history, dump, position
 from tests.intake_helpers import ANNA, batch, extended, period, rec, student
+from tests.integration.test_projection_kill import build_history, dump, position
 
 NO_BULK = "no bulk build"
 NEWCOMER = {
@@ -77,7 +77,9 @@ def a_person_without_a_bsn_gets_one(rt: Runtime) -> None:
     person = rt.registry.student(first["meldingen"][0]["leerling"]["onderwijsnummer"])
     assert person is not None
     at = utc(2026, 8, 17, 17)
-    alias = Student.register(Bsn("800000055"), KeyData(date(2013, 4, 4), "V", "9711AB"), at)
+    alias = Student.register(
+        Bsn("800000055"), KeyData(date(2013, 4, 4), "V", "9711AB"), at
+    )
     person.link_bsn(Bsn("800000055"), at)
     alias.link_to(person, at)
     rt.registry.save_at(person, alias, at=at)
@@ -177,9 +179,13 @@ def test_a_log_the_bulk_fold_cannot_take_stops_where_a_catch_up_stops(
     assert NO_BULK in caplog.text
     projector.catch_up(Timeline(), "p_timeline_bulk")
     stopped = {s.schema: (s.position, s.failed_at) for s in projector.status()}
-    assert stopped["p_timeline_bulk"] == stopped["p_timeline_pages"] == (
-        broken - 1,
-        broken,
+    assert (
+        stopped["p_timeline_bulk"]
+        == stopped["p_timeline_pages"]
+        == (
+            broken - 1,
+            broken,
+        )
     )
     assert dump(rt.database_url, "p_timeline_bulk") == dump(
         rt.database_url, "p_timeline_pages"
