@@ -37,8 +37,7 @@ Kept = list[Any]  # [brin, vestiging, ..., opened_at, opened_by, closed_at, clos
 # the registration (first event), the event before and after it, and the
 # terms of the last event that was not an end (`grp` counts those).
 _STEPS = """
-CREATE TEMP TABLE enrolment_steps ON COMMIT DROP AS
-SELECT x.*,
+WITH steps AS MATERIALIZED (SELECT x.*,
   first_value(x.vestiging) OVER g AS c_vestiging,
   first_value(x.elementcode) OVER g AS c_elementcode,
   first_value(x.leerjaar) OVER g AS c_leerjaar,
@@ -74,28 +73,25 @@ FROM (
   ) f
   WINDOW w AS (PARTITION BY f.eid ORDER BY f.pos)
 ) x
-WINDOW g AS (PARTITION BY x.eid, x.grp ORDER BY x.pos)
-"""
-_ODD = """
-SELECT count(*) FROM enrolment_steps WHERE upcast
+WINDOW g AS (PARTITION BY x.eid, x.grp ORDER BY x.pos)),
+enrolments AS (INSERT INTO enrolments
+  SELECT eid, student_id::uuid, brin, ingangsdatum::date, pos
+  FROM steps WHERE topic = %(registered)s),
+-- An end carries the terms of the last version not opened by an end.
+periods AS (INSERT INTO periods
+  SELECT eid, student_id::uuid, brin, c_vestiging, c_elementcode, c_leerjaar::int,
+    c_jaren_pro::int, ingangsdatum::date, einddatum::date,
+    daterange(ingangsdatum::date, einddatum::date, '[]'),
+    tstzrange(at::timestamptz, next_at::timestamptz, '[)'), pos, next_pos,
+    batchnummer::int, meldingnummer::int, coalesce(accountant::boolean, false)
+  FROM steps WHERE topic <> %(deleted)s)
+-- The events the page fold would treat otherwise; the rows are undone then.
+SELECT count(*), count(*) FILTER (WHERE upcast
   OR (n = 1) <> (topic = %(registered)s)
   OR (topic = %(ended)s AND (prev IS NULL OR prev = %(deleted)s OR NOT has_end))
   OR source_type <> 'object'
-  OR topic <> ALL(%(closing)s) AND terms_type IS DISTINCT FROM 'object'
-"""
-_ENROLMENTS = """
-INSERT INTO enrolments SELECT eid, student_id::uuid, brin, ingangsdatum::date, pos
-FROM enrolment_steps WHERE topic = %(registered)s
-"""
-# An end carries the terms of the last version not opened by an end.
-_PERIODS = """
-INSERT INTO periods
-SELECT eid, student_id::uuid, brin, c_vestiging, c_elementcode, c_leerjaar::int,
-  c_jaren_pro::int, ingangsdatum::date, einddatum::date,
-  daterange(ingangsdatum::date, einddatum::date, '[]'),
-  tstzrange(at::timestamptz, next_at::timestamptz, '[)'), pos, next_pos,
-  batchnummer::int, meldingnummer::int, coalesce(accountant::boolean, false)
-FROM enrolment_steps WHERE topic <> %(deleted)s
+  OR topic <> ALL(%(closing)s) AND terms_type IS DISTINCT FROM 'object')
+FROM steps
 """
 _SQL_PARAMS = {
     "registered": events.ENROLMENT_REGISTERED,
@@ -179,14 +175,11 @@ class TimelineLoad(BulkLoad):
         if any(t in PERSONAL or _upcasts(t) for t in events.ENROLMENT):
             raise NoBulk("enrolment events are sealed or upcast: folded page by page")
         params = {**_SQL_PARAMS, "limit": limit}
-        curs.execute(SQL(_STEPS).format(events=events_table), params)
-        read = curs.rowcount
-        odd = curs.execute(_ODD, params).fetchone()
-        if odd and odd[0]:
-            raise NoBulk(f"{odd[0]} enrolment events the page fold treats otherwise")
-        curs.execute(_ENROLMENTS, params)
-        curs.execute(_PERIODS, params)
-        return read
+        query = SQL(_STEPS).format(events=events_table)
+        read, odd = curs.execute(query, params).fetchone() or (0, 0)
+        if odd:
+            raise NoBulk(f"{odd} enrolment events the page fold treats otherwise")
+        return int(read)
 
     def rest(self) -> Rows:
         rows = self.page([])

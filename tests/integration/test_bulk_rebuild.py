@@ -17,6 +17,7 @@ from registry.bootstrap import Runtime
 from registry.domain.enrolment import Enrolment
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn
+from registry.projections.engine import runner
 from registry.projections.engine.runner import Projector
 from registry.projections.timeline import Timeline
 from tests.conftest import utc
@@ -190,3 +191,24 @@ def test_a_log_the_bulk_fold_cannot_take_stops_where_a_catch_up_stops(
     assert dump(rt.database_url, "p_timeline_bulk") == dump(
         rt.database_url, "p_timeline_pages"
     )
+
+
+class NextTimeline(Timeline):
+    version = 99  # a new version of the code: its own schema, built beside
+
+
+def test_a_new_version_is_built_in_bulk_and_takes_over(
+    runtime: Runtime,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    build_history(runtime, random.Random(3))
+    old = runtime.catch_up()
+    monkeypatch.setattr(runner, "BULK_FROM", 0)  # the history is a small log
+    projector = runtime.projector
+    with caplog.at_level(logging.INFO):
+        new = projector.fresh(NextTimeline())  # what `projections run` does
+    assert "built in bulk" in caplog.text and NO_BULK not in caplog.text
+    assert new == NextTimeline.schema() != old
+    assert projector.live_schema(Timeline.name) == new
+    assert dump(runtime.database_url, new) == dump(runtime.database_url, old)

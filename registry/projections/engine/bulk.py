@@ -158,11 +158,12 @@ def load(
         with conn.transaction():
             conn.execute(search_path(schema))
             loader.finish(conn.cursor())
-    _in_parallel(conninfo, indexes.build)
+    # An ANALYZE waits for the index builds of its own table only.
+    analyze = [f"ANALYZE {t}" for t in _tables(conninfo, schema)]
+    _in_parallel(conninfo, indexes.build + analyze)
     with psycopg.connect(conninfo) as conn, conn.transaction():
         for statement in indexes.attach:
             conn.execute(statement.encode())
-    _in_parallel(conninfo, [f"ANALYZE {t}" for t in _tables(conninfo, schema)])
     return read
 
 
