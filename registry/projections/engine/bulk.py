@@ -3,11 +3,13 @@ scratch schema.
 
 Page by page the log is decoded (`EventLog.bulk_page`) and folded in memory
 by the projection's `BulkLoad`, and the rows it made final are COPied into
-tables that have no indexes yet: the DDL's indexes and unique constraints are
-taken off after it ran and made again once at the end, on several connections
-at once, then every table is ANALYZEd. Only then is the schema tracked, at
-the position of the last event loaded, in one transaction: rows and position
-commit together, and a catch-up goes on from there page by page.
+tables that have no indexes yet; meanwhile, on a second connection, the
+loader may derive tables in SQL from the stored events (`set_based`). The
+DDL's indexes and unique constraints are taken off after it ran and made
+again once at the end, on several connections at once, beside an ANALYZE of
+every table. Only then is the schema tracked, at the position of the last
+event loaded, in one transaction: rows and position commit together, and a
+catch-up goes on from there page by page.
 
 Until it is tracked, nothing reads the schema. A build killed half-way
 leaves it untracked; the next build of that schema (or `ensure`) drops it and
@@ -252,12 +254,15 @@ class _Beside(threading.Thread):
         self.conn: psycopg.Connection[Any] | None = None
         self.read = 0
         self.error: BaseException | None = None
+        self.cancelled = False
 
     def run(self) -> None:
         conninfo, schema, loader, events_table, limit = self.args
         try:
             with psycopg.connect(conninfo) as conn:
                 self.conn = conn
+                if self.cancelled:
+                    return
                 with conn.transaction():
                     conn.execute(search_path(schema))
                     conn.execute(f"SET LOCAL work_mem = '{BUILD_MEMORY}'".encode())
@@ -266,6 +271,7 @@ class _Beside(threading.Thread):
             self.error = e
 
     def cancel(self) -> None:
+        self.cancelled = True
         if self.conn is not None:
             self.conn.cancel_safe()
 
@@ -340,8 +346,12 @@ def _in_parallel(conninfo: str, statements: list[str]) -> None:
     ]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    try:
+        for t in threads:
+            t.join()
+    except BaseException as e:  # an interrupt: no statement started after it
+        errors.append(e)
+        raise
     if errors:
         raise errors[0]
 
