@@ -137,6 +137,8 @@ def _range(start: Any, end: Any, bounds: str) -> str:
 
 
 class TimelineLoad(BulkLoad):
+    set_based_tables = ("enrolments", "periods")
+
     def __init__(self, topics: tuple[str, ...]) -> None:
         self.topics = tuple(t for t in topics if t not in events.ENROLMENT)
         self.schools: dict[UUID, str] = {}

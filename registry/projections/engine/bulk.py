@@ -24,11 +24,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -36,6 +35,7 @@ from psycopg.sql import SQL, Composable, Identifier
 
 from registry.infrastructure.redact import error_text
 from registry.projections.engine.failures import TRANSIENT
+from registry.projections.engine.indexes import BUILD_MEMORY, Builders, Indexes
 from registry.projections.engine.projection import BulkLoad, NoBulk, Projection, Rows
 
 if TYPE_CHECKING:
@@ -43,25 +43,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BULK_PAGE = 10_000
-# Index builds at once: each is one server process sorting its table.
-WORKERS = max(1, min(4, os.cpu_count() or 1))
-# Per index build: GiST builds buffer in it, btree builds sort in it.
-BUILD_MEMORY = "256MB"
 OnPage = Callable[[int, int], None]
 
 
 def lock_key(schema: str) -> str:
     """The advisory lock a build of `schema` holds (`ensure` takes it too)."""
     return f"projection_build:{schema}"
-
-
-@dataclass
-class Indexes:
-    """What the DDL made and the load goes without, to be made again after."""
-
-    drop: list[str] = field(default_factory=list)
-    build: list[str] = field(default_factory=list)  # CREATE [UNIQUE] INDEX …
-    attach: list[str] = field(default_factory=list)  # … ADD CONSTRAINT … USING INDEX
 
 
 def build(
@@ -145,27 +132,57 @@ def load(
     with psycopg.connect(conninfo) as conn:
         with conn.transaction():
             indexes = _create(conn, projection, schema)
-        beside = _Beside(conninfo, schema, loader, projector.log.table(), limit)
-        beside.start()
+        builders = Builders(conninfo)
         try:
-            with conn.transaction(), _no_collection():
-                fill = _Fill(projector.log, loader, page_size, on_page)
-                read = fill(conn.cursor(), schema, limit)
+            read = _filled(
+                conn,
+                projector,
+                loader,
+                schema,
+                limit,
+                page_size,
+                on_page,
+                lambda: builders.add(indexes.of(loader.set_based_tables)),
+            )
+            builders.add(indexes.rest())
         except BaseException:
-            beside.cancel()
+            builders.close(stop=True)
             raise
-        finally:
-            beside.join()
-        read += beside.result()
-        with conn.transaction():
-            conn.execute(search_path(schema))
-            loader.finish(conn.cursor())
-    # An ANALYZE waits for the index builds of its own table only.
-    analyze = [f"ANALYZE {t}" for t in _tables(conninfo, schema)]
-    _in_parallel(conninfo, indexes.build + analyze)
+    builders.close()
     with psycopg.connect(conninfo) as conn, conn.transaction():
         for statement in indexes.attach:
             conn.execute(statement.encode())
+    return read
+
+
+def _filled(
+    conn: psycopg.Connection[Any],
+    projector: Projector,
+    loader: BulkLoad,
+    schema: str,
+    limit: int,
+    page_size: int,
+    on_page: OnPage,
+    then: Callable[[], None],
+) -> int:
+    """The tables filled: the loader's pages here, its set-based part beside
+    (`then` once that has committed), its `finish` after both."""
+    beside = _Beside(projector.conninfo, schema, loader, projector.log.table(), limit)
+    beside.then = then
+    beside.start()
+    try:
+        with conn.transaction(), _no_collection():
+            fill = _Fill(projector.log, loader, page_size, on_page)
+            read = fill(conn.cursor(), schema, limit)
+    except BaseException:
+        beside.cancel()
+        raise
+    finally:
+        beside.join()
+    read += beside.result()
+    with conn.transaction():
+        conn.execute(search_path(schema))
+        loader.finish(conn.cursor())
     return read
 
 
@@ -179,45 +196,7 @@ def _create(
     conn.execute(projection.ddl.encode())
     # Names taken down as qualified ones: they are used on other connections.
     conn.execute("SET LOCAL search_path TO pg_catalog")
-    indexes = _indexes(conn, schema)
-    for statement in indexes.drop:
-        conn.execute(statement.encode())
-    return indexes
-
-
-def _indexes(conn: psycopg.Connection[Any], schema: str) -> Indexes:
-    """Every index of the schema, as statements that make it again. A unique
-    or primary key constraint is made as its index, then attached to it (which
-    takes no time), so it too builds beside the others."""
-    out = Indexes()
-    constraints = conn.execute(
-        "SELECT c.conrelid::regclass::text, quote_ident(c.conname), c.contype, "
-        "pg_get_indexdef(c.conindid) FROM pg_constraint c "
-        "WHERE c.connamespace = %s::regnamespace AND c.contype IN ('p','u','x','f')",
-        (schema,),
-    ).fetchall()
-    for table, name, kind, index in constraints:
-        if kind not in ("p", "u"):
-            raise NoBulk(f"{table} has a constraint of kind {kind}")
-        out.drop.append(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
-        out.build.append(index)
-        what = "PRIMARY KEY" if kind == "p" else "UNIQUE"
-        out.attach.append(
-            f"ALTER TABLE {table} ADD CONSTRAINT {name} {what} USING INDEX {name}"
-        )
-    plain = conn.execute(
-        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
-        "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
-        "WHERE t.relnamespace = %s::regnamespace AND NOT EXISTS "
-        "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
-        (schema,),
-    ).fetchall()
-    for index, definition in plain:
-        out.drop.append(f"DROP INDEX {index}")
-        out.build.append(definition)
-    # GiST builds take longest: first, so the btrees fill the gaps beside them.
-    out.build.sort(key=lambda s: " USING gist " not in s)
-    return out
+    return Indexes.taken_off(conn, schema)
 
 
 def search_path(schema: str) -> psycopg.sql.Composed:
@@ -255,6 +234,7 @@ class _Beside(threading.Thread):
         self.read = 0
         self.error: BaseException | None = None
         self.cancelled = False
+        self.then: Callable[[], None] = lambda: None
 
     def run(self) -> None:
         conninfo, schema, loader, events_table, limit = self.args
@@ -267,6 +247,7 @@ class _Beside(threading.Thread):
                     conn.execute(search_path(schema))
                     conn.execute(f"SET LOCAL work_mem = '{BUILD_MEMORY}'".encode())
                     self.read = loader.set_based(conn.cursor(), events_table, limit)
+            self.then()
         except BaseException as e:
             self.error = e
 
@@ -309,51 +290,6 @@ def _copy(curs: psycopg.Cursor[Any], rows: Rows) -> None:
             with curs.copy(SQL("COPY {} FROM STDIN").format(Identifier(table))) as copy:
                 for row in batch:
                     copy.write_row(row)
-
-
-def _tables(conninfo: str, schema: str) -> list[str]:
-    with psycopg.connect(conninfo) as conn:
-        rows = conn.execute(
-            "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables "
-            "WHERE schemaname = %s",
-            (schema,),
-        ).fetchall()
-    return [str(r[0]) for r in rows]
-
-
-def _in_parallel(conninfo: str, statements: list[str]) -> None:
-    """Run the statements on up to WORKERS connections of their own, each in
-    its own transaction; the first error is raised once all have stopped."""
-    pending = list(reversed(statements))
-    errors: list[BaseException] = []
-    guard = threading.Lock()
-
-    def work() -> None:
-        try:
-            with psycopg.connect(conninfo, autocommit=True) as conn:
-                conn.execute(f"SET maintenance_work_mem = '{BUILD_MEMORY}'".encode())
-                while not errors:
-                    with guard:
-                        if not pending:
-                            return
-                        statement = pending.pop()
-                    conn.execute(statement.encode())
-        except BaseException as e:
-            errors.append(e)
-
-    threads = [
-        threading.Thread(target=work) for _ in range(min(WORKERS, len(statements)))
-    ]
-    for t in threads:
-        t.start()
-    try:
-        for t in threads:
-            t.join()
-    except BaseException as e:  # an interrupt: no statement started after it
-        errors.append(e)
-        raise
-    if errors:
-        raise errors[0]
 
 
 @contextlib.contextmanager

@@ -34,6 +34,7 @@ class BulkLoad(ABC):
     then builds the schema page by page instead (which stops at that event)."""
 
     topics: tuple[str, ...]  # the events `page` folds
+    set_based_tables: tuple[str, ...] = ()  # the tables only `set_based` fills
 
     def set_based(self, curs: Cursor[Any], events_table: Composable, limit: int) -> int:
         """Tables derived in SQL from the stored events up to `limit`, on a
