@@ -33,9 +33,9 @@ def replay(
     url = projector.conninfo
     position = projector.log.position_at(until)
     scratch = f"scratch_{projection.name}_{uuid.uuid4().hex[:8]}"
-    projector.ensure(projection, scratch, upto=position)
     try:
-        events = projector.catch_up(projection, scratch, on_page=on_page)
+        events = projector.build(projection, scratch, upto=position, on_page=on_page)
+        events += projector.catch_up(projection, scratch, on_page=on_page)
         report: dict[str, Any] = {
             "until": until.isoformat(),
             "position": position,

@@ -27,7 +27,7 @@ from psycopg.sql import SQL, Identifier
 from registry.infrastructure.sealing import forgotten_number
 from registry.projections import events
 from registry.projections.engine.event_log import Fact
-from registry.projections.engine.projection import Handler, Projection
+from registry.projections.engine.projection import BulkLoad, Handler, Projection
 from registry.projections.engine.sql import write_rows
 
 DDL = """
@@ -512,6 +512,11 @@ class Timeline(Projection):
         events.STUDENT_REGISTERED,
         *_HANDLERS,
     )
+
+    def bulk(self) -> BulkLoad:
+        from registry.projections.timeline_bulk import TimelineLoad
+
+        return TimelineLoad(self.topics)
 
     def apply_page(self, curs: Cursor[Any], facts: list[Fact]) -> None:
         fold = _PageFold(curs, facts)

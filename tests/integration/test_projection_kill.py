@@ -13,6 +13,7 @@ equal a rebuild from the log.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import signal
@@ -405,3 +406,91 @@ def test_rebuild_equals_the_live_projection_fed_incrementally(
     assert rebuilt != Timeline.schema()
     assert projector.live_schema(Timeline.name) == rebuilt
     assert dump(runtime.database_url, rebuilt) == live
+
+
+# The bulk build that gets killed: it reports every page it has folded; with a
+# page number, it then waits inside that page for the kill.
+BULK_CHILD = """
+import sys, time
+from registry.projections.engine.runner import Projector
+from registry.projections.timeline import Timeline
+url, schema, size, stop_at = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+pages = 0
+def on_page(position, limit):
+    global pages
+    pages += 1
+    print(position, limit, flush=True)
+    if pages == stop_at:
+        time.sleep(120)
+Projector(url).build(Timeline(), schema, page_size=size, on_page=on_page)
+print("done", flush=True)
+"""
+
+
+def _kill_build(url: str, schema: str, rng: random.Random) -> str:
+    """One bulk build in a subprocess, killed inside its k-th page or at a
+    random moment after its first (in the load, the index builds, or after)."""
+    inside = rng.random() < 0.5
+    k = rng.randint(1, 4) if inside else 0
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BULK_CHILD, url, schema, "20", str(k)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for lines in itertools.count(1):
+            line = proc.stdout.readline()
+            if not line or line.startswith("done"):
+                assert proc.wait(timeout=30) == 0
+                return "finished"
+            if not inside:
+                time.sleep(rng.uniform(0, 0.3))
+                break
+            if lines == k:
+                break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        return "inside" if inside else "random"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_killed_bulk_build_leaves_the_live_tables_and_starts_again(
+    runtime: Runtime,
+) -> None:
+    rng = random.Random(SEED + 2)
+    build_history(runtime, rng)
+    url = runtime.database_url
+    projector = Projector(url)
+    live = runtime.catch_up()
+    projector.ensure(Timeline(), "p_timeline_check")
+    projector.catch_up(Timeline(), "p_timeline_check")
+    expected = dump(url, "p_timeline_check")
+    shown, tracked = dump(url, live), projector.status()
+    killed, outcomes = "p_timeline_bulk_killed", []
+    while len([o for o in outcomes if o != "finished"]) < max(3, TRIALS // 2):
+        outcomes.append(_kill_build(url, killed, rng))
+        settle(url)
+        built = {s.schema: s for s in projector.status()}.get(killed)
+        if outcomes[-1] == "finished" or built is not None:
+            # Done before the kill came: tracked at the head, whole.
+            assert built is not None and built.position == head(url)
+            assert dump(url, killed) == expected
+            projector.drop(killed)
+        # The live tables saw nothing of it.
+        assert projector.status() == tracked and dump(url, live) == shown
+    assert {"inside", "random"} <= set(outcomes), outcomes
+    report(
+        "bulk build kill -9",
+        kills=sum(o != "finished" for o in outcomes),
+        inside_a_page=outcomes.count("inside"),
+        finished_first=outcomes.count("finished"),
+    )
+
+    # What a kill left is dropped by the next build, which starts again.
+    projector.build(Timeline(), killed, page_size=20)
+    assert position(url, killed) == head(url)
+    assert dump(url, killed) == expected

@@ -73,9 +73,9 @@ def rebuild(
             (projection.name,),
         ).fetchone()
     schema = f"{projection.schema()}_r{int(taken[0]) if taken else 0}"
-    projector.ensure(projection, schema)
     page = _pages(on_page, should_stop)
     try:
+        projector.build(projection, schema, on_page=page)
         while True:
             projector.catch_up(projection, schema, on_page=page)
             if projector.promote(projection.name, schema):
@@ -108,9 +108,10 @@ def rebuild_school(
         )
     live = _live(projector, projection, brin)
     scratch = f"school_{projection.name}_{uuid.uuid4().hex[:8]}"
-    projector.ensure(projection, scratch, upto=projector.live_position(projection.name))
+    upto = projector.live_position(projection.name)
     page = _pages(on_page, should_stop)
     try:
+        projector.build(projection, scratch, upto=upto, on_page=page)
         while True:
             projector.catch_up(projection, scratch, on_page=page)
             stopped = projector.stopped(scratch)

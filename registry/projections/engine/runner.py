@@ -21,12 +21,13 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from registry.infrastructure.pools import connect
-from registry.projections.engine import failures
+from registry.projections.engine import bulk, failures
 from registry.projections.engine.event_log import EventLog
 from registry.projections.engine.projection import Projection
 
 ANALYZE_AFTER = 5000  # events one catch-up read; then ANALYZE its schema
 PAGE_SIZE = 2000
+BULK_FROM = 5000  # events in the log from which a new schema is built in bulk
 
 
 @dataclass(frozen=True)
@@ -68,35 +69,87 @@ class Projector:
         *,
         upto: int | None = None,
     ) -> str:
-        """Create the projection's schema and tables if missing. The first
-        schema of a projection becomes live at once; a rebuild or a new version
-        when it has caught up (promote); a scratch schema (`upto`) never."""
+        """Create the projection's schema and tables if missing, empty. The
+        first schema of a projection becomes live at once; a rebuild or a new
+        version when it has caught up (promote); a scratch schema (`upto`)
+        never."""
         schema = schema or projection.schema()
         with self._connect() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('projection_ddl'))")
-            exists = conn.execute(
-                "SELECT 1 FROM projection_tracking WHERE schema_name = %s", (schema,)
-            ).fetchone()
-            if exists:
+            # A bulk build of this schema finishes first (engine/bulk.py).
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", (bulk.lock_key(schema),)
+            )
+            if self.tracked(schema, conn):
                 return schema
-            conn.execute(SQL("CREATE SCHEMA {}").format(Identifier(schema)))
-            conn.execute(
-                SQL("SET LOCAL search_path TO {}, public").format(Identifier(schema))
-            )
+            name = Identifier(schema)
+            # Left by a bulk build that was killed: never read, never tracked.
+            conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(name))
+            conn.execute(SQL("CREATE SCHEMA {}").format(name))
+            conn.execute(SQL("SET LOCAL search_path TO {}, public").format(name))
             conn.execute(projection.ddl.encode())
-            live = (
-                upto is None
-                and not conn.execute(
-                    "SELECT 1 FROM projection_tracking WHERE name = %s AND live",
-                    (projection.name,),
-                ).fetchone()
-            )
-            conn.execute(
-                "INSERT INTO projection_tracking (schema_name, name, version, upto, live)"
-                " VALUES (%s, %s, %s, %s, %s)",
-                (schema, projection.name, projection.version, upto, live),
-            )
+            self._register(conn, projection, schema, 0, upto)
         return schema
+
+    def build(
+        self,
+        projection: Projection,
+        schema: str | None = None,
+        *,
+        upto: int | None = None,
+        on_page: Callable[[int, int], None] | None = None,
+        at_least: int = 0,
+        page_size: int = bulk.BULK_PAGE,
+    ) -> int:
+        """Create the schema filled up to the head (or `upto`) at bulk speed
+        (engine/bulk.py), unless it exists; the events loaded. For a log of
+        fewer than `at_least` events it is created empty, as `ensure` does,
+        for a catch-up to fill (so too when the bulk fold fails)."""
+        schema = schema or projection.schema()
+        if self.log.head() < at_least:
+            self.ensure(projection, schema, upto=upto)
+            return 0
+        return bulk.build(
+            self, projection, schema, upto=upto, on_page=on_page, page_size=page_size
+        )
+
+    def tracked(self, schema: str, conn: psycopg.Connection[Any] | None = None) -> bool:
+        if conn is None:
+            with self._connect() as own:
+                return self.tracked(schema, own)
+        row = conn.execute(
+            "SELECT 1 FROM projection_tracking WHERE schema_name = %s", (schema,)
+        ).fetchone()
+        return row is not None
+
+    def track(
+        self, projection: Projection, schema: str, position: int, upto: int | None
+    ) -> None:
+        """Start tracking a schema filled up to `position` (a bulk build)."""
+        with self._connect() as conn:
+            self._register(conn, projection, schema, position, upto)
+
+    @staticmethod
+    def _register(
+        conn: psycopg.Connection[Any],
+        projection: Projection,
+        schema: str,
+        position: int,
+        upto: int | None,
+    ) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('projection_ddl'))")
+        live = (
+            upto is None
+            and not conn.execute(
+                "SELECT 1 FROM projection_tracking WHERE name = %s AND live",
+                (projection.name,),
+            ).fetchone()
+        )
+        conn.execute(
+            "INSERT INTO projection_tracking "
+            "(schema_name, name, version, upto, live, position)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (schema, projection.name, projection.version, upto, live, position),
+        )
 
     def target(self, projection: Projection) -> str:
         """The schema to keep up to date: the live one when it is this version,
@@ -107,7 +160,10 @@ class Projector:
                 "WHERE name = %s AND live AND version = %s",
                 (projection.name, projection.version),
             ).fetchone()
-        return str(row[0]) if row else self.ensure(projection)
+        if row:
+            return str(row[0])
+        self.build(projection, at_least=BULK_FROM)
+        return projection.schema()
 
     def fresh(self, projection: Projection) -> str:
         """Catch the projection up to the head now; its schema to read."""
