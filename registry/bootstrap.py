@@ -66,6 +66,9 @@ class Runtime:
     fotos: Fotos
     projections: tuple[Projection, ...]
     reads: ReadAudit
+    # Where queries that need not read their own writes run: a read replica,
+    # or the main database (docs/operations.md "Read replica").
+    read_url: str
 
     def create_tables(self) -> None:
         """Every table of the registry that is missing; idempotent."""
@@ -151,8 +154,9 @@ class Runtime:
         return command(self.now())
 
 
-def build(settings: Settings, url: str) -> Runtime:
-    """Every service of the registry on the database at `url`; nothing connects."""
+def build(settings: Settings, url: str, read_url: str | None = None) -> Runtime:
+    """Every service of the registry on the database at `url` (queries on
+    `read_url` when given); nothing connects."""
     registry = Registry(env=event_store_env(url, settings))
     population = PostgresPopulationRegister(url)
     projector = Projector(url, EventLog(registry.recorder))
@@ -173,6 +177,7 @@ def build(settings: Settings, url: str) -> Runtime:
         Fotos(registry, TimelineFotos(projector), url),
         projections(settings),
         reads,
+        read_url or url,
     )
 
 
@@ -190,9 +195,11 @@ def bootstrap(
         url = EmbeddedPostgres(settings.state_dir).start()
     else:
         url = settings.database_url.get_secret_value()
-    runtime = build(settings, url)
+    read = settings.read_database_url
+    runtime = build(settings, url, read.get_secret_value() if read else None)
+    size = settings.pool_size + settings.pool_max_overflow
     try:
-        with pooled(url, settings.pool_size + settings.pool_max_overflow):
+        with pooled(url, size), pooled(runtime.read_url, size):
             if create_tables:
                 runtime.create_tables()
             yield runtime
