@@ -106,9 +106,13 @@ def national_totals(
     def count() -> dict[str, tuple[int, int]]:
         query = SQL(_TOTALS).format(periods=periods_query(False, False))
         params = {"brin": None, "sj": schooljaar, "d": d, "t": t, "p": None}
-        return {
-            brin: (total, funded) for brin, total, funded in curs.execute(query, params)
-        }
+        with curs.connection.transaction():
+            # The planner sorts the country's million periods to merge-join
+            # them with the licences; hashing the licences takes half the time.
+            # (For the rest of the transaction: national totals are read alone.)
+            curs.execute("SET LOCAL enable_mergejoin = off")
+            rows = curs.execute(query, params).fetchall()
+        return {brin: (total, funded) for brin, total, funded in rows}
 
     question = ("national_totals", schooljaar, d, t)
     counted = answers.remembered(
