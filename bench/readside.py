@@ -52,6 +52,7 @@ from registry.config import Settings
 from registry.domain.enrolment import Enrolment, PeriodTerms, Source
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn
+from registry.infrastructure import collector
 from registry.infrastructure.event_store import EVENTS_TABLE
 from registry.projections.engine.event_log import EventLog
 from registry.projections.engine.runner import PAGE_SIZE, Projector
@@ -456,6 +457,7 @@ def main() -> None:
         "--sections", default="1234", help="which of sections 1-4 to run, e.g. 23"
     )
     args = parser.parse_args()
+    collector.tune()  # as every registry process has its garbage collector
     server_url, embedded = national.server()
     try:
         url, data = national.ensure(server_url, args.students, args.rebuild_data)
