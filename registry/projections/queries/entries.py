@@ -80,7 +80,7 @@ FROM ({shaped}) e
 # The code an answer is made by (its entity tag names it).
 CODE = hashlib.sha256(
     repr(
-        (_ORDER, _SHAPED, _ENTRY, _PAGE, _REDENEN, periods_query(False, True))
+        (_ORDER, _SHAPED, _ENTRY, _PAGE, _WHOLE, _REDENEN, periods_query(False, True))
     ).encode()
 ).hexdigest()[:16]
 
