@@ -77,11 +77,9 @@ CREATE TABLE doubles (
 CREATE INDEX doubles_school ON doubles USING gist (brin, valid, recorded);
 -- What an answer at T rests on besides the rows: the time of the last event
 -- applied (no answer at a T before it changes any more, but for a number
--- rewritten in place: the position of the last such event), and the id of
--- these tables (a rebuild may reuse the schema's name).
-CREATE TABLE horizon (
-  built uuid NOT NULL DEFAULT gen_random_uuid(), recorded_at timestamptz,
-  identities bigint NOT NULL DEFAULT 0);
+-- rewritten in place: the position of the last such event). Readers name the
+-- tables themselves by this table's oid (a rebuild may reuse a schema name).
+CREATE TABLE horizon (recorded_at timestamptz, identities bigint NOT NULL DEFAULT 0);
 INSERT INTO horizon DEFAULT VALUES;
 CREATE TABLE school_years (
   year_id uuid PRIMARY KEY, brin text NOT NULL, schooljaar text NOT NULL,
@@ -103,14 +101,16 @@ _INSERT = (
     "LEFT JOIN students s ON s.student_id = r.student_id"
 )
 # Two enrolments of one student whose versions were valid and known at once
-# compete for funding (X130). Each such pair is noted once, when the later
-# version is written, with where and when both held (later closes only shrink
-# that), under both schools: a snapshot ranks only the students noted for it,
-# instead of looking up every student's periods elsewhere.
+# compete for funding (X130). Each such pair is noted when the later version
+# is written, under both schools: the days both are valid, and the time and
+# log position from which both were known (no end: how long both stayed known
+# depends on closes in later pages, and the table must not depend on how the
+# log was paged). A snapshot ranks only the students noted for its school, D
+# and T, instead of looking up every student's periods elsewhere.
 _DOUBLES = """
 INSERT INTO doubles
-SELECT DISTINCT r.student_id, b.brin, r.valid * p.valid, r.recorded * p.recorded,
-  int8range(r.opened_by, r.closed_by) * int8range(p.opened_by, p.closed_by)
+SELECT DISTINCT r.student_id, b.brin, r.valid * p.valid,
+  tstzrange(r.opened_at, NULL), int8range(r.opened_by, NULL)
 FROM {rows} JOIN periods p ON p.student_id = r.student_id
   AND p.enrolment_id <> r.enrolment_id AND p.opened_by < r.opened_by
   AND p.valid && r.valid AND (p.recorded && r.recorded
@@ -119,7 +119,7 @@ CROSS JOIN LATERAL (VALUES (r.brin), (p.brin)) b(brin)
 """
 _DOUBLE_COLUMNS = (
     "enrolment_id uuid, student_id uuid, brin text, valid daterange, "
-    "recorded tstzrange, opened_by bigint, closed_by bigint"
+    "recorded tstzrange, opened_by bigint, closed_by bigint, opened_at timestamptz"
 )
 _CLOSE = (
     "UPDATE periods p SET recorded = tstzrange(lower(p.recorded), r.at), "
@@ -167,9 +167,10 @@ class _Version:
         )
 
     def spans(self) -> tuple[Any, ...]:
-        """What `_DOUBLES` compares."""
+        """What `_DOUBLES` compares (a range opened and closed at one instant
+        is empty: its opening time comes apart)."""
         row = self.row()
-        return (*row[:3], *row[9:13])
+        return (*row[:3], *row[9:13], self.opened_at)
 
 
 def _daterange(start: date, end: date | None) -> str:

@@ -3,7 +3,7 @@ T before the last event it has applied has one answer for good, as recorded
 times never go back. Two things can still change it, and both are in the
 timeline's `horizon`: a number or link rewritten in place (BsnLinked,
 LinkedTo, Forgotten: the position of the last one), and a rebuild (the
-tables' id). Such an answer is kept in memory (`remembered`) and named by a
+tables' oid). Such an answer is kept in memory (`remembered`) and named by a
 strong entity tag (`etag`) that covers both and the code of the queries.
 """
 
@@ -16,7 +16,6 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
-from uuid import UUID
 
 from psycopg import Cursor
 
@@ -26,7 +25,7 @@ BUDGET_BYTES = 64 * 2**20  # per process; a national school's page is ~2 MB
 
 @dataclass(frozen=True)
 class Stamp:
-    built: UUID
+    built: str  # the database and the oid of the tables' horizon (a rebuild's differs)
     recorded_at: datetime | None  # of the last event applied
     identities: int
 
@@ -38,9 +37,12 @@ class Stamp:
 
 def stamp(curs: Cursor[Any]) -> Stamp:
     """The live timeline's stamp, in the cursor's (repeatable read) snapshot."""
-    row = curs.execute("SELECT built, recorded_at, identities FROM horizon").fetchone()
+    row = curs.execute(
+        "SELECT current_database() || ':' || 'horizon'::regclass::oid, "
+        "recorded_at, identities FROM horizon"
+    ).fetchone()
     assert row is not None, "the timeline's horizon has its one row"
-    return Stamp(row[0], row[1], int(row[2]))
+    return Stamp(str(row[0]), row[1], int(row[2]))
 
 
 class Kept:
@@ -98,7 +100,7 @@ def remembered(
 def etag(s: Stamp, code: str, question: tuple[Hashable, ...]) -> str:
     """A strong entity tag for a final answer: the tables, their rewrites, the
     queries' code and every input of the question."""
-    text = repr((str(s.built), s.identities, code, question))
+    text = repr((s.built, s.identities, code, question))
     return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
 
 
