@@ -5,10 +5,13 @@ measured in the same run on the same server.
    bulk load, its indexes and ANALYZE), vs a raw scan of the events table in pages of the projector's size, json.loads of
    every state. Median of R rounds.
 2. One school's snapshot on 1 October as known at a random stand_per (random
-   school, random T over the school year): p50/p99 latency, vs the same school's
-   periods fetched by one indexed SELECT (no verdicts) and a SELECT 1 round trip.
-3. National totals on 1 October as known at T (median of a few calls), vs a
-   count(*) of the periods valid then.
+   school, random T over the school year): p50/p99 latency of snapshot(), of
+   the document as JSON built in the database and of the API's first page, vs
+   the same school's periods fetched by one indexed SELECT (no verdicts) and a
+   SELECT 1 round trip; the same for the largest schools alone, and through
+   the API (bench/snapshot_latency.py).
+3. National totals on 1 October as known at T (median of a few calls, and of
+   the same T asked again), vs a count(*) of the periods valid then.
 4. A reader tailing the log (read_page up to head) while 8 threads write through
    Registry.save_at with one shared monotonic clock, in a fresh database: the
    positions it read vs every notification_id in the table.
@@ -18,7 +21,7 @@ N=960,000) is built once into its own database and reused. The live timeline
 schema is caught up and ANALYZEd before the queries.
 
 Usage: python bench/readside.py [--students N] [--rounds R] [--queries Q]
-                                [--rebuild-data]
+                                [--rebuild-data] [--sections 1234]
 """
 
 from __future__ import annotations
@@ -30,13 +33,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from random import Random
 from typing import Any
 
 import national
 import psycopg
+import snapshot_latency
 from figures import record
 from psycopg.conninfo import make_conninfo
 from psycopg.sql import SQL, Identifier
@@ -48,11 +52,12 @@ from registry.config import Settings
 from registry.domain.enrolment import Enrolment, PeriodTerms, Source
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn
+from registry.infrastructure import collector
 from registry.infrastructure.event_store import EVENTS_TABLE
 from registry.infrastructure.migrations import migrate
 from registry.projections.engine.event_log import EventLog
 from registry.projections.engine.runner import PAGE_SIZE, Projector
-from registry.projections.queries.peiling import national_totals, snapshot
+from registry.projections.queries.peiling import national_totals
 from registry.projections.timeline import Timeline
 from registry.simulation.generator.people import BsnCounter
 
@@ -146,51 +151,7 @@ def rebuild(url: str, rounds: int) -> tuple[float, float]:
     )
 
 
-# 2. One school's snapshot
-
-
-@dataclass
-class Latencies:
-    snapshot: list[float] = field(default_factory=list)
-    indexed: list[float] = field(default_factory=list)
-    select1: list[float] = field(default_factory=list)
-    rows: list[int] = field(default_factory=list)
-
-
-SCHOOL_ROWS = (
-    "SELECT * FROM periods WHERE brin = %s AND valid @> %s::date "
-    "AND recorded @> %s::timestamptz"
-)
-
-
-def schema_connection(url: str, schema: str) -> psycopg.Connection[Any]:
-    conn = psycopg.connect(url, autocommit=True)
-    conn.execute(SQL("SET search_path TO {}, public").format(Identifier(schema)))
-    return conn
-
-
-def snapshots(url: str, schema: str, queries: int, rng: Random) -> Latencies:
-    """`queries` snapshots of a random school as known at a random T, each
-    followed by its raw references (after a few unmeasured warm-up queries)."""
-    out = Latencies()
-    with schema_connection(url, schema) as conn:
-        curs = conn.cursor()
-        brins = [r[0] for r in curs.execute("SELECT brin FROM schools").fetchall()]
-        for i in range(queries + 20):
-            brin, t = rng.choice(brins), random_t(rng)
-            start = time.perf_counter()
-            document = snapshot(curs, brin, SJ, PEILDATUM, t)
-            took = time.perf_counter() - start
-            indexed = timed(
-                lambda: curs.execute(SCHOOL_ROWS, (brin, PEILDATUM, t)).fetchall()  # noqa: B023
-            )
-            select1 = timed(lambda: curs.execute("SELECT 1").fetchall())
-            if i >= 20:
-                out.snapshot.append(took)
-                out.indexed.append(indexed)
-                out.select1.append(select1)
-                out.rows.append(document["controletotaal"])
-    return out
+# 2. One school's snapshot: bench/snapshot_latency.py
 
 
 # 3. National totals
@@ -202,22 +163,36 @@ NATIONAL_ROWS = (
 )
 
 
-def totals(url: str, schema: str, calls: int, rng: Random) -> tuple[float, float, int]:
-    """Median seconds of national_totals and of the raw count(*), and the number
-    of periods counted, over `calls` random T after the peildatum."""
-    done, raw, counted = [], [], 0
-    with schema_connection(url, schema) as conn:
+@dataclass
+class Totals:
+    seconds: float  # median, a fresh T each
+    raw: float  # median count(*)
+    kept: float  # median, the same (final) T again
+    periods: int
+
+
+def totals(url: str, schema: str, calls: int, rng: Random) -> Totals:
+    """national_totals and the raw count(*) over `calls` random T, each T asked
+    twice (the second time a final answer is kept in memory)."""
+    done, raw, kept, counted = [], [], [], 0
+    with snapshot_latency.schema_connection(url, schema) as conn:
         curs = conn.cursor()
         for _ in range(calls):
             t = random_t(rng)
             start = time.perf_counter()
             result = national_totals(curs, SJ, PEILDATUM, t)
             done.append(time.perf_counter() - start)
+            kept.append(timed(lambda: national_totals(curs, SJ, PEILDATUM, t)))  # noqa: B023
             counted = sum(s["controletotaal"] for s in result.values())
             raw.append(
                 timed(lambda: curs.execute(NATIONAL_ROWS, (PEILDATUM, t)).fetchone())  # noqa: B023
             )
-    return statistics.median(done), statistics.median(raw), counted
+    return Totals(
+        statistics.median(done),
+        statistics.median(raw),
+        statistics.median(kept),
+        counted,
+    )
 
 
 # 4. Tailing reader with concurrent writers
@@ -385,39 +360,76 @@ def print_rebuild(url: str, events: int, rounds: int) -> None:
     record("rebuild_events_per_s", built, "events/s", raw)
 
 
+def _latency_lines(lat: snapshot_latency.Latencies) -> None:
+    for form in snapshot_latency.FORMS:
+        p50, p99 = lat.p(form, 0.5) * MS, lat.p(form, 0.99) * MS
+        print(f"   {form:23s} : p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+
+
 def print_snapshots(url: str, schema: str, queries: int, rng: Random) -> None:
-    lat = snapshots(url, schema, queries, rng)
+    lat = snapshot_latency.measure(url, schema, queries, rng)
     print(
         f"2. one school's snapshot on {PEILDATUM} as known at a random T, {queries} "
         f"queries (rows: median {statistics.median(lat.rows):,.0f}, max {max(lat.rows):,})"
     )
+    _latency_lines(lat)
+    raw = "indexed SELECT"
+    p50 = lat.p(raw, 0.5) / lat.p("snapshot()", 0.5)
+    p99 = lat.p(raw, 0.99) / lat.p("snapshot()", 0.99)
+    print(f"   ratio (raw / snapshot())  : p50 {p50:.2f}   p99 {p99:.2f}")
+    p99_ms, raw_ms = lat.p("snapshot()", 0.99) * MS, lat.p(raw, 0.99) * MS
+    record("snapshot_p99_ms", p99_ms, "ms", raw_ms, lower_is_better=True)
+    json_ms = lat.p("JSON, all rows", 0.99) * MS
+    record("snapshot_json_p99_ms", json_ms, "ms", raw_ms, lower_is_better=True)
+    page_ms = lat.p("JSON, first page", 0.99) * MS
+    record("snapshot_page_p99_ms", page_ms, "ms", raw_ms, lower_is_better=True)
+    record("snapshot_rows_max", max(lat.rows), "rows")
+    biggest = snapshot_latency.largest(url, schema, 3)
+    named = ", ".join(f"{b} {n:,}" for b, n in biggest)
+    per = max(20, queries // 4)
+    big = snapshot_latency.measure(url, schema, per, rng, [b for b, _ in biggest])
+    print(f"   the largest schools ({named} periods), {per} queries:")
+    _latency_lines(big)
+    big_ms = big.p("JSON, all rows", 0.99) * MS
+    big_raw = big.p(raw, 0.99) * MS
+    record("snapshot_largest_json_p99_ms", big_ms, "ms", big_raw, lower_is_better=True)
+    record(
+        "snapshot_largest_p99_ms",
+        big.p("snapshot()", 0.99) * MS,
+        "ms",
+        big_raw,
+        lower_is_better=True,
+    )
+    http = snapshot_latency.api(url, [b for b, _ in biggest], per, rng)
+    print(
+        f"   through the API, the largest schools' first page, {per} requests "
+        f"(statuses {sorted(http.statuses)}):"
+    )
     for label, values in (
-        ("snapshot()             ", lat.snapshot),
-        ("raw indexed SELECT     ", lat.indexed),
-        ("SELECT 1               ", lat.select1),
+        ("a fresh T", http.fresh),
+        ("the same T again", http.kept),
+        ("the same, If-None-Match", http.unchanged),
     ):
         p50, p99 = pct(values, 0.5) * MS, pct(values, 0.99) * MS
-        print(f"   {label} : p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
-    p50 = pct(lat.indexed, 0.5) / pct(lat.snapshot, 0.5)
-    p99 = pct(lat.indexed, 0.99) / pct(lat.snapshot, 0.99)
-    print(f"   ratio (raw / snapshot)  : p50 {p50:.2f}   p99 {p99:.2f}")
-    p99_ms, raw_ms = pct(lat.snapshot, 0.99) * MS, pct(lat.indexed, 0.99) * MS
-    record("snapshot_p99_ms", p99_ms, "ms", raw_ms, lower_is_better=True)
-    record("snapshot_rows_max", max(lat.rows), "rows")
+        print(f"   {label:23s} : p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+    record(
+        "snapshot_api_p99_ms", pct(http.fresh, 0.99) * MS, "ms", lower_is_better=True
+    )
 
 
 def print_totals(url: str, schema: str, calls: int, rng: Random) -> None:
-    took, raw, periods = totals(url, schema, calls, rng)
+    got = totals(url, schema, calls, rng)
     print(
         f"3. national totals on {PEILDATUM} as known at a random T, median of "
-        f"{calls} calls ({periods:,} periods)"
+        f"{calls} calls ({got.periods:,} periods)"
     )
-    print(f"   national_totals()       : {took:8.2f} s")
+    print(f"   national_totals()       : {got.seconds:8.2f} s")
+    print(f"   the same T again (kept) : {got.kept:8.4f} s")
     print(
-        f"   raw count(*)            : {raw:8.2f} s (periods valid on D as known at T)"
+        f"   raw count(*)            : {got.raw:8.2f} s (periods valid on D as known at T)"
     )
-    print(f"   ratio                   : {raw / took:.2f}")
-    record("national_totals_s", took, "s", raw, lower_is_better=True)
+    print(f"   ratio                   : {got.raw / got.seconds:.2f}")
+    record("national_totals_s", got.seconds, "s", got.raw, lower_is_better=True)
 
 
 def print_tailing(server_url: str, saves: int) -> None:
@@ -443,7 +455,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=3)
     parser.add_argument("--tail-saves", type=int, default=150, help="saves per writer")
     parser.add_argument("--rebuild-data", action="store_true")
+    parser.add_argument(
+        "--sections", default="1234", help="which of sections 1-4 to run, e.g. 23"
+    )
     args = parser.parse_args()
+    collector.tune()  # as every registry process has its garbage collector
     server_url, embedded = national.server()
     try:
         url, data = national.ensure(server_url, args.students, args.rebuild_data)
@@ -455,10 +471,14 @@ def main() -> None:
         schema = live_timeline(projector, url)
         rng = Random(7)
         print(f"read side at national scale ({data})")
-        print_rebuild(url, events, args.rounds)
-        print_snapshots(url, schema, args.queries, rng)
-        print_totals(url, schema, args.calls, rng)
-        print_tailing(server_url, args.tail_saves)
+        if "1" in args.sections:
+            print_rebuild(url, events, args.rounds)
+        if "2" in args.sections:
+            print_snapshots(url, schema, args.queries, rng)
+        if "3" in args.sections:
+            print_totals(url, schema, args.calls, rng)
+        if "4" in args.sections:
+            print_tailing(server_url, args.tail_saves)
     finally:
         if embedded:
             embedded.stop()

@@ -67,6 +67,9 @@ class Runtime:
     fotos: Fotos
     projections: tuple[Projection, ...]
     reads: ReadAudit
+    # Where queries that need not read their own writes run: a read replica,
+    # or the main database (docs/operations.md "Read replica").
+    read_url: str
 
     def load_population(self, persons: list[PersonIn], at: datetime) -> dict[str, int]:
         """Load the register, then record each known person's municipality of
@@ -142,8 +145,9 @@ class Runtime:
         return command(self.now())
 
 
-def build(settings: Settings, url: str) -> Runtime:
-    """Every service of the registry on the database at `url`; nothing connects."""
+def build(settings: Settings, url: str, read_url: str | None = None) -> Runtime:
+    """Every service of the registry on the database at `url` (queries on
+    `read_url` when given); nothing connects."""
     registry = Registry(env=event_store_env(url, settings))
     population = PostgresPopulationRegister(url)
     projector = Projector(url, EventLog(registry.recorder))
@@ -164,6 +168,7 @@ def build(settings: Settings, url: str) -> Runtime:
         Fotos(registry, TimelineFotos(projector), url),
         projections(settings),
         reads,
+        read_url or url,
     )
 
 
@@ -220,11 +225,14 @@ def bootstrap(
         url = EmbeddedPostgres(settings.state_dir).start()
     else:
         url = settings.database_url.get_secret_value()
-    with pooled(url, settings.pool_size + settings.pool_max_overflow):
+    size = settings.pool_size + settings.pool_max_overflow
+    read = settings.read_database_url
+    read_url = read.get_secret_value() if read else url
+    with pooled(url, size), pooled(read_url, size):
         # Before the runtime is built: the event store's recorder looks its
         # composite type up when it is made.
         migrated = _prepare(settings, url, migrate)
-        runtime = build(settings, url)
+        runtime = build(settings, url, read_url)
         try:
             if migrated:
                 runtime.registry.index_student_numbers()  # once, for an older database

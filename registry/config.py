@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     # The schema owner's URL for `registry db migrate`; none: REGISTRY_DATABASE_URL.
     # Services connect as a role that may not change the tables.
     migrate_database_url: SecretStr | None = None
+    # Queries (read routes, query commands) may run on a read replica; none:
+    # the main database. Writes and the audit of reads stay on the main one.
+    read_database_url: SecretStr | None = Field(
+        default=None, description="PostgreSQL URL for queries; default the main one"
+    )
     kafka_bootstrap: str | None = None
     # How the registry's Kafka clients (relay, admin, reference consumers)
     # authenticate and encrypt: kafka-python's settings of the same names.

@@ -33,7 +33,14 @@ class Pager:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """The page of `items` (the whole answer at T `at`) and the next cursor."""
         end = self.start + limit
-        return items[self.start : end], self._token(end, at) if end < len(items) else None
+        return items[self.start : end], self._token(end, at) if end < len(
+            items
+        ) else None
+
+    def following(self, limit: int, total: int, at: datetime) -> str | None:
+        """The next cursor after this page of `limit` in an answer of `total`."""
+        end = self.start + limit
+        return self._token(end, at) if end < total else None
 
     def _token(self, offset: int, at: datetime) -> str:
         body = f"{offset}|{at.isoformat()}".encode()

@@ -44,9 +44,10 @@ Format = Annotated[str, Query(pattern="^(json|csv)$")]
 
 @contextmanager
 def live_timeline(runtime: Runtime, response: Response) -> Iterator[Reading]:
-    """The live timeline, never caught up here; the answer says which log
-    position it is given at."""
-    with reading(runtime.database_url, Timeline.name) as r:
+    """The live timeline, never caught up here, on the read database (a
+    replica, when one is set); the answer says which log position it is
+    given at."""
+    with reading(runtime.read_url, Timeline.name) as r:
         response.headers[POSITION_HEADER] = str(r.position)
         yield r
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -38,6 +39,8 @@ AtOption = Annotated[
         help="Recorded time (ISO 8601 with offset); needs REGISTRY_CLOCK=simulated",
     ),
 ]
+# How long a query command waits for a read replica to replay the catch-up.
+REPLICA_WAIT_SECONDS = 10
 REFUSALS = (
     DomainError,
     ApplicationError,
@@ -106,13 +109,31 @@ def progress(label: str) -> Progress:
 
 
 @contextmanager
-def timeline_reading(rt: Runtime) -> Iterator[Reading]:
+def timeline_reading(rt: Runtime, *, writes: bool = False) -> Iterator[Reading]:
     """The timeline caught up first: no projector may be running beside the
     command line, and an operator expects the answer to include what was just
-    delivered."""
+    delivered. A query reads it on the read database once that has replayed
+    the catch-up; a command that `writes` on what it reads, on the main one."""
     rt.catch_up()
-    with reading(rt.database_url, Timeline.name) as r:
-        yield r
+    if writes or rt.read_url == rt.database_url:
+        with reading(rt.database_url, Timeline.name) as r:
+            yield r
+        return
+    wanted = rt.projector.live_position(Timeline.name)
+    deadline = time.monotonic() + REPLICA_WAIT_SECONDS
+    while True:
+        with reading(rt.read_url, Timeline.name) as r:
+            if r.position >= wanted:
+                yield r
+                return
+        if time.monotonic() > deadline:
+            refuse(
+                f"the read database's timeline is at log position {r.position}, "
+                f"not yet {wanted}, after {REPLICA_WAIT_SECONDS} s: is the "
+                "replica streaming? (REGISTRY_READ_DATABASE_URL)",
+                code=3,
+            )
+        time.sleep(0.1)
 
 
 def foto_kind(soort: str) -> FotoKind:

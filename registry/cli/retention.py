@@ -28,7 +28,7 @@ def retention_run(at: AtOption = None) -> None:
     the issued fotos and intake's tables are redacted. Idempotent."""
     with runtime() as rt:
         on = rt.at(at).date()
-        with timeline_reading(rt) as r:
+        with timeline_reading(rt, writes=True) as r:
             ids, position = retention.past_retention(r.cursor, on), r.position
         forgotten = 0
         with progress("forgetting") as bar:

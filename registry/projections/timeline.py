@@ -45,7 +45,11 @@ CREATE TABLE periods (
   jaren_pro int, ingangsdatum date NOT NULL, einddatum date,
   valid daterange NOT NULL, recorded tstzrange NOT NULL,
   opened_by bigint NOT NULL, closed_by bigint,
-  batchnummer int, meldingnummer int, accountant boolean NOT NULL DEFAULT false);
+  batchnummer int, meldingnummer int, accountant boolean NOT NULL DEFAULT false,
+  registered_by bigint NOT NULL, number text NOT NULL, kind text NOT NULL, bsn text,
+  -- Written into JSON as they are (queries/entries.py): nothing to escape.
+  CHECK (number ~ '^[0-9A-Za-z:-]+$' AND bsn ~ '^[0-9]+$'
+    AND vestiging ~ '^[0-9A-Za-z]+$' AND elementcode ~ '^[0-9A-Za-z]+$'));
 CREATE INDEX periods_school ON periods USING gist (brin, valid, recorded);
 CREATE INDEX periods_student ON periods USING gist (student_id, valid, recorded);
 CREATE UNIQUE INDEX periods_current ON periods (enrolment_id) WHERE closed_by IS NULL;
@@ -66,6 +70,17 @@ CREATE TABLE exclusions (
   brin text NOT NULL, schooljaar text NOT NULL, student_id uuid NOT NULL,
   reden text NOT NULL, recorded_at timestamptz NOT NULL, position bigint NOT NULL);
 CREATE INDEX exclusions_school ON exclusions (brin, schooljaar);
+CREATE INDEX students_bsn_id ON students (bsn_id) WHERE bsn_id IS NOT NULL;
+CREATE TABLE doubles (
+  student_id uuid NOT NULL, brin text NOT NULL, valid daterange NOT NULL,
+  recorded tstzrange NOT NULL, positions int8range NOT NULL);
+CREATE INDEX doubles_school ON doubles USING gist (brin, valid, recorded);
+-- What an answer at T rests on besides the rows: the time of the last event
+-- applied (no answer at a T before it changes any more, but for a number
+-- rewritten in place: the position of the last such event). Readers name the
+-- tables themselves by this table's oid (a rebuild may reuse a schema name).
+CREATE TABLE horizon (recorded_at timestamptz, identities bigint NOT NULL DEFAULT 0);
+INSERT INTO horizon DEFAULT VALUES;
 CREATE TABLE school_years (
   year_id uuid PRIMARY KEY, brin text NOT NULL, schooljaar text NOT NULL,
   opened_by bigint NOT NULL);
@@ -75,7 +90,36 @@ _PERIOD_COLUMNS = (
     "enrolment_id uuid, student_id uuid, brin text, vestiging text, "
     "elementcode text, leerjaar int, jaren_pro int, ingangsdatum date, "
     "einddatum date, valid daterange, recorded tstzrange, opened_by bigint, "
-    "closed_by bigint, batchnummer int, meldingnummer int, accountant boolean"
+    "closed_by bigint, batchnummer int, meldingnummer int, accountant boolean, "
+    "registered_by bigint"
+)
+# The student's number as the documents show it is copied onto each version
+# (and kept up to date by BsnLinked and Forgotten), so a snapshot reads one
+# school's rows without a lookup per student.
+_INSERT = (
+    "INSERT INTO periods SELECT r.*, s.number, s.kind, s.bsn FROM {rows} "
+    "LEFT JOIN students s ON s.student_id = r.student_id"
+)
+# Two enrolments of one student whose versions were valid and known at once
+# compete for funding (X130). Each such pair is noted when the later version
+# is written, under both schools: the days both are valid, and the time and
+# log position from which both were known (no end: how long both stayed known
+# depends on closes in later pages, and the table must not depend on how the
+# log was paged). A snapshot ranks only the students noted for its school, D
+# and T, instead of looking up every student's periods elsewhere.
+_DOUBLES = """
+INSERT INTO doubles
+SELECT DISTINCT r.student_id, b.brin, r.valid * p.valid,
+  tstzrange(r.opened_at, NULL), int8range(r.opened_by, NULL)
+FROM {rows} JOIN periods p ON p.student_id = r.student_id
+  AND p.enrolment_id <> r.enrolment_id AND p.opened_by < r.opened_by
+  AND p.valid && r.valid AND (p.recorded && r.recorded
+    OR int8range(p.opened_by, p.closed_by) && int8range(r.opened_by, r.closed_by))
+CROSS JOIN LATERAL (VALUES (r.brin), (p.brin)) b(brin)
+"""
+_DOUBLE_COLUMNS = (
+    "enrolment_id uuid, student_id uuid, brin text, valid daterange, "
+    "recorded tstzrange, opened_by bigint, closed_by bigint, opened_at timestamptz"
 )
 _CLOSE = (
     "UPDATE periods p SET recorded = tstzrange(lower(p.recorded), r.at), "
@@ -92,6 +136,7 @@ class _Version:
     student_id: UUID
     brin: str
     ingangsdatum: date
+    registered_by: int  # the enrolment's registration: X130 ranks by it
     terms: dict[str, Any]
     opened_at: datetime
     opened_by: int
@@ -118,7 +163,14 @@ class _Version:
             self.source.get("batchnummer"),
             self.source.get("meldingnummer"),
             bool(self.source.get("accountant", False)),
+            self.registered_by,
         )
+
+    def spans(self) -> tuple[Any, ...]:
+        """What `_DOUBLES` compares (a range opened and closed at one instant
+        is empty: its opening time comes apart)."""
+        row = self.row()
+        return (*row[:3], *row[9:13], self.opened_at)
 
 
 def _daterange(start: date, end: date | None) -> str:
@@ -135,7 +187,7 @@ class _PageFold:
 
     def __init__(self, curs: Cursor[Any], facts: list[Fact]) -> None:
         self.curs = curs
-        self.identity: dict[UUID, tuple[UUID, str, date]] = {}
+        self.identity: dict[UUID, tuple[UUID, str, date, int]] = {}
         self.current: dict[UUID, _Version | None] = {}
         self.stored_open: dict[UUID, _Version] = {}
         self.closes: list[tuple[UUID, datetime, int]] = []
@@ -154,13 +206,13 @@ class _PageFold:
             "SELECT e.enrolment_id, e.student_id, e.brin, e.ingangsdatum, "
             "p.vestiging, p.elementcode, p.leerjaar, p.jaren_pro, p.einddatum, "
             "lower(p.recorded), p.opened_by, p.batchnummer, p.meldingnummer, "
-            "p.accountant FROM enrolments e LEFT JOIN periods p ON "
+            "p.accountant, e.registered_by FROM enrolments e LEFT JOIN periods p ON "
             "p.enrolment_id = e.enrolment_id AND p.closed_by IS NULL "
             "WHERE e.enrolment_id = ANY(%s)",
             (wanted,),
         )
         for r in self.curs.fetchall():
-            self.identity[r[0]] = (r[1], r[2], r[3])
+            self.identity[r[0]] = (r[1], r[2], r[3], r[14])
             if r[4] is not None:
                 terms = dict(
                     vestiging=r[4],
@@ -170,7 +222,9 @@ class _PageFold:
                     einddatum=r[8],
                 )
                 source = dict(batchnummer=r[11], meldingnummer=r[12], accountant=r[13])
-                version = _Version(r[0], r[1], r[2], r[3], terms, r[9], r[10], source)
+                version = _Version(
+                    r[0], r[1], r[2], r[3], r[14], terms, r[9], r[10], source
+                )
                 self.stored_open[r[0]] = version
                 self.current[r[0]] = version
 
@@ -180,6 +234,7 @@ class _PageFold:
             d["student_id"],
             d["brin"],
             d["ingangsdatum"],
+            fact.position,
         )
         self.new_enrolments.append(
             (
@@ -206,12 +261,13 @@ class _PageFold:
         self._close(fact)
 
     def _open(self, fact: Fact, terms: dict[str, Any]) -> None:
-        student, brin, start = self.identity[fact.originator_id]
+        student, brin, start, registered_by = self.identity[fact.originator_id]
         version = _Version(
             fact.originator_id,
             student,
             brin,
             start,
+            registered_by,
             terms,
             fact.recorded_at,
             fact.position,
@@ -245,11 +301,9 @@ class _PageFold:
             "enrolment_id uuid, at timestamptz, pos bigint",
             self.closes,
         )
+        write_rows(self.curs, _INSERT, _PERIOD_COLUMNS, [v.row() for v in self.opened])
         write_rows(
-            self.curs,
-            "INSERT INTO periods SELECT * FROM {rows}",
-            _PERIOD_COLUMNS,
-            [v.row() for v in self.opened],
+            self.curs, _DOUBLES, _DOUBLE_COLUMNS, [v.spans() for v in self.opened]
         )
 
 
@@ -337,17 +391,27 @@ def _student_changed(curs: Cursor[Any], fact: Fact) -> None:
     )
 
 
+def _rewritten(curs: Cursor[Any], fact: Fact) -> None:
+    """A student's number or link changed in place: answers at a past T change."""
+    curs.execute("UPDATE horizon SET identities = %s", (fact.position,))
+
+
 def _bsn_linked(curs: Cursor[Any], fact: Fact) -> None:
-    curs.execute(
-        "UPDATE students SET bsn = %s WHERE student_id = %s",
-        (fact.data["bsn"], fact.originator_id),
-    )
+    _rewritten(curs, fact)
+    for table in ("students", "periods"):
+        curs.execute(
+            SQL("UPDATE {} SET bsn = %s WHERE student_id = %s").format(
+                Identifier(table)
+            ),
+            (fact.data["bsn"], fact.originator_id),
+        )
 
 
 def _linked_to(curs: Cursor[Any], fact: Fact) -> None:
     """An exclusion may name the person by the linked BSN, which names the
     alias's stream: the person's row keeps that id (`bsn_id`), which survives
     forgetting as the student id does."""
+    _rewritten(curs, fact)
     curs.execute(
         "UPDATE students SET person_id = %s WHERE student_id = %s",
         (fact.data["person_id"], fact.originator_id),
@@ -361,10 +425,16 @@ def _linked_to(curs: Cursor[Any], fact: Fact) -> None:
 def _student_forgotten(curs: Cursor[Any], fact: Fact) -> None:
     """Blank the person's row at once, as a rebuild from the (now unreadable)
     events would: the id and the kind of number stay, for the counts."""
+    _rewritten(curs, fact)
+    number = forgotten_number(fact.originator_id)
     curs.execute(
         "UPDATE students SET number = %s, geboortedatum = NULL, geslacht = NULL, "
         "postcode = NULL, landcode = NULL, bsn = NULL WHERE student_id = %s",
-        (forgotten_number(fact.originator_id), fact.originator_id),
+        (number, fact.originator_id),
+    )
+    curs.execute(
+        "UPDATE periods SET number = %s, bsn = NULL WHERE student_id = %s",
+        (number, fact.originator_id),
     )
 
 
@@ -495,7 +565,9 @@ class Timeline(Projection):
     # 3: a person's linked BSN, and the numbers that are another's alias.
     # 4: exclusions by student id (SchoolYear.AssuranceReported v2), and the id
     #    a linked BSN names, so a forgotten person's exclusion still counts.
-    version: ClassVar[int] = 4
+    # 5: each version carries its enrolment's registration and the student's
+    #    number; the doubles a snapshot ranks (issue 18: reads at index speed).
+    version: ClassVar[int] = 5
     ddl: ClassVar[str] = DDL
     audit: ClassVar[dict[str, str]] = AUDIT
     school_tables: ClassVar[tuple[str, ...]] = (
@@ -534,3 +606,5 @@ class Timeline(Projection):
                 _HANDLERS[fact.topic](curs, fact)
         _write_students(curs, students)
         fold.write()
+        if facts:
+            curs.execute("UPDATE horizon SET recorded_at = %s", (facts[-1].recorded_at,))

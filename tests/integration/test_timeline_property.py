@@ -36,9 +36,11 @@ from pydantic import SecretStr
 
 from registry.bootstrap import Runtime, bootstrap
 from registry.config import Settings
+from registry.domain.foto import leerling
 from registry.projections.engine.runner import Projector
+from registry.projections.queries import entries
+from registry.projections.queries.peiling import PeriodRow, reasons, snapshot
 from registry.projections.queries.peiling import periods as snapshot_periods
-from registry.projections.queries.peiling import snapshot
 from registry.projections.timeline import Timeline
 from tests.conftest import utc
 from tests.factories import SJ
@@ -309,6 +311,27 @@ def _row_key(r: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+def _entry(row: PeriodRow) -> str:
+    """A period as a document entry, built in Python from its row."""
+    why = reasons(row)
+    einddatum = row["einddatum"]
+    entry = {
+        "leerling": leerling(row["number"], row["kind"], row["bsn"]),
+        "vestiging": row["vestiging"],
+        "elementcode": row["elementcode"],
+        "leerjaar": row["leerjaar"],
+        "ingangsdatum": row["ingangsdatum"].isoformat(),
+        "einddatum": einddatum.isoformat() if einddatum else None,
+        "bekostigd": not why,
+        "redenen": why,
+    }
+    return json.dumps(entry, sort_keys=True)
+
+
+def _shown(entries: list[Any]) -> list[str]:
+    return sorted(json.dumps(e, sort_keys=True) for e in entries)
+
+
 def check(
     curs: psycopg.Cursor[Any], events: list[RawEvent], d: date, t: datetime
 ) -> None:
@@ -328,6 +351,18 @@ def check(
     seen: dict[tuple[str, str, date], list[str]] = {}
     for brin in SCHOOLS:
         doc = snapshot(curs, brin, SJ, d, t)
+        # The document shaped in the database says what its rows do, at T, at
+        # the position, and as the JSON an answer sends.
+        rows = snapshot_periods(curs, brin, SJ, d, t)
+        assert _shown(doc["inschrijvingen"]) == sorted(map(_entry, rows))
+        at_p = snapshot(curs, brin, SJ, d, t, position=p)
+        assert at_p["inschrijvingen"] == doc["inschrijvingen"], (brin, d, t, p)
+        sent = entries.page(curs, brin, SJ, d, t)
+        assert json.loads(sent.entries) == doc["inschrijvingen"]
+        assert (sent.controletotaal, sent.bekostigd) == (
+            doc["controletotaal"],
+            doc["bekostigd"],
+        )
         for e in doc["inschrijvingen"]:
             number = e["leerling"]["bsn"] or e["leerling"]["onderwijsnummer"]
             key = (number, brin, date.fromisoformat(e["ingangsdatum"]))

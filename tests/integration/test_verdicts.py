@@ -64,3 +64,22 @@ def test_an_excluded_later_enrolment_does_not_unfund_the_other(rt: Runtime) -> N
     reg.report_assurance("02AB", SJ, [], excluded, utc(2027, 6, 20))  # type: ignore[arg-type]
     assert verdicts(rt, "02AB") == {"2026-09-01": ["X160"]}
     assert verdicts(rt, "01OE") == {"2026-08-01": []}
+
+
+def test_a_foto_position_ranks_a_version_replaced_at_the_same_instant(
+    rt: Runtime,
+) -> None:
+    """Between two events of one instant, a foto's position knows a version
+    whose recorded range is empty: it still competes for funding there."""
+    at = utc(2026, 9, 10)
+    rt.intake.submit(batch(rec(1, student(ANNA)), brin="01OE"), at)
+    later = period(ingangsdatum="2026-09-01")
+    rt.intake.submit(batch(rec(1, student(ANNA), inschrijving=later), brin="02AB"), at)
+    between = rt.registry.recorder.max_notification_id()
+    corrected = period(ingangsdatum="2026-09-01", leerjaar=2)
+    amend = rec(1, student(ANNA), "A", inschrijving=corrected)
+    rt.intake.submit(batch(amend, brin="02AB", number=2), at)
+    rt.catch_up()
+    with reading(rt.database_url, "timeline") as r:
+        doc = snapshot(r.cursor, "01OE", SJ, COUNT, at, position=between)
+    assert [e["redenen"] for e in doc["inschrijvingen"]] == [["X130"]]

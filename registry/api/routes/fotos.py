@@ -22,6 +22,7 @@ from registry.api.reading import (
 from registry.application.fotos import IssuedFoto, UnknownFoto
 from registry.bootstrap import Runtime
 from registry.domain.foto import FotoKind, student_number
+from registry.projections.engine.reading import ProjectionNotReady
 from registry.projections.queries.diff import KINDS, Side, diff
 
 router = APIRouter(prefix="/v1", tags=["read side"])
@@ -85,6 +86,11 @@ def foto_diff(
             now if which == "now" else _foto_side(runtime, brin, schooljaar, which)
             for which in (van, naar)
         ]
+        behind = max(side.position for side in sides)
+        if behind > r.position:  # a replica that has not replayed the foto yet
+            raise ProjectionNotReady(
+                f"the timeline is at log position {r.position}, not {behind}"
+            )
         changes = diff(r.cursor, brin, schooljaar, count_date, *sides)
     audit([c["leerling"] for kind in KINDS for c in changes[kind]])
     return changes

@@ -1,0 +1,108 @@
+"""The verdict core of snapshots, in SQL: the periods valid on a peildatum as
+known at a time (or at a log position), each with what its funding verdict
+rests on (peiling.py lists the rules)."""
+
+from __future__ import annotations
+
+from psycopg.sql import SQL, Composed
+
+# The periods valid on D as known at T (or at log position P), each with what
+# its verdict rests on. {one} narrows every part to one school. One school's
+# rows come from its GiST index with the student's number on them, so no
+# lookup per row. X130 ranks only the students noted in `doubles` for D and
+# T (two enrolments valid and known at once), over their periods at every
+# school; the licences and exclusions read are those of the school and of
+# those periods' schools. Only otherwise fundable periods (licensed, not
+# excluded) take part in a ranking.
+_PERIODS = """
+WITH valid AS (
+  SELECT p.brin, p.number, p.kind, p.bsn, p.vestiging, p.elementcode, p.leerjaar,
+    p.ingangsdatum, p.einddatum, p.student_id, p.enrolment_id, p.opened_by
+  FROM periods p WHERE {one_p} p.valid @> %(d)s::date AND {p}),
+contested AS MATERIALIZED (
+  SELECT DISTINCT d.student_id FROM doubles d
+  WHERE {one_d} d.valid @> %(d)s::date AND {k}),
+rivals AS MATERIALIZED (
+  SELECT p.enrolment_id, p.student_id, p.brin, p.vestiging, p.elementcode,
+    p.ingangsdatum, p.registered_by
+  FROM contested c JOIN periods p ON p.student_id = c.student_id
+  WHERE p.valid @> %(d)s::date AND {p}),
+schools AS MATERIALIZED (
+  SELECT %(brin)s::text AS brin UNION SELECT brin FROM rivals),
+lic AS MATERIALIZED (
+  SELECT DISTINCT l.brin, l.vestiging, l.elementcode FROM licences l
+  WHERE {one_l} l.valid @> %(d)s::date AND {l}),
+exc AS MATERIALIZED (
+  SELECT z.brin, z.student_id, array_agg(DISTINCT z.reden ORDER BY z.reden)
+    AS excluded
+  FROM (SELECT x.brin, x.student_id, x.reden FROM exclusions x
+        WHERE x.schooljaar = %(sj)s AND {x} {one_x}
+        UNION ALL
+        SELECT x.brin, s.student_id, x.reden FROM exclusions x
+        JOIN students s ON s.bsn_id = x.student_id
+        WHERE x.schooljaar = %(sj)s AND {x} {one_x}) z
+  GROUP BY z.brin, z.student_id),
+judged AS (
+  SELECT r.enrolment_id, r.student_id, r.ingangsdatum, r.registered_by,
+    lic.brin IS NOT NULL AND exc.excluded IS NULL AS fundable
+  FROM rivals r
+  LEFT JOIN lic ON (lic.brin, lic.vestiging, lic.elementcode)
+    = (r.brin, r.vestiging, r.elementcode)
+  LEFT JOIN exc ON (exc.brin, exc.student_id) = (r.brin, r.student_id)),
+ranked AS (
+  SELECT j.enrolment_id, j.fundable AND row_number() OVER (
+    PARTITION BY j.student_id, j.fundable
+    ORDER BY j.ingangsdatum DESC, j.registered_by) > 1 AS double
+  FROM judged j)
+SELECT v.brin, v.number, v.kind, v.bsn, v.vestiging, v.elementcode, v.leerjaar,
+  v.ingangsdatum, v.einddatum, coalesce(k.double, false) AS double, v.student_id,
+  v.enrolment_id, v.opened_by, lic.brin IS NULL AS unlicensed, exc.excluded
+FROM valid v
+LEFT JOIN lic ON (lic.brin, lic.vestiging, lic.elementcode)
+  = (v.brin, v.vestiging, v.elementcode)
+LEFT JOIN exc ON (exc.brin, exc.student_id) = (v.brin, v.student_id)
+LEFT JOIN ranked k ON k.enrolment_id = v.enrolment_id
+"""
+# The conditions that narrow each part to one school (brin = %(brin)s).
+_ONE_SCHOOL = {
+    "one_p": "p.brin = %(brin)s AND",
+    "one_d": "d.brin = %(brin)s AND",
+    "one_l": "l.brin = ANY(ARRAY(SELECT brin FROM schools)) AND",
+    "one_x": "AND x.brin = ANY(ARRAY(SELECT brin FROM schools))",
+}
+
+
+def _known(alias: str, by_position: bool) -> SQL:
+    """A row version known at recorded time T, or, exactly, at log position P
+    (a foto is re-derived at the position it was issued at, so events recorded
+    later at the same instant cannot change it). A version opened and closed at
+    one instant has an empty recorded range, but was known between the two
+    positions; the time condition only helps the index."""
+    if not by_position:
+        return SQL(alias + ".recorded @> %(t)s::timestamptz")
+    return SQL(
+        alias + ".opened_by <= %(p)s AND coalesce(" + alias + ".closed_by, "
+        "9223372036854775807) > %(p)s AND (isempty(" + alias + ".recorded) OR "
+        "lower(" + alias + ".recorded) <= %(t)s)"
+    )
+
+
+def periods_query(by_position: bool, one_school: bool) -> Composed:
+    """The judged periods: one school's (%(brin)s) or the country's, valid on
+    %(d)s as known at %(t)s, or exactly at log position %(p)s."""
+    x = "x.position <= %(p)s" if by_position else "x.recorded_at <= %(t)s"
+    # A pair noted in doubles may have been known at once from `positions`
+    # on (at a log position) and from `recorded` on (at a time).
+    k = (
+        "d.positions @> %(p)s::bigint"
+        if by_position
+        else "d.recorded @> %(t)s::timestamptz"
+    )
+    narrow = {n: SQL(c if one_school else "") for n, c in _ONE_SCHOOL.items()}
+    return SQL(_PERIODS).format(
+        p=_known("p", by_position),
+        l=_known("l", by_position),
+        x=SQL(x),
+        k=SQL(k),
+        **narrow,
+    )
