@@ -581,6 +581,7 @@ class Timeline(Projection):
         "exclusions",
         "enrolments",
         "periods",
+        "doubles",
     )
     topics: ClassVar[tuple[str, ...]] = (
         *_STEPS,

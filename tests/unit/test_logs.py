@@ -105,5 +105,5 @@ def test_a_bad_log_setting_is_refused_by_every_command() -> None:
     )
     assert done.returncode == 2
     assert done.stderr.startswith(
-        "registry: refused: invalid setting: REGISTRY_LOG_LEVEL: Input should be"
+        "registry: not configured: REGISTRY_LOG_LEVEL: Input should be"
     )
