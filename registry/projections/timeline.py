@@ -73,8 +73,11 @@ CREATE INDEX exclusions_school ON exclusions (brin, schooljaar);
 CREATE INDEX students_bsn_id ON students (bsn_id) WHERE bsn_id IS NOT NULL;
 CREATE TABLE doubles (
   student_id uuid NOT NULL, brin text NOT NULL, valid daterange NOT NULL,
-  recorded tstzrange NOT NULL, positions int8range NOT NULL);
+  recorded tstzrange NOT NULL, positions int8range NOT NULL,
+  first uuid NOT NULL, second uuid NOT NULL);
 CREATE INDEX doubles_school ON doubles USING gist (brin, valid, recorded);
+CREATE INDEX doubles_first ON doubles (first);
+CREATE INDEX doubles_second ON doubles (second);
 -- What an answer at T rests on besides the rows: the time of the last event
 -- applied (no answer at a T before it changes any more, but for a number
 -- rewritten in place: the position of the last such event). Readers name the
@@ -102,24 +105,33 @@ _INSERT = (
 )
 # Two enrolments of one student whose versions were valid and known at once
 # compete for funding (X130). Each such pair is noted when the later version
-# is written, under both schools: the days both are valid, and the time and
-# log position from which both were known (no end: how long both stayed known
-# depends on closes in later pages, and the table must not depend on how the
-# log was paged). A snapshot ranks only the students noted for its school, D
-# and T, instead of looking up every student's periods elsewhere.
+# is written, under both schools, with the days both are valid and the time
+# and log positions at which both were known; a later close of either narrows
+# the latter (_CLOSE_DOUBLES), so the table ends the same however the log was
+# paged. A snapshot ranks only the students noted for its school, D and T,
+# instead of looking up every student's periods elsewhere. Known at once in
+# positions is the test: known at once in time implies it, and a close
+# before the later version's opening is always applied before it is written.
 _DOUBLES = """
 INSERT INTO doubles
-SELECT DISTINCT r.student_id, b.brin, r.valid * p.valid,
-  tstzrange(r.opened_at, NULL), int8range(r.opened_by, NULL)
+SELECT DISTINCT r.student_id, b.brin, r.valid * p.valid, r.recorded * p.recorded,
+  int8range(r.opened_by, r.closed_by) * int8range(p.opened_by, p.closed_by),
+  r.enrolment_id, p.enrolment_id
 FROM {rows} JOIN periods p ON p.student_id = r.student_id
   AND p.enrolment_id <> r.enrolment_id AND p.opened_by < r.opened_by
-  AND p.valid && r.valid AND (p.recorded && r.recorded
-    OR int8range(p.opened_by, p.closed_by) && int8range(r.opened_by, r.closed_by))
+  AND p.valid && r.valid
+  AND int8range(p.opened_by, p.closed_by) && int8range(r.opened_by, r.closed_by)
 CROSS JOIN LATERAL (VALUES (r.brin), (p.brin)) b(brin)
 """
+# Per side of a pair, so each is one index probe per close.
+_CLOSE_DOUBLES = (
+    "UPDATE doubles d SET recorded = d.recorded * tstzrange(NULL, r.at), "
+    "positions = d.positions * int8range(NULL, r.pos) FROM {rows} "
+    "WHERE d.<side> = r.enrolment_id"
+)
 _DOUBLE_COLUMNS = (
     "enrolment_id uuid, student_id uuid, brin text, valid daterange, "
-    "recorded tstzrange, opened_by bigint, closed_by bigint, opened_at timestamptz"
+    "recorded tstzrange, opened_by bigint, closed_by bigint"
 )
 _CLOSE = (
     "UPDATE periods p SET recorded = tstzrange(lower(p.recorded), r.at), "
@@ -167,10 +179,9 @@ class _Version:
         )
 
     def spans(self) -> tuple[Any, ...]:
-        """What `_DOUBLES` compares (a range opened and closed at one instant
-        is empty: its opening time comes apart)."""
+        """What `_DOUBLES` compares."""
         row = self.row()
-        return (*row[:3], *row[9:13], self.opened_at)
+        return (*row[:3], *row[9:13])
 
 
 def _daterange(start: date, end: date | None) -> str:
@@ -295,12 +306,11 @@ class _PageFold:
             "registered_by bigint",
             self.new_enrolments,
         )
-        write_rows(
-            self.curs,
-            _CLOSE,
-            "enrolment_id uuid, at timestamptz, pos bigint",
-            self.closes,
-        )
+        closes = "enrolment_id uuid, at timestamptz, pos bigint"
+        write_rows(self.curs, _CLOSE, closes, self.closes)
+        for side in ("first", "second"):
+            statement = _CLOSE_DOUBLES.replace("<side>", side)
+            write_rows(self.curs, statement, closes, self.closes)
         write_rows(self.curs, _INSERT, _PERIOD_COLUMNS, [v.row() for v in self.opened])
         write_rows(
             self.curs, _DOUBLES, _DOUBLE_COLUMNS, [v.spans() for v in self.opened]
@@ -617,4 +627,6 @@ class Timeline(Projection):
         _write_students(curs, students)
         fold.write()
         if facts:
-            curs.execute("UPDATE horizon SET recorded_at = %s", (facts[-1].recorded_at,))
+            curs.execute(
+                "UPDATE horizon SET recorded_at = %s", (facts[-1].recorded_at,)
+            )

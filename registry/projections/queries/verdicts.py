@@ -91,8 +91,8 @@ def periods_query(by_position: bool, one_school: bool) -> Composed:
     """The judged periods: one school's (%(brin)s) or the country's, valid on
     %(d)s as known at %(t)s, or exactly at log position %(p)s."""
     x = "x.position <= %(p)s" if by_position else "x.recorded_at <= %(t)s"
-    # A pair noted in doubles may have been known at once from `positions`
-    # on (at a log position) and from `recorded` on (at a time).
+    # A pair noted in doubles was known at once over `positions` (at a log
+    # position) and over `recorded` (at a time).
     k = (
         "d.positions @> %(p)s::bigint"
         if by_position
