@@ -11,6 +11,9 @@ import os
 from pathlib import Path
 
 ENV = "BENCH_FIGURES"  # a JSON-lines file the suite names; unset: nothing kept
+# What the suite's bench measured on ("20000 records"): kept with each figure so
+# bench/scaling.py can say how a figure grows with the size of the country.
+SIZE_ENV = "BENCH_SIZE"
 
 
 def record(
@@ -34,6 +37,10 @@ def record(
         "raw": None if raw is None else round(raw, 4),
         "ratio": None if ratio is None else round(ratio, 4),
     }
+    size = os.environ.get(SIZE_ENV, "").split(maxsplit=1)
+    if len(size) == 2:
+        line["size"] = float(size[0])
+        line["size_unit"] = size[1]
     with Path(path).open("a", encoding="utf-8") as out:
         out.write(json.dumps(line) + "\n")
 

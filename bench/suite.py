@@ -18,7 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from figures import ENV, gather  # noqa: E402
+from figures import ENV, SIZE_ENV, gather  # noqa: E402
+from scaling import growth_section  # noqa: E402
 
 PY = sys.executable
 REGISTRY = str(Path(PY).parent / "registry")
@@ -84,6 +85,32 @@ BENCHES: list[tuple[str, dict[str, list[str]]]] = [
 ]
 
 
+# What each bench measures on, per scale: bench/scaling.py reads a figure's
+# growth between the scales against these.
+SIZES: dict[str, dict[str, str]] = {
+    "Bulk save of aggregates vs COPY": {
+        "small": "20000 aggregates",
+        "national": "100000 aggregates",
+    },
+    "Intake of one delivery vs COPY": {
+        "small": "20000 records",
+        "national": "100000 records",
+    },
+    "Read side: rebuild, snapshot latency, national totals, tailing reader": {
+        "small": "60000 students",
+        "national": "960000 students",
+    },
+    "Publication: relay vs raw producer, scaling, end-to-end latency": {
+        "small": "30000 messages",
+        "national": "200000 messages",
+    },
+    "Generation of a school year vs writing the same bytes": {
+        "small": "6000 students",
+        "national": "960000 students",
+    },
+}
+
+
 def machine() -> str:
     cpus = os.cpu_count()
     mem = ""
@@ -95,9 +122,9 @@ def machine() -> str:
     return f"{platform.machine()}, {cpus} cores{mem}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def run(command: list[str], figures: Path) -> tuple[str, float, int]:
+def run(command: list[str], figures: Path, size: str) -> tuple[str, float, int]:
     start = time.perf_counter()
-    env = os.environ | {ENV: str(figures)}
+    env = os.environ | {ENV: str(figures), SIZE_ENV: size}
     done = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
@@ -125,7 +152,7 @@ def main() -> None:
     for title, commands in BENCHES:
         command = commands[args.scale]
         print(f"== {title}: {' '.join(command[1:])}", file=sys.stderr)
-        output, seconds, code = run(command, figures)
+        output, seconds, code = run(command, figures, SIZES[title][args.scale])
         shown = " ".join(["python", *command[1:]])
         status = "" if code == 0 else f" (exit {code})"
         body += [
@@ -142,8 +169,7 @@ def main() -> None:
     # Read last, so the notes can be edited while a long national run goes on.
     notes = ROOT / "docs" / "benchmarks-notes.md"
     if notes.exists():  # the hand-kept reading of the figures: what limits each
-        lines += [notes.read_text(encoding="utf-8").rstrip(), "", "# Full output", ""]
-    (ROOT / args.out).write_text("\n".join(lines + body) + "\n", encoding="utf-8")
+        lines += [notes.read_text(encoding="utf-8").rstrip(), ""]
     data = {
         "scale": args.scale,
         "written": f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}",
@@ -151,7 +177,14 @@ def main() -> None:
         "figures": gather(figures),
     }
     out_json = ROOT / args.out.replace(".md", ".json")
-    out_json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(data, indent=2) + "\n"
+    out_json.write_text(text, encoding="utf-8")
+    # Kept per scale too, so the growth from small to national can be read.
+    per_scale = ROOT / args.out.replace(".md", f"-{args.scale}.json")
+    per_scale.write_text(text, encoding="utf-8")
+    lines += growth_section(ROOT / args.out.replace(".md", ""))
+    lines += ["# Full output", ""]
+    (ROOT / args.out).write_text("\n".join(lines + body) + "\n", encoding="utf-8")
     figures.unlink(missing_ok=True)
     print(f"wrote {args.out} and {out_json.name}", file=sys.stderr)
 

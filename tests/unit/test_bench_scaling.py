@@ -1,0 +1,62 @@
+"""The bench suite's growth table: a figure's factor per tenfold size, read from
+two runs' docs/benchmarks-*.json, and the size each bench hands its figures."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+import figures  # noqa: E402
+import scaling  # noqa: E402
+
+
+def run_of(**figs: tuple[float, float]) -> dict[str, object]:
+    return {
+        "written": "2026-12-04T00:00:00Z",
+        "figures": {
+            name: {"value": v, "unit": "s", "size": size, "size_unit": "students"}
+            for name, (v, size) in figs.items()
+        },
+    }
+
+
+def test_a_figure_linear_in_size_grows_tenfold_per_decade() -> None:
+    rows = scaling.growth(run_of(totals=(0.1, 60_000)), run_of(totals=(1.6, 960_000)))
+    assert [r["name"] for r in rows] == ["totals"]
+    assert rows[0]["per_10x"] == pytest.approx(10.0)
+    assert rows[0]["at_10x"] == pytest.approx(16.0)
+
+
+def test_a_flat_figure_stays_and_unmatched_figures_are_left_out() -> None:
+    rows = scaling.growth(
+        run_of(rate=(8000, 20_000), only_small=(1, 10), same_size=(3, 5)),
+        run_of(rate=(8000, 100_000), only_national=(2, 10), same_size=(4, 5)),
+    )
+    assert [(r["name"], round(r["per_10x"], 6)) for r in rows] == [("rate", 1.0)]
+
+
+def test_the_suite_section_needs_both_scales(tmp_path: Path) -> None:
+    stem = tmp_path / "benchmarks"
+    (tmp_path / "benchmarks-small.json").write_text(json.dumps(run_of(x=(1.0, 10))))
+    assert scaling.growth_section(stem) == []
+    (tmp_path / "benchmarks-national.json").write_text(json.dumps(run_of(x=(2.0, 100))))
+    section = scaling.growth_section(stem)
+    assert section[0] == "# Growth from small to national scale"
+    assert any(line.startswith("| x (s) |") and "×2.00" in line for line in section)
+
+
+def test_a_recorded_figure_carries_the_size_the_suite_gave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "figures.jsonl"
+    monkeypatch.setenv(figures.ENV, str(out))
+    monkeypatch.setenv(figures.SIZE_ENV, "60000 students")
+    figures.record("national_totals_s", 0.5, "s", 0.1, lower_is_better=True)
+    got = figures.gather(out)["national_totals_s"]
+    assert got["size"] == 60_000 and got["size_unit"] == "students"
+    assert got["ratio"] == pytest.approx(0.2)
