@@ -1,12 +1,19 @@
 """Benchmark: one delivery of N records end to end (parse, check, verify against
 the population register, append) vs the raw COPY rate of the same records into
-the same PostgreSQL in the same run. Usage: python bench/intake.py [N] [ROUNDS]"""
+the same PostgreSQL in the same run. Usage: python bench/intake.py [N] [ROUNDS]
+[--processes P]
+
+With --processes P, P deliveries of N records from P schools go in at once, one
+process each, after the single-process rounds: the aggregate rate is how intake
+scales out across cores (the event log's insert lock serialises only the saves)."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import multiprocessing
+import os
 import statistics
-import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -51,7 +58,7 @@ def persons(numbers: list[str]) -> list[PersonIn]:
     ]
 
 
-def batch(people: list[PersonIn]) -> str:
+def batch(people: list[PersonIn], brin: str = "01OE") -> str:
     records: list[dict[str, Any]] = [
         {
             "meldingnummer": i,
@@ -75,7 +82,7 @@ def batch(people: list[PersonIn]) -> str:
     return json.dumps(
         {
             "format": "bron-vo-batch/1",
-            "brin": "01OE",
+            "brin": brin,
             "aanleverpunt": 0,
             "batchnummer": 1,
             "schooljaar": "2026-2027",
@@ -86,10 +93,10 @@ def batch(people: list[PersonIn]) -> str:
     )
 
 
-def school() -> SchoolRegistration:
+def school(brin: str = "01OE") -> SchoolRegistration:
     lic = (Licence("0300", date(2020, 8, 1)),)
     v = VestigingRegistration("00", "Hoofd", True, "9711AB", "GM0014", lic)
-    return SchoolRegistration("01OE", "Bench College", "GM0014", (v,))
+    return SchoolRegistration(brin, "Bench College", "GM0014", (v,))
 
 
 def copy_rate(url: str, raw: str) -> float:
@@ -132,9 +139,53 @@ def one_round(server: str, n: int) -> tuple[float, float, dict[str, int]]:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def _deliver(url: str, raw: str, ready: Any, out: Any) -> None:
+    """One process of the parallel round."""
+    with bootstrap(Settings(database_url=SecretStr(url), clock="simulated")) as rt:
+        ready.wait()  # every process connected: they start together
+        began = time.perf_counter()
+        fb = rt.intake.submit(raw, AT).feedback
+        out.put((began, time.perf_counter(), fb["goedgekeurd"]))
+
+
+def parallel_round(server: str, n: int, processes: int) -> tuple[float, int]:
+    """P schools' deliveries at once: (aggregate records/s, records accepted)."""
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = make_conninfo(server, dbname=name)
+    brins = [f"{i + 1:02d}OE" for i in range(processes)]
+    try:
+        numbers = bsns(n * processes)
+        people = persons(numbers)
+        with bootstrap(Settings(database_url=SecretStr(url), clock="simulated")) as rt:
+            rt.registry.load_schools([school(b) for b in brins], AT)
+            rt.population.load(people, AT)
+        raws = [batch(people[i * n : (i + 1) * n], b) for i, b in enumerate(brins)]
+        ctx = multiprocessing.get_context("spawn")  # no inherited connections
+        ready, out = ctx.Barrier(processes), ctx.Queue()
+        workers = [
+            ctx.Process(target=_deliver, args=(url, raw, ready, out)) for raw in raws
+        ]
+        for w in workers:
+            w.start()
+        results = [out.get() for _ in workers]
+        for w in workers:
+            w.join()
+        wall = max(r[1] for r in results) - min(r[0] for r in results)
+        return n * processes / wall, sum(r[2] for r in results)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    parser = argparse.ArgumentParser()
+    parser.add_argument("n", nargs="?", type=int, default=100_000)
+    parser.add_argument("rounds", nargs="?", type=int, default=3)
+    parser.add_argument("--processes", type=int, default=0)
+    args = parser.parse_args()
+    n, rounds = args.n, args.rounds
     settings = Settings()
     embedded = None if settings.database_url else EmbeddedPostgres(settings.state_dir)
     server = embedded.start() if embedded else settings.database_url.get_secret_value()  # type: ignore[union-attr]
@@ -151,6 +202,14 @@ def main() -> None:
     print(f"  raw COPY          : {raw:10,.0f} records/s (same records, same server)")
     print(f"  ratio             : {intake / raw:.3f}")
     record("intake_records_per_s", intake, "records/s", raw)
+    if args.processes > 1:
+        rate, accepted = parallel_round(server, n, args.processes)
+        print(
+            f"  {args.processes} schools at once : {rate:10,.0f} records/s in all, "
+            f"{accepted:,} of {n * args.processes:,} accepted "
+            f"(×{rate / intake:.2f} one delivery; {os.cpu_count()} cores)"
+        )
+        record("intake_parallel_records_per_s", rate, "records/s", raw)
     if embedded:
         embedded.stop()
 

@@ -36,8 +36,15 @@ BENCHES: list[tuple[str, dict[str, list[str]]]] = [
     (
         "Intake of one delivery vs COPY",
         {
-            "small": [PY, "bench/intake.py", "20000", "3"],
-            "national": [PY, "bench/intake.py", "100000", "3"],
+            "small": [PY, "bench/intake.py", "20000", "3", "--processes", "2"],
+            "national": [
+                PY,
+                "bench/intake.py",
+                "100000",
+                "3",
+                "--processes",
+                "2",
+            ],
         },
     ),
     (
