@@ -34,15 +34,6 @@ NEWCOMER = {
 }
 
 
-# The bulk fold builds timeline version 4; version 5 (reads at index speed)
-# added tables it does not fill, so the timeline is folded page by page until
-# the fold catches up (registry/projections/timeline.py, Timeline.bulk).
-# Strict: these fail loudly, and pass again the day the fold builds version 5.
-pytestmark = pytest.mark.xfail(
-    strict=True, reason="the bulk fold does not build timeline v5 yet"
-)
-
-
 def a_year_of_everything(rt: Runtime) -> None:
     """Random T/A/U/V/W deliveries at two schools with same-instant ones,
     school revisions (a vestiging closed, a licence ended), fotos and an
