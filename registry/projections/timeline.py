@@ -569,9 +569,6 @@ _HANDLERS: dict[str, Handler] = {
 }
 
 
-BULK_FOLD_VERSION = 4  # the version timeline_bulk.TimelineLoad builds
-
-
 class Timeline(Projection):
     name: ClassVar[str] = "timeline"
     # 2: periods_enrolment, for when an einddatum became known (X131).
@@ -600,12 +597,8 @@ class Timeline(Projection):
     )
 
     def bulk(self) -> BulkLoad | None:
-        """The bulk fold was written for version 4; version 5 added `doubles`,
-        `horizon` and the periods' denormalised columns, which it does not
-        fill yet. Until it does, a rebuild folds page by page (a bulk build
-        that left them empty would answer snapshots wrongly)."""
-        if self.version != BULK_FOLD_VERSION:
-            return None
+        """The same tables loaded in bulk (timeline_bulk.py): every table,
+        `doubles` and `horizon` too, row for row as `apply_page` builds them."""
         from registry.projections.timeline_bulk import TimelineLoad
 
         return TimelineLoad(self.topics)

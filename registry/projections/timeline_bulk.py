@@ -9,6 +9,12 @@ terms of the version it closes. A stream the page fold would treat otherwise
 (not opened by its registration, an end of nothing, a state to upcast, a
 malformed one) makes the bulk load give way to the page fold.
 
+The versions wait in a scratch table until the students are loaded: a
+version carries its student's number, kind and BSN as they end up (the page
+fold copies them in and rewrites them in place), so `finish` writes periods
+once, joined to the students. Doubles are derived from the versions as
+they end up: what the page fold notes and then narrows with later closes.
+
 Students are handed out when registered; later changes to a student's row
 (key data, a linked BSN, links, forgetting) are kept per student and applied
 by one UPDATE before the indexes exist. Schools, vestigingen, licences,
@@ -48,6 +54,7 @@ FROM (
     first_value(f.r_student_id) OVER w AS student_id,
     first_value(f.r_brin) OVER w AS brin,
     first_value(f.r_ingangsdatum) OVER w AS ingangsdatum,
+    first_value(f.pos) OVER w AS registered_by,
     count(*) FILTER (WHERE f.topic <> %(ended)s) OVER w AS grp
   FROM (
     SELECT eid, pos, topic, j->'timestamp'->>'_data_' AS at,
@@ -78,12 +85,13 @@ enrolments AS (INSERT INTO enrolments
   SELECT eid, student_id::uuid, brin, ingangsdatum::date, pos
   FROM steps WHERE topic = %(registered)s),
 -- An end carries the terms of the last version not opened by an end.
-periods AS (INSERT INTO periods
+versions AS (INSERT INTO period_versions
   SELECT eid, student_id::uuid, brin, c_vestiging, c_elementcode, c_leerjaar::int,
     c_jaren_pro::int, ingangsdatum::date, einddatum::date,
     daterange(ingangsdatum::date, einddatum::date, '[]'),
     tstzrange(at::timestamptz, next_at::timestamptz, '[)'), pos, next_pos,
-    batchnummer::int, meldingnummer::int, coalesce(accountant::boolean, false)
+    batchnummer::int, meldingnummer::int, coalesce(accountant::boolean, false),
+    registered_by
   FROM steps WHERE topic <> %(deleted)s)
 -- The events the page fold would treat otherwise; the rows are undone then.
 SELECT count(*), count(*) FILTER (WHERE upcast
@@ -92,6 +100,49 @@ SELECT count(*), count(*) FILTER (WHERE upcast
   OR source_type <> 'object'
   OR topic <> ALL(%(closing)s) AND terms_type IS DISTINCT FROM 'object')
 FROM steps
+"""
+# The versions without what finish copies from the students (unlogged: a
+# scratch table, dropped before the build is tracked).
+_VERSIONS = """
+CREATE UNLOGGED TABLE period_versions AS SELECT enrolment_id, student_id, brin,
+  vestiging, elementcode, leerjaar, jaren_pro, ingangsdatum, einddatum, valid,
+  recorded, opened_by, closed_by, batchnummer, meldingnummer, accountant,
+  registered_by
+FROM periods WITH NO DATA
+"""
+# The pairs timeline._DOUBLES notes, with the recorded ranges and positions
+# it ends with once every later close has narrowed them (_CLOSE_DOUBLES):
+# the intersections of the versions as they end up.
+_DOUBLES = """
+INSERT INTO doubles
+SELECT DISTINCT r.student_id, b.brin, r.valid * p.valid, r.recorded * p.recorded,
+  int8range(r.opened_by, r.closed_by) * int8range(p.opened_by, p.closed_by),
+  r.enrolment_id, p.enrolment_id
+FROM period_versions r JOIN period_versions p ON p.student_id = r.student_id
+  AND p.enrolment_id <> r.enrolment_id AND p.opened_by < r.opened_by
+  AND p.valid && r.valid
+  AND int8range(p.opened_by, p.closed_by) && int8range(r.opened_by, r.closed_by)
+CROSS JOIN LATERAL (VALUES (r.brin), (p.brin)) b(brin)
+"""
+# The last enrolment event loaded, for the horizon.
+_LAST = """
+SELECT notification_id, convert_from(state, 'UTF8')::jsonb->'timestamp'->>'_data_'
+FROM {events} WHERE topic = ANY(%(topics)s) AND notification_id <= %(limit)s
+ORDER BY notification_id DESC LIMIT 1
+"""
+# The page fold copies a student's row into a version when it is written: a
+# student registered after their enrolment may or may not be there by then,
+# depending on where the page ended.
+_UNSEEN = """
+SELECT count(*) FROM enrolments e LEFT JOIN students s USING (student_id)
+WHERE s.registered_by IS NULL OR s.registered_by > e.registered_by
+"""
+# As timeline._INSERT, with the students as they end up: the page fold
+# rewrites a version's number and BSN in place when the student's row changes.
+_PERIODS = """
+INSERT INTO periods SELECT v.*, s.number, s.kind, s.bsn
+FROM period_versions v LEFT JOIN students s ON s.student_id = v.student_id;
+DROP TABLE period_versions
 """
 _SQL_PARAMS = {
     "registered": events.ENROLMENT_REGISTERED,
@@ -137,7 +188,7 @@ def _range(start: Any, end: Any, bounds: str) -> str:
 
 
 class TimelineLoad(BulkLoad):
-    set_based_tables = ("enrolments", "periods")
+    set_based_tables = ("enrolments", "doubles")
 
     def __init__(self, topics: tuple[str, ...]) -> None:
         self.topics = tuple(t for t in topics if t not in events.ENROLMENT)
@@ -149,6 +200,12 @@ class TimelineLoad(BulkLoad):
         self.ready: Rows = {"students": []}
         self.patches: dict[UUID, dict[str, Any]] = {}
         self.aliases: list[tuple[Any, UUID, int]] = []
+        # The horizon: the last event folded here and the last enrolment
+        # event (position, time; each side's own), and the last event that
+        # rewrote a number or link in place.
+        self.last: tuple[int, Any] = (0, None)
+        self.last_enrolment: tuple[int, Any] = (0, None)
+        self.identities = 0
         self.steps: dict[str, Callable[[Fact], None]] = {
             events.STUDENT_REGISTERED: self._student,
             events.STUDENT_KEY_DATA_CHANGED: self._key_changed,
@@ -168,6 +225,8 @@ class TimelineLoad(BulkLoad):
         steps = self.steps
         for fact in facts:
             steps[fact.topic](fact)
+        if facts:
+            self.last = (facts[-1].position, stored_text(facts[-1].data["timestamp"]))
         ready = self.ready
         self.ready = {t: [] for t in ready}
         return ready
@@ -177,10 +236,15 @@ class TimelineLoad(BulkLoad):
         if any(t in PERSONAL or _upcasts(t) for t in events.ENROLMENT):
             raise NoBulk("enrolment events are sealed or upcast: folded page by page")
         params = {**_SQL_PARAMS, "limit": limit}
+        curs.execute(_VERSIONS)
         query = SQL(_STEPS).format(events=events_table)
         read, odd = curs.execute(query, params).fetchone() or (0, 0)
         if odd:
             raise NoBulk(f"{odd} enrolment events the page fold treats otherwise")
+        curs.execute(_DOUBLES)
+        last = curs.execute(SQL(_LAST).format(events=events_table), params).fetchone()
+        if last is not None:
+            self.last_enrolment = (last[0], last[1])
         return int(read)
 
     def rest(self) -> Rows:
@@ -190,6 +254,18 @@ class TimelineLoad(BulkLoad):
         return rows | self.rows
 
     def finish(self, curs: Cursor[Any]) -> None:
+        self._patch_students(curs)
+        unseen = curs.execute(_UNSEEN).fetchone()
+        if unseen and unseen[0]:
+            raise NoBulk(f"{unseen[0]} enrolments registered before their student")
+        curs.execute(_PERIODS)
+        last = max(self.last, self.last_enrolment, key=lambda seen: seen[0])
+        curs.execute(
+            "UPDATE horizon SET recorded_at = %s, identities = %s",
+            (last[1], self.identities),
+        )
+
+    def _patch_students(self, curs: Cursor[Any]) -> None:
         if not self.patches and not self.aliases:
             return
         curs.execute(_PATCHES)
@@ -236,15 +312,17 @@ class TimelineLoad(BulkLoad):
         self._patch(fact.originator_id, **{k: new[k] for k in _KEY})
 
     def _bsn_linked(self, fact: Fact) -> None:
+        self.identities = fact.position
         self._patch(fact.originator_id, bsn=fact.data["bsn"])
 
     def _linked_to(self, fact: Fact) -> None:
+        self.identities = fact.position
         person = stored_text(fact.data["person_id"])
         self._patch(fact.originator_id, person_id=person)
         self.aliases.append((person, fact.originator_id, fact.position))
 
     def _forgotten(self, fact: Fact) -> None:
-        sid = fact.originator_id
+        sid, self.identities = fact.originator_id, fact.position
         self._patch(sid, number=forgotten_number(sid), bsn=None, **dict.fromkeys(_KEY))
 
     # --- schools and school years ---------------------------------------------

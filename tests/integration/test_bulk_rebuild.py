@@ -5,23 +5,35 @@ take in bulk is built page by page and stops where a catch-up stops."""
 
 from __future__ import annotations
 
+import json
 import logging
 import random
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg.sql import SQL, Identifier
 
 from registry.bootstrap import Runtime
-from registry.domain.enrolment import Enrolment
+from registry.domain.enrolment import Enrolment, PeriodTerms, Source
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn
 from registry.projections.engine import runner
 from registry.projections.engine.runner import Projector
 from registry.projections.timeline import Timeline
 from tests.conftest import utc
-from tests.intake_helpers import ANNA, batch, extended, period, rec, student
+from tests.factories import SJ
+from tests.intake_helpers import (
+    ANNA,
+    PIET,
+    batch,
+    extended,
+    period,
+    prepare,
+    rec,
+    student,
+)
 from tests.integration.test_projection_kill import build_history, dump, position
 
 NO_BULK = "no bulk build"
@@ -32,15 +44,6 @@ NEWCOMER = {
     "geslacht": "V",
     "postcode": "9711AB",
 }
-
-
-# The bulk fold builds timeline version 4; version 5 (reads at index speed)
-# added tables it does not fill, so the timeline is folded page by page until
-# the fold catches up (registry/projections/timeline.py, Timeline.bulk).
-# Strict: these fail loudly, and pass again the day the fold builds version 5.
-pytestmark = pytest.mark.xfail(
-    strict=True, reason="the bulk fold does not build timeline v5 yet"
-)
 
 
 def a_year_of_everything(rt: Runtime) -> None:
@@ -107,9 +110,11 @@ def structure(url: str, schema: str) -> list[tuple[Any, ...]]:
     return sorted((k, n, d.replace(schema, "<schema>")) for k, n, d in rows)
 
 
-def page_by_page(projector: Projector, schema: str, upto: int | None = None) -> None:
+def page_by_page(
+    projector: Projector, schema: str, upto: int | None = None, page_size: int = 7
+) -> None:
     projector.ensure(Timeline(), schema, upto=upto)
-    projector.catch_up(Timeline(), schema, page_size=7)
+    projector.catch_up(Timeline(), schema, page_size=page_size)
 
 
 def test_a_bulk_build_equals_the_page_by_page_build(
@@ -125,6 +130,11 @@ def test_a_bulk_build_equals_the_page_by_page_build(
     )
     assert any('"bsn_id": "' in r for r in expected["students"])
     assert any('"closed_by": null' not in r for r in expected["licences"])
+    # Doubles noted, some narrowed by a later close; a number rewritten.
+    positions = [json.loads(r)["positions"] for r in expected["doubles"]]
+    assert any(p.endswith(",)") for p in positions)
+    assert any(not p.endswith(",)") for p in positions)
+    assert json.loads(expected["horizon"][0])["identities"] > 0
 
     with caplog.at_level(logging.INFO):
         loaded = projector.build(Timeline(), "p_timeline_bulk", page_size=50)
@@ -202,6 +212,50 @@ def test_a_log_the_bulk_fold_cannot_take_stops_where_a_catch_up_stops(
     )
 
 
+def test_an_enrolment_stored_before_its_student_is_folded_page_by_page(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The page fold copies the student's row into each version it writes: an
+    enrolment stored before its student (no intake does so, the log allows
+    it) folds or stops depending on where the page ended, so the bulk load
+    gives way to the page fold, which stops where a catch-up stops."""
+    rt = runtime
+    prepare(rt)
+    at, later = utc(2026, 8, 17), utc(2026, 8, 30)
+    pupil = Student.register(
+        Bsn("800000055"), KeyData(date(2013, 4, 4), "V", "9711AB"), later
+    )
+    early = Enrolment.register(
+        pupil.id,
+        "01OE",
+        date(2026, 8, 1),
+        PeriodTerms("00", "0300", 1),
+        Source("01OE", 0, SJ, 1, 1),
+        at,
+    )
+    stored = rt.registry.save_at(early, at=at)
+    assert stored is not None
+    # More than a page of 7 between the enrolment and its student.
+    records = [rec(1, student(ANNA)), rec(2, student(PIET))]
+    rt.intake.submit(batch(*records, number=2), utc(2026, 8, 18))
+    for n, leerjaar in enumerate((2, 3, 1, 2), start=3):
+        correction = rec(1, student(ANNA), "A", inschrijving=period(leerjaar=leerjaar))
+        rt.intake.submit(batch(correction, number=n), utc(2026, 8, 18 + n))
+    rt.registry.save_at(pupil, at=later)
+    projector = Projector(rt.database_url)
+    page_by_page(projector, "p_timeline_pages")
+    with caplog.at_level(logging.WARNING):
+        projector.build(Timeline(), "p_timeline_bulk")
+    assert "registered before their student" in caplog.text
+    projector.catch_up(Timeline(), "p_timeline_bulk", page_size=7)
+    stopped = {s.schema: (s.position, s.failed_at) for s in projector.status()}
+    assert stopped["p_timeline_bulk"] == stopped["p_timeline_pages"]
+    assert stopped["p_timeline_pages"] == (stored - 1, stored)
+    assert dump(rt.database_url, "p_timeline_bulk") == dump(
+        rt.database_url, "p_timeline_pages"
+    )
+
+
 class NextTimeline(Timeline):
     version = 99  # a new version of the code: its own schema, built beside
 
@@ -221,3 +275,71 @@ def test_a_new_version_is_built_in_bulk_and_takes_over(
     assert new == NextTimeline.schema() != old
     assert projector.live_schema(Timeline.name) == new
     assert dump(runtime.database_url, new) == dump(runtime.database_url, old)
+
+
+def _enrolment_events(url: str) -> list[tuple[int, Any, datetime]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT notification_id, originator_id, "
+            "(convert_from(state, 'UTF8')::jsonb->'timestamp'->>'_data_')::timestamptz "
+            "FROM registry_events WHERE topic LIKE %s ORDER BY notification_id",
+            ("%:Enrolment.%",),
+        ).fetchall()
+    return rows
+
+
+def _doubles(url: str, schema: str) -> set[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            SQL(
+                "SELECT brin, lower(valid), upper(valid), lower(recorded), "
+                "upper(recorded), lower(positions), upper(positions), first, second "
+                "FROM {}.doubles"
+            ).format(Identifier(schema))
+        ).fetchall()
+    return set(rows)
+
+
+def test_doubles_as_the_rules_note_and_narrow_them(runtime: Runtime) -> None:
+    """By hand: Anna enrolled at 01OE, then at 02AB from 1 October (a double
+    from then on, under both schools), then her 01OE period ended the day
+    before (the double narrowed to until that end was recorded) and her 02AB
+    one corrected (no new double). Piet at both schools from September, his
+    02AB period deleted (narrowed) and delivered again (a new double, open)."""
+    rt = runtime
+    prepare(rt)
+    anna, piet = student(ANNA), student(PIET)
+    oct1, sep1 = period(ingangsdatum="2026-10-01"), period(ingangsdatum="2026-09-01")
+    steps = [
+        ("01OE", rec(1, anna), rec(2, piet)),
+        ("02AB", rec(1, anna, inschrijving=oct1), rec(2, piet, inschrijving=sep1)),
+        ("01OE", rec(1, anna, "U", inschrijving=period(einddatum="2026-09-30"))),
+        ("02AB", rec(1, anna, "A", inschrijving={**oct1, "leerjaar": 2})),
+        ("02AB", rec(1, piet, "V", inschrijving=sep1)),
+        ("02AB", rec(1, piet, inschrijving=sep1)),
+    ]
+    for n, (brin, *records) in enumerate(steps, start=1):
+        rt.intake.submit(batch(*records, number=n, brin=brin), utc(2026, 9, 10 + n))
+    url, projector = runtime.database_url, Projector(runtime.database_url)
+    (a1, e1, _), (p1, e3, _), (a2, e2, t2), (p2, e4, t4), *rest = _enrolment_events(url)
+    assert a1 < p1 < a2 < p2 and len(rest) == 4
+    (a3, _, t3), _, (p3, _, t5), (p4, _, t6) = rest
+    oe, ab = date(2026, 10, 1), date(2026, 9, 1)
+    noted = [
+        (oe, t2, t3, a2, a3, e2, e1),  # narrowed by the end of 01OE's period
+        (ab, t4, t5, p2, p3, e4, e3),  # narrowed by the deletion
+        (ab, t6, None, p4, None, e4, e3),  # the period delivered again
+    ]
+    expected = {
+        (brin, start, None, at, until, pos, upto, first, second)
+        for start, at, until, pos, upto, first, second in noted
+        for brin in ("01OE", "02AB")
+    }
+    for size in (1, 1000):
+        page_by_page(projector, f"p_timeline_pages_{size}", page_size=size)
+        assert _doubles(url, f"p_timeline_pages_{size}") == expected
+    projector.build(Timeline(), "p_timeline_bulk")
+    assert _doubles(url, "p_timeline_bulk") == expected
+    assert dump(url, "p_timeline_bulk") == dump(url, "p_timeline_pages_1")
+    horizon = dump(url, "p_timeline_bulk")["horizon"]
+    assert horizon == [f'{{"identities": 0, "recorded_at": "{t6.isoformat()}"}}']

@@ -25,7 +25,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
-import pytest
 from psycopg.sql import SQL, Identifier
 
 from registry.bootstrap import Runtime
@@ -459,9 +458,6 @@ def _kill_build(url: str, schema: str, rng: random.Random) -> str:
             proc.wait()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the bulk fold does not build timeline v5 yet (Timeline.bulk)"
-)
 def test_a_killed_bulk_build_leaves_the_live_tables_and_starts_again(
     runtime: Runtime,
 ) -> None:

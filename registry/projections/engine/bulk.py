@@ -182,6 +182,8 @@ def _filled(
     read += beside.result()
     with conn.transaction():
         conn.execute(search_path(schema))
+        # Its joins hash whole tables: in memory, not in batches on disk.
+        conn.execute(f"SET LOCAL work_mem = '{BUILD_MEMORY}'".encode())
         loader.finish(conn.cursor())
     return read
 
