@@ -24,8 +24,11 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+import orjson
+import psycopg
 from kafka import KafkaProducer
 from kafka.errors import MessageSizeTooLargeError
 from kafka.producer.future import FutureRecordMetadata
@@ -69,7 +72,7 @@ class Row:
     def of(cls, record: tuple[Any, ...]) -> Row:
         """A row of _SELECT."""
         seq, message_id, recipient, topic, key, kind, text, position, at, gone = record
-        payload = json.loads(text)  # parsed for the schema check only
+        payload = _parsed(text)  # for the schema check only
         return cls(
             seq,
             message_id,
@@ -85,23 +88,41 @@ class Row:
         )
 
     def headers(self) -> list[tuple[str, bytes]]:
+        kind, schema, positioned = _fixed_headers(self.topic, self.kind, self.recipient)
         return [
-            ("ce_specversion", b"1.0"),
+            _SPECVERSION,
             ("ce_id", str(self.message_id).encode()),
-            ("ce_type", ce_type(self.kind).encode()),
-            ("ce_source", CE_SOURCE.encode()),
+            kind,
+            _SOURCE,
             ("ce_time", self.recorded_at.isoformat().encode()),
-            ("content-type", b"application/json"),
-            ("ce_dataschema", dataschema(self.topic).encode()),
-            *self._position(),
+            _CONTENT_TYPE,
+            schema,
+            *(
+                [("source_position", str(self.source_position).encode())]
+                if positioned
+                else []
+            ),
         ]
 
-    def _position(self) -> list[tuple[str, bytes]]:
-        """The log position, which is the same at every recipient: not for the
-        pseudonymised ones, where it would link their pseudonyms to each other."""
-        if group(self.recipient) in PSEUDONYMISED:
-            return []
-        return [("source_position", str(self.source_position).encode())]
+
+_SPECVERSION = ("ce_specversion", b"1.0")
+_SOURCE = ("ce_source", CE_SOURCE.encode())
+_CONTENT_TYPE = ("content-type", b"application/json")
+
+
+@cache
+def _fixed_headers(
+    topic: str, kind: str, recipient: str
+) -> tuple[tuple[str, bytes], tuple[str, bytes], bool]:
+    """The headers a topic's messages share, made once: `ce_type`,
+    `ce_dataschema`, and whether the log position goes along (not for the
+    pseudonymised recipients, where the same position at each would link their
+    pseudonyms to each other)."""
+    return (
+        ("ce_type", ce_type(kind).encode()),
+        ("ce_dataschema", dataschema(topic).encode()),
+        group(recipient) not in PSEUDONYMISED,
+    )
 
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -158,9 +179,13 @@ class Relay:
 
     def position(self) -> int:
         with connect(self.url) as conn:
-            row = conn.execute(
-                "SELECT seq FROM relay_positions WHERE name = %s", (self.name,)
-            ).fetchone()
+            return self._position(conn)
+
+    def _position(self, conn: psycopg.Connection[Any]) -> int:
+        row = conn.execute(
+            "SELECT seq FROM relay_positions WHERE name = %s", (self.name,)
+        ).fetchone()
+        conn.commit()
         return int(row[0]) if row else 0
 
     def lag(self) -> int:
@@ -168,7 +193,7 @@ class Relay:
             row = conn.execute(
                 "SELECT count(*) FROM outbox WHERE seq > %s "
                 "AND (%s::text IS NULL OR recipient LIKE %s)",
-                (self.position(), self.recipients, self.recipients),
+                (self._position(conn), self.recipients, self.recipients),
             ).fetchone()
         return int(row[0]) if row else 0
 
@@ -177,12 +202,20 @@ class Relay:
 
         Sends stream without a flush barrier: at most `in_flight` futures are
         outstanding, settled oldest first, so every message up to the recorded
-        position has been checked as landed."""
-        sent, read_to = 0, self.position()
+        position has been checked as landed. One connection serves the round
+        (its reads, refusals and positions, each committed at once), not one
+        a statement."""
+        with connect(self.url) as conn:
+            return self._round(conn, on_window)
+
+    def _round(
+        self, conn: psycopg.Connection[Any], on_window: Callable[[int], None] | None
+    ) -> int:
+        sent, read_to = 0, self._position(conn)
         in_flight: deque[tuple[int, FutureRecordMetadata | None]] = deque()
-        acked = read_to
+        acked = recorded = read_to
         while True:
-            rows = self._read(read_to, self.recipients, self.window)
+            rows = self._read(conn, read_to, self.recipients, self.window)
             if not rows:
                 break
             refused: list[tuple[Row, str]] = []
@@ -193,14 +226,16 @@ class Relay:
                 while len(in_flight) > self.in_flight:
                     acked = _settle(in_flight.popleft())
             if refused:
-                self._park(refused)
+                self._park(conn, refused)
             read_to = rows[-1].seq
-            self._acknowledge(acked)
+            if acked > recorded:
+                recorded = self._acknowledge(conn, acked)
             if on_window:
                 on_window(sent)
         while in_flight:
             acked = _settle(in_flight.popleft())
-        self._acknowledge(acked)
+        if acked > recorded:
+            self._acknowledge(conn, acked)
         return sent
 
     def _send(
@@ -236,9 +271,19 @@ class Relay:
         original ids (a consumer that lost its store rebuilds it from these).
         The same send path as a relay round: a message that breaks its schema
         or is too large is parked, not sent."""
+        with connect(self.url) as conn:
+            return self._republish(conn, recipient, from_position, on_window)
+
+    def _republish(
+        self,
+        conn: psycopg.Connection[Any],
+        recipient: str,
+        from_position: int,
+        on_window: Callable[[int], None] | None,
+    ) -> int:
         sent, seq = 0, 0
         while True:
-            batch = self._read(seq, recipient, self.window)
+            batch = self._read(conn, seq, recipient, self.window)
             if not batch:
                 return sent
             refused: list[tuple[Row, str]] = []
@@ -253,37 +298,45 @@ class Relay:
             for future in futures:
                 future.get(timeout=30)
             if refused:
-                self._park(refused)
+                self._park(conn, refused)
             sent += len(futures)
             seq = batch[-1].seq
             if on_window:
                 on_window(sent)
 
-    def _read(self, after: int, recipient: str | None, limit: int) -> list[Row]:
-        with connect(self.url) as conn:
-            rows = conn.execute(
-                _SELECT, (after, recipient, recipient, limit)
-            ).fetchall()
+    def _read(
+        self,
+        conn: psycopg.Connection[Any],
+        after: int,
+        recipient: str | None,
+        limit: int,
+    ) -> list[Row]:
+        rows = conn.execute(_SELECT, (after, recipient, recipient, limit)).fetchall()
+        conn.commit()  # not idle in a transaction while the window is sent
         return [Row.of(r) for r in rows]
 
-    def _park(self, refused: list[tuple[Row, str]]) -> None:
+    def _park(
+        self, conn: psycopg.Connection[Any], refused: list[tuple[Row, str]]
+    ) -> None:
         for row, reason in refused:
             log.error("outbox seq %d refused for %s: %s", row.seq, row.topic, reason)
-        with connect(self.url) as conn:
+        with conn.transaction():
             conn.cursor().executemany(
                 "INSERT INTO outbox_refused (seq, message_id, topic, reason) "
                 "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
                 [(r.seq, r.message_id, r.topic, reason) for r, reason in refused],
             )
 
-    def _acknowledge(self, seq: int) -> None:
-        with connect(self.url) as conn:
+    def _acknowledge(self, conn: psycopg.Connection[Any], seq: int) -> int:
+        """Record that every send up to `seq` landed; `seq`."""
+        with conn.transaction():
             conn.execute(
                 "INSERT INTO relay_positions (name, seq, recipients) VALUES (%s, %s, %s) "
                 "ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = now(), "
                 "recipients = excluded.recipients",
                 (self.name, seq, self.recipients),
             )
+        return seq
 
 
 def matches(value: str, pattern: str | None) -> bool:
@@ -294,6 +347,15 @@ def matches(value: str, pattern: str | None) -> bool:
         ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern
     )
     return re.fullmatch(regex, value) is not None
+
+
+def _parsed(text: str) -> Any:
+    """The payload as json parses it, by orjson (several times faster); json
+    for what orjson refuses (integers past 64 bits)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _settle(entry: tuple[int, FutureRecordMetadata | None]) -> int:
