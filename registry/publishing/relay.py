@@ -44,7 +44,7 @@ from registry.publishing.contract import (
     group,
     parse_topic,
 )
-from registry.publishing.partitioner import KeyPartitioner
+from registry.publishing.partitioner import KeyedProducer, KeyPartitioner
 
 log = logging.getLogger(__name__)
 _SELECT = (
@@ -147,7 +147,7 @@ def producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
         "max_request_size": MAX_MESSAGE_BYTES,
         "partitioner": KeyPartitioner(),
     }
-    return KafkaProducer(**(settings | overrides))
+    return KeyedProducer(**(settings | overrides))
 
 
 class Relay:
