@@ -1,12 +1,15 @@
-"""The relay: produces the outbox to Kafka in `seq` order, at least once.
+"""The relay: produces the outbox to Kafka, each partition in `seq` order, at
+least once.
 
 - acks=all, retries, one request in flight per connection (so a retried batch
   is never overtaken: each partition keeps `seq` order), linger for batching;
   the message id travels as the CloudEvents `ce_id` header, so consumers
   deduplicate what a retry or a republish sends again. Kafka transactions and
   the idempotent producer are not used (see `producer`).
+- A window of the outbox is sent topic by topic, each topic's records in
+  `seq` order (so each partition's are).
 - Bounded in flight: up to `in_flight` sends are outstanding, their futures
-  settled oldest first; the recorded position never passes an unchecked send,
+  settled in `seq` order; the recorded position never passes an unchecked send,
   so a failed send is sent again after a restart rather than skipped. There is
   no flush barrier per window (flush() returning would not prove delivery).
 - A message that breaks its topic's JSON Schema is not sent: it is parked in
@@ -158,7 +161,7 @@ class Relay:
         schemas: TopicSchemas,
         *,
         name: str = "relay",
-        window: int = 2000,
+        window: int = 5000,
         recipients: str | None = None,
         in_flight: int = 5000,
     ) -> None:
@@ -219,12 +222,16 @@ class Relay:
             if not rows:
                 break
             refused: list[tuple[Row, str]] = []
-            for row in rows:
-                future = self._send(row, refused)
+            # A window goes topic by topic (stably: each partition keeps seq
+            # order), so a partition's records fill one batch rather than a
+            # new one, and a wakeup of the producer's sender, for nearly each.
+            futures = {r.seq: self._send(r, refused) for r in sorted(rows, key=_topic)}
+            for row in rows:  # settled in seq order, whatever order they went in
+                future = futures[row.seq]
                 sent += future is not None
                 in_flight.append((row.seq, future))
-                while len(in_flight) > self.in_flight:
-                    acked = _settle(in_flight.popleft())
+            while len(in_flight) > self.in_flight:
+                acked = _settle(in_flight.popleft())
             if refused:
                 self._park(conn, refused)
             read_to = rows[-1].seq
@@ -356,6 +363,10 @@ def _parsed(text: str) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
+
+
+def _topic(row: Row) -> str:
+    return row.topic
 
 
 def _settle(entry: tuple[int, FutureRecordMetadata | None]) -> int:
