@@ -7,8 +7,9 @@ outbox order, and the reference consumer stores every message exactly once.
 The publisher runs as a subprocess against a broker of the test's own (so
 every record on it is this test's): what `registry publish relay` runs, with
 windows of 20 so that a round records its position many times. It is killed
-at a random moment after it has started listening; a last run catches up,
-then everything is checked."""
+at a random moment after it has started listening, or (half of the kills)
+just after it records a window, with sends still in flight; a last run
+catches up, then everything is checked."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ from tests.reliability import report
 KILLS = int(os.environ.get("PUBLISHER_KILLS", "8"))
 FIRST_DELAY_S = 1.0  # a kill comes this long at most after the publisher listens,
 MAX_DELAY_S = 20.0  # longer while kills find it behind where the last one did
-PER_DELIVERY = 5
+PER_DELIVERY = 20
 WRITER_PAUSE_S = 0.2
 WAIT_S = 180.0  # a bound on a wait, not a timing assertion
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,6 +187,14 @@ def relay_position(url: str) -> int:
     return int(row[0]) if row else 0
 
 
+def moved_on(url: str, position: int) -> None:
+    """Wait until the relay records a position past `position` (at most
+    MAX_DELAY_S: a publisher with nothing to relay is killed idle)."""
+    deadline = time.monotonic() + MAX_DELAY_S
+    while relay_position(url) <= position and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 def caught_up(rt: Runtime) -> Callable[[], bool]:
     def check() -> bool:
         extracts = [s for s in rt.projector.status() if s.name.startswith("extract")]
@@ -209,7 +218,7 @@ def test_publisher_killed_while_writers_append_loses_nothing(
     why = f"(PUBLISHER_KILL_SEED={seed})"
     rt, url, state = runtime, runtime.database_url, runtime.settings.state_dir
     prepare(rt)
-    persons = people(3000)
+    persons = people(5000)
     rt.population.load(persons, utc(2026, 7, 1))
     writer = Writer(rt, persons)
     writer.start()
@@ -217,9 +226,16 @@ def test_publisher_killed_while_writers_append_loses_nothing(
     span = FIRST_DELAY_S
     try:
         for _ in range(KILLS):
+            before = relay_position(url)
             publisher = Publisher(url, broker, state)
             publisher.wait_listening()
-            time.sleep(rng.uniform(0, span))
+            if rng.random() < 0.5:
+                # Aimed at the relay at work: just after it recorded a window,
+                # with that window's sends and the next ones still in flight.
+                moved_on(url, before)
+                time.sleep(rng.uniform(0, 0.05))
+            else:
+                time.sleep(rng.uniform(0, span))
             assert publisher.process.poll() is None, "".join(publisher.lines)
             publisher.process.send_signal(signal.SIGKILL)
             publisher.process.wait(timeout=30)
