@@ -29,6 +29,7 @@ test-slow: $(STAMP)
 RELIABILITY := tests/integration/test_api_kill.py \
 	tests/integration/test_consumer_kill.py \
 	tests/integration/test_relay_kill.py \
+	tests/integration/test_publisher_kill.py \
 	tests/integration/test_projection_kill.py \
 	tests/integration/test_database_down.py \
 	tests/integration/test_hostile_requests.py \

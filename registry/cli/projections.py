@@ -11,6 +11,7 @@ import typer
 from registry.bootstrap import projections
 from registry.cli.common import emit, projection_named, refuse, runtime
 from registry.cli.progress import rebuild_progress
+from registry.infrastructure.wakeup import Wakeup
 from registry.projections.engine.daemon import Daemon
 
 projections_app = typer.Typer(help="Read-side projections.", no_args_is_help=True)
@@ -30,6 +31,13 @@ def projections_status() -> None:
 @projections_app.command("run")
 def projections_run(
     once: Annotated[bool, typer.Option(help="catch up once and exit")] = False,
+    poll: Annotated[
+        float,
+        typer.Option(
+            help="seconds at most between passes: a pass starts as soon as new "
+            "events are notified, and after this long without one"
+        ),
+    ] = 0.5,
 ) -> None:
     """Keep every projection caught up (SIGTERM/Ctrl-C stops it cleanly)."""
     stop = {"now": False}
@@ -42,9 +50,15 @@ def projections_run(
         if once:
             emit({p.name: rt.projector.fresh(p) for p in projections(rt.settings)})
             return
-        with contextlib.suppress(KeyboardInterrupt):
-            daemon = Daemon(rt.projector, projections(rt.settings))
-            daemon.run(should_stop=lambda: stop["now"])
+        wakeup = Wakeup(rt.database_url, [rt.projector.log.channel])
+        daemon = Daemon(
+            rt.projector, projections(rt.settings), poll_seconds=poll, wakeup=wakeup
+        )
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                daemon.run(should_stop=lambda: stop["now"])
+        finally:
+            wakeup.close()
 
 
 @projections_app.command("rebuild")

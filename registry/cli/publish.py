@@ -27,7 +27,13 @@ def publish_relay(
     once: Annotated[
         bool, typer.Option(help="relay what is in the outbox, then exit")
     ] = False,
-    poll: Annotated[float, typer.Option(help="seconds between rounds")] = 1.0,
+    poll: Annotated[
+        float,
+        typer.Option(
+            help="seconds at most between rounds: a round starts as soon as new "
+            "events or messages are notified, and after this long without one"
+        ),
+    ] = 1.0,
     recipients: Annotated[
         str | None,
         typer.Option(
@@ -40,31 +46,26 @@ def publish_relay(
     import psycopg
     from kafka.errors import KafkaError
 
+    from registry.infrastructure.wakeup import Wakeup
+
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     with runtime() as rt:
         publication = _publication(rt, once, stop, recipients)
         if publication is None:
             return
-        sent, failures = 0, 0
         try:
-            while not stop["now"]:
+            if once:
                 try:
-                    sent += publication.round()
-                    failures = 0
+                    sent = publication.round()
                 except (KafkaError, psycopg.Error) as e:
-                    if once:
-                        refuse(f"the round failed: {type(e).__name__}")
-                    failures += 1
-                    # The class only: a driver's text may quote a value.
-                    log.warning(
-                        "round failed (%s), trying again in %.0f s",
-                        type(e).__name__,
-                        backoff(poll, failures),
-                    )
-                if once:
-                    break
-                time.sleep(backoff(poll, failures))
+                    refuse(f"the round failed: {type(e).__name__}")
+            else:
+                wakeup = Wakeup(rt.database_url, publication.channels())
+                try:
+                    sent = publication.run(lambda: stop["now"], wakeup, poll)
+                finally:
+                    wakeup.close()
         finally:
             publication.close()
         emit({"sent": sent, "redacted_skipped": publication.relay.skipped})
@@ -76,6 +77,8 @@ def _publication(
     """The relay's one producer, waited for while the broker is down at start
     (backing off as a failed round does); None when stopped meanwhile."""
     from kafka.errors import KafkaError
+
+    from registry.publishing.round import backoff
 
     failures = 0
     while not stop["now"]:
@@ -96,13 +99,6 @@ def _publication(
             )
             time.sleep(wait)
     return None
-
-
-def backoff(poll: float, failures: int) -> float:
-    """The wait before the next round: the poll interval, doubled for each
-    round that failed in a row (a broker or database down), at most a minute.
-    What the outbox holds waits there: nothing is lost meanwhile."""
-    return min(poll * 2**failures, 60.0) if failures else poll
 
 
 @publish_app.command("replay")
@@ -186,4 +182,7 @@ def publish_topics() -> None:
 
 
 def _shape(spec: Any) -> dict[str, int]:
-    return {"partitions": spec.partitions, "replication_factor": spec.replication_factor}
+    return {
+        "partitions": spec.partitions,
+        "replication_factor": spec.replication_factor,
+    }

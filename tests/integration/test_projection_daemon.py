@@ -6,6 +6,7 @@ import threading
 import time
 
 import psycopg
+from psycopg.sql import SQL, Identifier
 
 from registry.bootstrap import Runtime
 from registry.projections.engine.daemon import Daemon
@@ -53,4 +54,35 @@ def test_daemon_follows_the_log_and_recovers_from_a_stall(runtime: Runtime) -> N
     finally:
         stop.set()
         worker.join(timeout=10)
+    assert not worker.is_alive()
+
+
+def test_daemon_woken_by_appended_events(runtime: Runtime) -> None:
+    """With a poll an hour away, only the log's notification can start the
+    pass that applies a new delivery."""
+    from tests.integration.test_publisher import HOUR, Watched
+
+    prepare(runtime)
+    projector = Projector(runtime.database_url)
+    projector.ensure(Timeline())
+    wakeup = Watched(runtime.database_url, [projector.log.channel])
+    daemon = Daemon(projector, [Timeline()], poll_seconds=HOUR, wakeup=wakeup)
+    stop = threading.Event()
+    worker = threading.Thread(target=daemon.run, args=(stop.is_set,))
+    worker.start()
+    try:
+        assert _wait_for(
+            lambda: wakeup.waiting.is_set() and projector.status()[0].lag == 0
+        )
+        runtime.intake.submit(batch(rec(1, student(ANNA))), utc(2026, 8, 20))
+        assert _wait_for(
+            lambda: projector.status()[0].lag == 0 and wakeup.notified >= 1
+        )
+    finally:
+        stop.set()
+        with psycopg.connect(runtime.database_url, autocommit=True) as conn:
+            notify = SQL("NOTIFY {}").format(Identifier(projector.log.channel))
+            conn.execute(notify)  # out of its wait, to see the stop
+        worker.join(timeout=10)
+        wakeup.close()
     assert not worker.is_alive()

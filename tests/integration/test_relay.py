@@ -213,3 +213,30 @@ def test_a_relay_refuses_to_start_without_the_schemas_of_its_topics(
         Relay(runtime.database_url, kafka, Without(), recipients="cbs")  # not svb's
     finally:
         kafka.close()
+
+
+def test_the_relay_producer_partitions_as_kafka_python_does(
+    kafka_bootstrap: str,
+) -> None:
+    """The relay's producer chooses partitions its own way (partitioner.py):
+    each key lands where a stock producer, default partitioner, puts it."""
+    from kafka import KafkaProducer
+
+    from registry.publishing.partitioner import KeyedProducer
+
+    topics = [f"keyed-{uuid.uuid4().hex[:8]}", f"stock-{uuid.uuid4().hex[:8]}"]
+    ensure_topics(kafka_bootstrap, topics)
+    keys = [f"{i:032x}".encode() for i in range(60)]
+    ours = producer(kafka_bootstrap)
+    stock = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    assert isinstance(ours, KeyedProducer)
+    assert not isinstance(stock, KeyedProducer)
+    for kafka, topic in ((ours, topics[0]), (stock, topics[1])):
+        for f in [kafka.send(topic, key=k, value=b"{}") for k in keys]:
+            f.get(timeout=30)
+        kafka.close()
+    records = read_all(kafka_bootstrap, topics)
+    placed = {t: {r.key: r.partition for r in records if r.topic == t} for t in topics}
+    assert len(placed[topics[0]]) == len(keys)
+    assert len(set(placed[topics[0]].values())) > 1  # more than one partition used
+    assert placed[topics[0]] == placed[topics[1]]

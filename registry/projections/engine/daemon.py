@@ -1,5 +1,8 @@
 """The long-running projector: keeps every projection caught up, with a watchdog.
 
+Each pass over the projections starts as soon as the log notifies new events
+(`wakeup`), or `poll_seconds` after the last pass without a notification.
+
 The watchdog runs beside the catch-up. When a projection is behind the head and
 its position has not moved for `stall_seconds` (a lost notification, a hung
 connection, a lock held too long), it cancels the running statement; the
@@ -18,6 +21,7 @@ from typing import Any
 import psycopg
 
 from registry.infrastructure.redact import error_text
+from registry.infrastructure.wakeup import Wakeup
 from registry.projections.engine.projection import Projection
 from registry.projections.engine.runner import Projector
 
@@ -32,8 +36,10 @@ class Daemon:
         *,
         poll_seconds: float = 0.5,
         stall_seconds: float = 30.0,
+        wakeup: Wakeup | None = None,
     ) -> None:
         self.projector = projector
+        self.wakeup = wakeup
         self.projections = list(projections)
         self.poll_seconds = poll_seconds
         self.stall_seconds = stall_seconds
@@ -46,10 +52,15 @@ class Daemon:
             target=self._watch, args=(should_stop,), daemon=True
         )
         watchdog.start()
+        if self.wakeup:
+            self.wakeup.listen()  # before the first pass: no commit after it is missed
         while not should_stop():
             for p in self.projections:
                 self._catch_up(p)
-            time.sleep(self.poll_seconds)
+            if self.wakeup:
+                self.wakeup.wait(self.poll_seconds)
+            else:
+                time.sleep(self.poll_seconds)
         watchdog.join(timeout=5)
 
     def _catch_up(self, projection: Projection) -> None:

@@ -145,6 +145,13 @@ class EventLog:
         if self._owner is not None:
             self._owner.close()
 
+    @property
+    def channel(self) -> str:
+        """What the recorder NOTIFYs in every transaction that appends events
+        (the library's channel, named after the events table)."""
+        recorder: Any = self.recorder
+        return str(recorder.channel_name)
+
     def head(self) -> int:
         """The last committed position. Inserts hold an exclusive lock until
         commit, so every position at or below the head is final."""

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import Cursor
+from psycopg.sql import SQL, Identifier
 
 from registry.projections.engine.sql import write_rows
 from registry.projections.extracts.payloads import Payload
@@ -31,6 +32,9 @@ from registry.projections.extracts.payloads import Payload
 # kept and sent, since it tells the recipient to forget them.
 FORGET_KIND = "vergeten"
 REDACTED_KEY = "vergeten"  # a redacted message's key: it is never sent
+# Notified in every transaction that writes messages (delivered at its commit):
+# a relay that listens is woken by it rather than by its poll.
+CHANNEL = "registry_outbox"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ def write(curs: Cursor[Any], messages: list[Message]) -> None:
     if not messages:
         return
     curs.execute("SELECT pg_advisory_xact_lock(hashtext('registry_outbox'))")
+    curs.execute(SQL("NOTIFY {}").format(Identifier(CHANNEL)))
     rows = [
         (
             m.message_id,
