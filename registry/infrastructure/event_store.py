@@ -33,7 +33,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from registry.config import Settings
-from registry.infrastructure import person_keys, pools, student_numbers
+from registry.infrastructure import person_keys, student_numbers
 from registry.infrastructure.person_keys import PersonKeys, Saving
 from registry.infrastructure.sealing import SealedAsBase64, Sealer
 from registry.infrastructure.student_numbers import StudentNumbers
@@ -83,7 +83,6 @@ def make_transcoder() -> JSONTranscoder:
 class RegistryRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: Any, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
-        pools.check_lazily(self.datastore.pool)
         # Per-person keys live beside the events, made by the same statements.
         self.keys = PersonKeys(self.datastore, self.datastore.schema)
         self.sql_create_statements.extend(
@@ -294,10 +293,9 @@ def event_store_env(url: str, settings: Settings) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": str(settings.pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.pool_max_overflow),
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30000",
-        # A pooled connection is checked before use (unless lent moments ago:
-        # pools.check_lazily), so the first requests after the database comes
-        # back do not fail on dead connections; and a server that is down is
-        # reported in seconds, not half a minute.
+        # A pooled connection is checked before use, so the first requests
+        # after the database comes back do not fail on dead connections; and
+        # a server that is down is reported in seconds, not half a minute.
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_POOL_TIMEOUT": "5",

@@ -13,8 +13,6 @@ changed on one (use SET LOCAL inside the block's transaction).
 from __future__ import annotations
 
 import threading
-import time
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,39 +23,6 @@ from psycopg_pool import ConnectionPool
 
 _POOLS: dict[str, tuple[ConnectionPool, int]] = {}
 _LOCK = threading.Lock()
-# A connection lent again within this many seconds is not pinged: a server that
-# died and came back in between cannot have done so that fast, and a delivery
-# borrows a connection about ten times, each a round trip when pinged.
-RECENT_S = 0.5
-_LENT: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
-    weakref.WeakKeyDictionary()
-)
-_LENT_LOCK = threading.Lock()
-
-
-def ping_unless_recent(conn: psycopg.Connection[Any]) -> None:
-    """A pool's check: ping a connection that has not been lent in the last
-    RECENT_S, so a connection that died with the server is replaced rather than
-    handed out; raises (and the pool discards it) when the ping fails."""
-    now = time.monotonic()
-    with _LENT_LOCK:
-        last = _LENT.get(conn)
-        _LENT[conn] = now
-    if last is not None and now - last < RECENT_S:
-        return
-    try:
-        ConnectionPool.check_connection(conn)
-    except BaseException:
-        with _LENT_LOCK:
-            _LENT.pop(conn, None)
-        raise
-
-
-def check_lazily(pool: Any) -> None:
-    """Make a pool that pings every connection it lends (the event store's,
-    made by the library with a pre-ping) ping only the ones not lent lately."""
-    if getattr(pool, "_check", None) is not None:
-        pool._check = ping_unless_recent
 
 
 @contextmanager
@@ -97,7 +62,7 @@ def pooled(
                 configure=configure,
                 # Checked when lent: a connection that died with the server
                 # is replaced, not handed to a request.
-                check=ping_unless_recent,
+                check=ConnectionPool.check_connection,
                 kwargs={"connect_timeout": 5},
                 timeout=5,  # then PoolTimeout: 503, try again
             )

@@ -4,15 +4,11 @@ commit/rollback behaviour as a connection of one's own."""
 from __future__ import annotations
 
 import os
-import time
-from typing import Any
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
 
-from registry.infrastructure import pools
 from registry.infrastructure.embedded_postgres import TUNING, _amount
 from registry.infrastructure.pools import connect, pooled
 from registry.simulation.processes import NICE, _backend_gives_way
@@ -49,38 +45,6 @@ def test_a_failed_block_rolls_back_and_a_good_one_commits(database_url: str) -> 
             conn.execute("INSERT INTO t VALUES (2)")
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT n FROM t").fetchall() == [(2,)]
-
-
-def test_a_connection_lent_again_at_once_is_not_pinged_but_an_idle_one_is(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pings: list[int] = []
-    ping = ConnectionPool.check_connection
-
-    def counted(conn: psycopg.Connection[Any]) -> None:
-        pings.append(1)
-        ping(conn)
-
-    monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(counted))
-    with pooled(database_url, max_size=1):
-        first = _pid(database_url)  # a new connection: pinged when first lent
-        for _ in range(5):
-            assert _pid(database_url) == first
-        assert len(pings) == 1
-        time.sleep(pools.RECENT_S + 0.1)
-        assert _pid(database_url) == first
-        assert len(pings) == 2
-
-
-def test_an_idle_connection_whose_server_process_died_is_replaced(
-    database_url: str,
-) -> None:
-    with pooled(database_url, max_size=1):
-        first = _pid(database_url)
-        with psycopg.connect(database_url, autocommit=True) as other:
-            other.execute("SELECT pg_terminate_backend(%s)", (first,))
-        time.sleep(pools.RECENT_S + 0.1)
-        assert _pid(database_url) != first  # no error: a new one was lent
 
 
 def test_the_embedded_server_checkpoints_by_time_not_every_gigabyte(
