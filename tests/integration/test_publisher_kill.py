@@ -13,7 +13,6 @@ catches up, then everything is checked."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -21,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -38,7 +36,7 @@ from registry.publishing.contract import all_topics, dead_letter_topics
 from tests.conftest import utc
 from tests.intake_helpers import batch, prepare, rec, student
 from tests.integration.test_relay import read_all
-from tests.reliability import report
+from tests.reliability import assert_relayed_once_in_order, report
 
 KILLS = int(os.environ.get("PUBLISHER_KILLS", "8"))
 FIRST_DELAY_S = 1.0  # a kill comes this long at most after the publisher listens,
@@ -273,22 +271,7 @@ def test_publisher_killed_while_writers_append_loses_nothing(
     ids = [dict(r.headers)["ce_id"].decode() for r in records]
     # Every message is on the broker, nothing else is; a message sent again
     # carries its original id, key and value.
-    assert set(ids) == set(stored), why
-    for record, message_id in zip(records, ids, strict=True):
-        _, topic, key, payload, _ = stored[message_id]
-        assert (record.topic, record.key.decode()) == (topic, key), why
-        assert json.loads(record.value) == payload, why
-    # One partition's messages in outbox order, counting first copies only.
-    firsts: dict[tuple[str, int], list[int]] = defaultdict(list)
-    seen: set[str] = set()
-    for record, message_id in sorted(
-        zip(records, ids, strict=True),
-        key=lambda ri: (ri[0].topic, ri[0].partition, ri[0].offset),
-    ):
-        if message_id not in seen:
-            seen.add(message_id)
-            firsts[(record.topic, record.partition)].append(stored[message_id][0])
-    assert all(s == sorted(s) for s in firsts.values()), why
+    assert_relayed_once_in_order(records, ids, stored, why)
 
     # The reference consumer stores each of CBS's messages exactly once.
     cbs = {i for i, v in stored.items() if v[4] == "cbs"}

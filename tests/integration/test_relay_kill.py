@@ -10,7 +10,6 @@ the consumer loads it."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -18,7 +17,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,7 @@ from registry.publishing.admin import ensure_topics
 from registry.publishing.contract import TopicSchemas
 from registry.publishing.relay import Relay, producer
 from tests.integration.test_relay import read_all
-from tests.reliability import report
+from tests.reliability import assert_relayed_once_in_order, report
 
 KILLS = int(os.environ.get("RELAY_KILLS", "20"))
 BACKLOG = 400  # unsent messages before a run, at most: about 0.3 s of relaying
@@ -244,23 +242,8 @@ def test_relay_killed_at_random_points_loses_nothing(
     ids = [dict(r.headers)["ce_id"].decode() for r in records]
     # Every message is in Kafka, nothing else is; a message sent again carries
     # its original id (and its original key and value).
-    assert set(ids) == set(stored), why
     assert len(records) >= total
-    for record, message_id in zip(records, ids, strict=True):
-        _, topic, key, payload = stored[message_id]
-        assert (record.topic, record.key.decode()) == (topic, key), why
-        assert json.loads(record.value) == payload, why
-    # One partition's messages in outbox order, counting first copies only.
-    firsts: dict[tuple[str, int], list[int]] = defaultdict(list)
-    seen: set[str] = set()
-    for record, message_id in sorted(
-        zip(records, ids, strict=True),
-        key=lambda ri: (ri[0].topic, ri[0].partition, ri[0].offset),
-    ):
-        if message_id not in seen:
-            seen.add(message_id)
-            firsts[(record.topic, record.partition)].append(stored[message_id][0])
-    assert all(s == sorted(s) for s in firsts.values()), why
+    assert_relayed_once_in_order(records, ids, stored, why)
 
     # The reference consumer stores each message exactly once.
     recipient = f"kill{uuid.uuid4().hex[:8]}"
