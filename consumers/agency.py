@@ -66,6 +66,7 @@ class AgencyConsumer:
         offset_reset: str = "earliest",
         security: dict[str, Any] | None = None,
         topic_wait_seconds: float = 30.0,
+        fetch_wait_ms: int = 50,
     ) -> None:
         """`topics`: the recipient's by default (a test may give its own, named
         `bron.vo.<recipient>.<kind>.<version>.<anything>`); `security`:
@@ -92,6 +93,7 @@ class AgencyConsumer:
             "session_timeout_ms": session,
             "heartbeat_interval_ms": heartbeat,
             "allow_auto_create_topics": False,  # it has no right to
+            "fetch_max_wait_ms": fetch_wait_ms,  # AgencySettings.fetch_wait_ms
             **self._security,
         }
         self._producer: KafkaProducer | None = None
@@ -117,6 +119,7 @@ class AgencyConsumer:
             offset_reset=settings.offset_reset,
             security=settings.security(),
             topic_wait_seconds=settings.topic_wait_seconds,
+            fetch_wait_ms=settings.fetch_wait_ms,
         )
 
     def create_tables(self) -> None:

@@ -40,6 +40,10 @@ class AgencySettings(BaseSettings):
     # Apache Kafka's floor for the session timeout is 6 s by default.
     session_timeout_ms: int = Field(default=6_000, ge=1000)
     heartbeat_interval_ms: int = Field(default=2_000, ge=100)
+    # The longest a fetch waits at the broker for records. Apache Kafka answers
+    # as soon as one arrives; a broker that does not (the embedded Tansu) keeps
+    # each record waiting up to this long, so it bounds the delivery latency.
+    fetch_wait_ms: int = Field(default=50, ge=1, le=60_000)
     # How often a missing topic is looked for again.
     topic_wait_seconds: float = Field(default=30.0, gt=0)
     # Topic schemas from a directory (e.g. fetched from GET /v1/schemas)

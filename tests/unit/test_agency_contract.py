@@ -72,3 +72,19 @@ def test_the_kit_runs_no_code_of_the_registry() -> None:
     ]
     init = Path(contract.__file__).with_name("__init__.py")
     assert not init.read_text().strip()
+
+
+def test_the_fetch_wait_reaches_the_consumer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It bounds how late a message is stored on a broker that does not answer
+    a fetch when a record arrives: the operator's value must be the one used."""
+    from consumers.agency import AgencyConsumer
+    from consumers.settings import AgencySettings
+
+    monkeypatch.setenv("AGENCY_FETCH_WAIT_MS", "20")
+    settings = AgencySettings(database_url="dbname=x", kafka_bootstrap="127.0.0.1:1")
+    consumer = AgencyConsumer.from_settings(settings, "cbs")
+    assert consumer._kafka_settings["fetch_max_wait_ms"] == 20
+    assert AgencySettings().fetch_wait_ms == 20
+    monkeypatch.setenv("AGENCY_FETCH_WAIT_MS", "0")
+    with pytest.raises(ValueError, match="fetch_wait_ms"):
+        AgencySettings()
