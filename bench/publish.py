@@ -508,14 +508,12 @@ def throughput(
     with database(server) as url:
         shares = fill_outbox(url, n)
         rows = outbox_rows(url)
+        # In the order that suits the producer best, whole topics together
+        # (stably: each partition in seq order); the relay can sort only a
+        # window at a time.
         records = [
-            (
-                r.topic,
-                r.key.encode(),
-                json.dumps(r.payload, ensure_ascii=False).encode(),
-                r.headers(),
-            )
-            for r in rows
+            (r.topic, r.key.encode(), r.value, r.headers())
+            for r in sorted(rows, key=lambda r: r.topic)
         ]
         size = statistics.mean(len(v) for _, _, v, _ in records)
         relays: list[Measured] = []
@@ -540,7 +538,7 @@ def throughput(
         )
         for label, m, ms, what in (
             ("relay run_once", relay_m, relays, "read outbox, check schema, produce"),
-            ("raw producer", raw_m, raws, "same records and producer settings"),
+            ("raw producer", raw_m, raws, "same records and settings, by topic"),
         ):
             print(
                 f"  {label:<15}: {m.rate:8,.0f} msgs/s ({what}); CPU/msg: "
@@ -803,7 +801,7 @@ def latency(
     rate: float,
     records: int,
     poll: float,
-    per_group: bool,
+    relays: str,
 ) -> None:
     from registry.bootstrap import bootstrap as boot
     from registry.infrastructure.secrets import pseudonym_key
@@ -813,11 +811,12 @@ def latency(
     with database(server) as url, boot(_settings(url, state_dir)) as rt:
         load = Load(rt, rate, seconds, records)
         stop, results = ctx.Event(), ctx.Queue()
-        plan: list[tuple[bool, list[str | None]]] = (
-            [(True, []), *((False, gs) for gs in SCALING[4])]
-            if per_group
-            else [(True, [None])]
-        )
+        plans: dict[str, list[tuple[bool, list[str | None]]]] = {
+            "one": [(True, [None])],
+            "split": [(True, []), (False, [None])],
+            "per-group": [(True, []), *((False, gs) for gs in SCALING[4])],
+        }
+        plan = plans[relays]
         readies = [ctx.Event() for _ in range(len(plan) + 1)]
         procs = [
             ctx.Process(
@@ -927,10 +926,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--relays",
-        choices=("one", "per-group"),
+        choices=("one", "split", "per-group"),
         default="one",
         help="latency: one publisher (extracts + relay of all, like `registry "
-        "publish relay`) or a projector and a relay process per recipient group",
+        "publish relay`), a projector and one relay process, or a projector and "
+        "a relay process per recipient group",
     )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
@@ -971,7 +971,7 @@ def main() -> None:
                     args.rate,
                     args.records,
                     args.poll,
-                    args.relays == "per-group",
+                    args.relays,
                 )
     finally:
         if embedded:

@@ -61,7 +61,6 @@ def test_the_relay_sends_each_topic_s_schema_uri() -> None:
             topic,
             "k",
             kind,
-            {},
             1,
             datetime(2026, 8, 20, tzinfo=UTC),
             b"{}",
