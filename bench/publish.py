@@ -687,9 +687,9 @@ def _publisher(
     relaying: list[float] = []
     run_once = relay.run_once
 
-    def timed_relay(on_window: Any = None) -> int:
+    def timed_relay(on_window: Any = None, **how: Any) -> int:
         start = time.perf_counter()
-        n = run_once(on_window)
+        n = run_once(on_window, **how)
         if n:
             relaying.append(time.perf_counter() - start)
         return n

@@ -58,12 +58,22 @@ class Wakeup:
             time.sleep(timeout)
             self.timed_out += 1
             return False
+        if self._notified(timeout):
+            return True
+        self.timed_out += 1
+        return False
+
+    def pending(self) -> bool:
+        """Whether a notification has come already, not waiting for one (and
+        not counted as a wait that timed out)."""
+        return self.listen() and self._notified(0)
+
+    def _notified(self, timeout: float) -> bool:
         assert self._conn is not None
         try:
             if not any(
                 True for _ in self._conn.notifies(timeout=timeout, stop_after=1)
             ):
-                self.timed_out += 1
                 return False
             # Many commits, one round: what else is queued is read by it too.
             for _ in self._conn.notifies(timeout=0):

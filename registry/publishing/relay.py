@@ -176,6 +176,7 @@ class Relay:
         self.name = name
         self.window = window
         self.skipped = 0  # redacted messages passed over, since it was made
+        self._carried: _Pending | None = None  # a round's unsettled sends
 
     def position(self) -> int:
         with connect(self.url) as conn:
@@ -197,27 +198,59 @@ class Relay:
             ).fetchone()
         return int(row[0]) if row else 0
 
-    def run_once(self, on_window: Callable[[int], None] | None = None) -> int:
+    def run_once(
+        self, on_window: Callable[[int], None] | None = None, *, settle: bool = True
+    ) -> int:
         """Relay everything in the outbox now; the number of messages sent.
 
         Sends stream without a flush barrier: at most `in_flight` futures are
         outstanding, settled oldest first, so every message up to the recorded
         position has been checked as landed. One connection serves the round
         (its reads, refusals and positions, each committed at once), not one
-        a statement."""
+        a statement.
+
+        `settle=False` (a long-lived publication): the round does not wait for
+        the broker to acknowledge its last sends. It records the position up
+        to the sends already acknowledged and leaves the rest to the next
+        round (or `finish`), which reads on from where this one read; the
+        next round's work then overlaps that wait. A round that fails drops
+        what it carried: the next starts from the recorded position and
+        sends those messages again."""
+        carried, self._carried = self._carried, None
         with connect(self.url) as conn:
-            return self._round(conn, on_window)
+            pending = carried or _Pending.at(self._position(conn))
+            sent = self._round(conn, pending, on_window)
+            if settle:
+                pending.settle(len(pending.in_flight))
+            else:
+                pending.settle_done()
+            if pending.acked > pending.recorded:
+                pending.recorded = self._acknowledge(conn, pending.acked)
+        if not settle:
+            self._carried = pending
+        return sent
+
+    @property
+    def carrying(self) -> bool:
+        """Whether the last round left sends to settle (`finish`)."""
+        return self._carried is not None and bool(self._carried.in_flight)
+
+    def finish(self) -> int:
+        """Wait for what the last round left in flight and record it (and
+        relay what has come meanwhile); the number of messages sent."""
+        return self.run_once(settle=True) if self._carried is not None else 0
 
     def _round(
-        self, conn: psycopg.Connection[Any], on_window: Callable[[int], None] | None
+        self,
+        conn: psycopg.Connection[Any],
+        pending: _Pending,
+        on_window: Callable[[int], None] | None,
     ) -> int:
-        sent, read_to = 0, self._position(conn)
-        in_flight: deque[tuple[int, FutureRecordMetadata | None]] = deque()
-        acked = recorded = read_to
+        sent = 0
         while True:
-            rows = self._read(conn, read_to, self.recipients, self.window)
+            rows = self._read(conn, pending.read_to, self.recipients, self.window)
             if not rows:
-                break
+                return sent
             refused: list[tuple[Row, str]] = []
             # A window goes topic by topic (stably: each partition keeps seq
             # order), so a partition's records fill one batch rather than a
@@ -226,21 +259,15 @@ class Relay:
             for row in rows:  # settled in seq order, whatever order they went in
                 future = futures[row.seq]
                 sent += future is not None
-                in_flight.append((row.seq, future))
-            while len(in_flight) > self.in_flight:
-                acked = _settle(in_flight.popleft())
+                pending.in_flight.append((row.seq, future))
+            pending.settle(len(pending.in_flight) - self.in_flight)
             if refused:
                 self._park(conn, refused)
-            read_to = rows[-1].seq
-            if acked > recorded:
-                recorded = self._acknowledge(conn, acked)
+            pending.read_to = rows[-1].seq
+            if pending.acked > pending.recorded:
+                pending.recorded = self._acknowledge(conn, pending.acked)
             if on_window:
                 on_window(sent)
-        while in_flight:
-            acked = _settle(in_flight.popleft())
-        if acked > recorded:
-            self._acknowledge(conn, acked)
-        return sent
 
     def _send(
         self, row: Row, refused: list[tuple[Row, str]]
@@ -364,6 +391,34 @@ def _parsed(text: bytes) -> Any:
 
 def _topic(row: Row) -> str:
     return row.topic
+
+
+@dataclass
+class _Pending:
+    """Where a relay has read to, what it has sent and not yet settled, and
+    what it has recorded."""
+
+    read_to: int
+    acked: int
+    recorded: int
+    in_flight: deque[tuple[int, FutureRecordMetadata | None]]
+
+    @classmethod
+    def at(cls, position: int) -> _Pending:
+        return cls(position, position, position, deque())
+
+    def settle(self, count: int) -> None:
+        """Wait for the `count` oldest sends to land."""
+        for _ in range(max(count, 0)):
+            self.acked = _settle(self.in_flight.popleft())
+
+    def settle_done(self) -> None:
+        """Settle the oldest sends as far as they have landed, without waiting."""
+        while self.in_flight:
+            future = self.in_flight[0][1]
+            if future is not None and not future.is_done:
+                return
+            self.acked = _settle(self.in_flight.popleft())
 
 
 def _settle(entry: tuple[int, FutureRecordMetadata | None]) -> int:

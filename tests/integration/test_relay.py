@@ -18,7 +18,7 @@ from registry.projections.extracts.inspectorate import Inspectorate
 from registry.projections.extracts.municipalities import Municipalities
 from registry.projections.extracts.svb import Svb
 from registry.publishing.admin import ensure_topics
-from registry.publishing.contract import MissingSchema, TopicSchemas
+from registry.publishing.contract import MissingSchema, TopicSchemas, topics_of
 from registry.publishing.contract import topic as topic_name
 from registry.publishing.relay import Relay, producer
 from tests.conftest import utc
@@ -240,3 +240,62 @@ def test_the_relay_producer_partitions_as_kafka_python_does(
     assert len(placed[topics[0]]) == len(keys)
     assert len(set(placed[topics[0]].values())) > 1  # more than one partition used
     assert placed[topics[0]] == placed[topics[1]]
+
+
+def _cbs_outbox(rt: Runtime, suffix: str, at_day: int, number: int) -> list[str]:
+    """A delivery's CBS messages in the outbox, on test topics ending in
+    `suffix`; the ids of every message on them so far, in seq order."""
+    people = (ANNA, PIET, OLD) if number == 1 else (ANNA,)
+    mutatie = "T" if number == 1 else "A"
+    records = [
+        rec(i, student(p), mutatie, inschrijving=period(leerjaar=number))
+        for i, p in enumerate(people, 1)
+    ]
+    rt.intake.submit(batch(*records, number=number), utc(2026, 8 + number, at_day))
+    rt.projector.fresh(Cbs(b"c", topic_name))
+    with psycopg.connect(rt.database_url) as conn:
+        conn.execute(
+            "UPDATE outbox SET topic = topic || %s WHERE topic NOT LIKE %s",
+            (suffix, "%" + suffix),
+        )
+        return [
+            str(r[0])
+            for r in conn.execute("SELECT message_id FROM outbox ORDER BY seq")
+        ]
+
+
+def test_rounds_that_leave_acknowledgements_to_the_next_send_each_once(
+    runtime: Runtime, kafka_bootstrap: str
+) -> None:
+    """A long-lived publication does not wait at the end of a round for its
+    last sends to be acknowledged: the next round reads on from where the
+    last read to, so nothing is sent twice or skipped, and the position moves
+    only over acknowledged sends. A round that fails drops what it carried:
+    the next starts again from the recorded position."""
+    prepare(runtime)
+    suffix = f".t{uuid.uuid4().hex[:6]}"
+    first = _cbs_outbox(runtime, suffix, 20, 1)
+    topics = [t + suffix for t in topics_of("cbs")]
+    ensure_topics(kafka_bootstrap, topics)
+    url = runtime.database_url
+    relay = Relay(url, producer(kafka_bootstrap), _SuffixSchemas(), window=2)
+    assert relay.run_once(settle=False) == len(first)
+    both = _cbs_outbox(runtime, suffix, 2, 2)
+    assert relay.run_once(settle=False) == len(both) - len(first)
+    relay.finish()
+    assert relay.lag() == 0 and relay.run_once() == 0
+    ids = [dict(r.headers)["ce_id"].decode() for r in read_all(kafka_bootstrap, topics)]
+    assert sorted(ids) == sorted(both)
+
+    again = Relay(url, producer(kafka_bootstrap), _SuffixSchemas(), name="again")
+    assert again.run_once(settle=False) == len(both)
+    recorded = again.position()
+    again.url = "host=/nonexistent dbname=none"  # the database goes away
+    with pytest.raises(psycopg.OperationalError):
+        again.run_once(settle=False)
+    again.url = url
+    with psycopg.connect(url) as conn:
+        owed = conn.execute("SELECT count(*) FROM outbox WHERE seq > %s", (recorded,))
+        (unrecorded,) = owed.fetchone()  # type: ignore[misc]
+    assert again.run_once() == unrecorded
+    assert again.lag() == 0

@@ -128,7 +128,9 @@ def test_one_producer_replaced_only_after_the_broker_failed(
         broker.stop()  # the broker fails a round: a new producer next round
         add(url, batch_of(40, 20))
         with pytest.raises(KafkaError):
+            # The round's sends are buffered; waiting for them to land fails.
             publication.round()
+            publication.settle()
         restart(broker, bootstrap)
         assert publication.round() == 20  # what the failed round held, again
         add(url, batch_of(60, 20))
