@@ -130,3 +130,24 @@ def test_the_whole_conninfo_reaches_the_event_store(
         assert row is not None and row["application_name"] == "registry-conninfo"
     finally:
         other.close()
+
+
+def test_the_schools_are_every_school_registered_up_to_now(
+    runtime: Runtime, settings: Settings
+) -> None:
+    """brins() reads on from where its last call read to: a school registered
+    after a call, among many other events, and one registered by another
+    process, are both in the next answer."""
+    reg = runtime.registry
+    assert reg.brins() == []
+    reg.load_schools([school("02AB"), school("01OE")], utc(2026, 7, 1))
+    assert reg.brins(page=1) == ["01OE", "02AB"]
+    prepare(runtime)  # more events of other kinds
+    other = second_registry(runtime, settings)
+    try:
+        other.load_schools([school("00AA")], utc(2026, 8, 2))
+        reg.load_schools([school("03CD"), school("04EF")], utc(2026, 8, 3))
+        assert reg.brins(page=1) == ["00AA", "01OE", "02AB", "03CD", "04EF"]
+        assert reg.brins() == other.brins() == reg.brins(page=1)
+    finally:
+        other.close()
