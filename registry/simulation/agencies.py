@@ -12,6 +12,7 @@ from consumers.agency import AgencyConsumer
 from consumers.contract import Schemas
 
 log = logging.getLogger(__name__)
+DEMO_FETCH_WAIT_MS = 500  # kafka-python's default
 
 
 class Consumers:
@@ -33,6 +34,9 @@ class Consumers:
                 r,
                 schemas=schemas,
                 group_timeouts=(2000, 500),
+                # Fifteen consumers that only need to keep up: a short wait
+                # would have each ask the broker twenty times a second.
+                fetch_wait_ms=DEMO_FETCH_WAIT_MS,
                 group=f"agency-{r}{group_suffix}",
                 offset_reset=offset_reset,
             )
