@@ -110,15 +110,6 @@ def structure(url: str, schema: str) -> list[tuple[Any, ...]]:
     return sorted((k, n, d.replace(schema, "<schema>")) for k, n, d in rows)
 
 
-def _stored_order(url: str, schema: str) -> list[str]:
-    """The schools of the periods as the table stores them."""
-    with psycopg.connect(url) as conn:
-        query = SQL("SELECT brin FROM {}.periods ORDER BY ctid")
-        rows = conn.execute(query.format(Identifier(schema))).fetchall()
-    assert len({r[0] for r in rows}) > 1
-    return [r[0] for r in rows]
-
-
 def page_by_page(
     projector: Projector, schema: str, upto: int | None = None, page_size: int = 7
 ) -> None:
@@ -152,10 +143,6 @@ def test_a_bulk_build_equals_the_page_by_page_build(
     assert position(url, "p_timeline_bulk") == head
     assert dump(url, "p_timeline_bulk") == expected
     assert structure(url, "p_timeline_bulk") == structure(url, "p_timeline_pages")
-    # Stored school by school, so a school's snapshot reads few pages.
-    assert _stored_order(url, "p_timeline_bulk") == sorted(
-        _stored_order(url, "p_timeline_bulk")
-    )
     # Built again, it is not: it exists, and a catch-up finds nothing to do.
     assert projector.build(Timeline(), "p_timeline_bulk") == 0
     assert projector.catch_up(Timeline(), "p_timeline_bulk") == 0
