@@ -36,7 +36,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from consumers import fold
 from consumers.contract import Schemas, TopicContract, dead_letter_topic
 from consumers.records import Message, Unreadable, read
-from consumers.settings import AgencySettings
+from consumers.settings import FETCH_WAIT_MS, AgencySettings
 from consumers.store import Outcome, create_tables, park, store
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class AgencyConsumer:
         offset_reset: str = "earliest",
         security: dict[str, Any] | None = None,
         topic_wait_seconds: float = 30.0,
-        fetch_wait_ms: int = 50,
+        fetch_wait_ms: int = FETCH_WAIT_MS,
     ) -> None:
         """`topics`: the recipient's by default (a test may give its own, named
         `bron.vo.<recipient>.<kind>.<version>.<anything>`); `security`:

@@ -10,6 +10,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+FETCH_WAIT_MS = 50  # AgencySettings.fetch_wait_ms by default
+
 
 class AgencySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGENCY_", extra="ignore")
@@ -43,7 +45,7 @@ class AgencySettings(BaseSettings):
     # The longest a fetch waits at the broker for records. Apache Kafka answers
     # as soon as one arrives; a broker that does not (the embedded Tansu) keeps
     # each record waiting up to this long, so it bounds the delivery latency.
-    fetch_wait_ms: int = Field(default=50, ge=1, le=60_000)
+    fetch_wait_ms: int = Field(default=FETCH_WAIT_MS, ge=1, le=60_000)
     # How often a missing topic is looked for again.
     topic_wait_seconds: float = Field(default=30.0, gt=0)
     # Topic schemas from a directory (e.g. fetched from GET /v1/schemas)

@@ -139,8 +139,8 @@ WHERE s.registered_by IS NULL OR s.registered_by > e.registered_by
 """
 # As timeline._INSERT, with the students as they end up: the page fold
 # rewrites a version's number and BSN in place when the student's row changes.
-# Written school by school: a school's snapshot then reads a few hundred heap
-# pages rather than one a row (ten times faster for the largest schools).
+# Written school by school: a school's snapshot then reads its own heap pages
+# rather than one page a row (docs/benchmarks-notes.md).
 _PERIODS = """
 INSERT INTO periods SELECT v.*, s.number, s.kind, s.bsn
 FROM period_versions v LEFT JOIN students s ON s.student_id = v.student_id

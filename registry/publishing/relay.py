@@ -8,9 +8,8 @@ least once.
   the idempotent producer are not used (see `producer`).
 - A window of the outbox is sent topic by topic, each topic's records in
   `seq` order (so each partition's are). The larger the window, the more of a
-  partition's records share a batch: a catch-up in windows of 50,000 sends
-  about twice as fast as in windows of 5,000 (docs/benchmarks-notes.md), and
-  holds about 30 MB.
+  partition's records share a batch, so a catch-up sends faster; a window is
+  held in memory as the bytes it sends (docs/benchmarks-notes.md).
 - Bounded in flight: up to `in_flight` sends are outstanding, their futures
   settled in `seq` order; the recorded position never passes an unchecked send,
   so a failed send is sent again after a restart rather than skipped. There is

@@ -129,7 +129,8 @@ class Publication:
             # Not lost: sent again from the recorded position at the next start.
             log.warning("the last sends were not recorded (%s)", type(e).__name__)
         finally:
-            self.relay.kafka.close(timeout=CLOSE_TIMEOUT_S)
+            if not self._broken:  # a failed settle closed it already
+                self.relay.kafka.close(timeout=CLOSE_TIMEOUT_S)
 
 
 def backoff(poll: float, failures: int) -> float:
