@@ -146,6 +146,18 @@ class RegistryRecorder(PostgresApplicationRecorder):
         self._select_clock = SQL("SELECT recorded_at FROM {schema}.{clock}").format(
             schema=schema, clock=clock
         )
+        # Writers of the log take their turn (so commit order is notification
+        # order) on an advisory lock, not the library's EXCLUSIVE table lock:
+        # that also conflicts with (auto)vacuum and ANALYZE, so every save
+        # waited deadlock_timeout for an autovacuum to be cancelled, and the log
+        # was never vacuumed or analysed while writers ran (its plans had no
+        # statistics). Only this recorder inserts into the log.
+        self.lock_table_statements = [
+            self.lock_table_statements[0],  # the library's SET LOCAL lock_timeout
+            SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(
+                Literal(f"{self.datastore.schema}.{events_table_name} insert")
+            ),
+        ]
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -170,8 +182,8 @@ class RegistryRecorder(PostgresApplicationRecorder):
         saving: Saving,
         side_writes: Sequence[SideWrite],
     ) -> Sequence[int] | None:
-        """The library's locked insert (EXCLUSIVE table lock, so commit order is
-        notification order), as one plain transaction: the library's pipelined
+        """The library's locked insert (one writer at a time, so commit order
+        is notification order), as one plain transaction: the library's pipelined
         variant stalled on saves of many thousands of events with side writes.
         The events' new person keys go in the same transaction."""
         with self.datastore.transaction(commit=True) as curs:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
+import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
@@ -15,7 +17,7 @@ from registry.domain.school import School
 from registry.domain.school_year import SchoolYear
 from registry.domain.student import KeyData, Student
 from registry.domain.values import Bsn, Onderwijsnummer
-from registry.infrastructure.event_store import event_store_env
+from registry.infrastructure.event_store import RegistryRecorder, event_store_env
 from tests.conftest import utc
 from tests.factories import SJ, school
 from tests.intake_helpers import ANNA, batch, period, prepare, rec, student, student_id
@@ -151,3 +153,38 @@ def test_the_schools_are_every_school_registered_up_to_now(
         assert reg.brins() == other.brins() == reg.brins(page=1)
     finally:
         other.close()
+
+
+def test_a_save_does_not_wait_for_a_vacuum_of_the_log(runtime: Runtime) -> None:
+    """VACUUM and ANALYZE (autovacuum too) hold SHARE UPDATE EXCLUSIVE on the
+    log. A save must go on beside them: with the library's EXCLUSIVE table lock
+    every save waited for the autovacuum to be cancelled, and the log was never
+    analysed while writers ran."""
+    with psycopg.connect(runtime.database_url) as vacuum:
+        vacuum.execute("LOCK TABLE registry_events IN SHARE UPDATE EXCLUSIVE MODE")
+        runtime.registry.load_schools([school()], utc(2026, 7, 1))  # lock_timeout 5 s
+        vacuum.rollback()
+    assert runtime.registry.brins() == ["01OE"]
+
+
+def test_writers_of_the_log_take_turns(runtime: Runtime) -> None:
+    """A save waits while another writer holds the insert lock, so the later
+    commit always gets the later notification ids."""
+    recorder = runtime.registry.recorder
+    assert isinstance(recorder, RegistryRecorder)
+    finished = threading.Event()
+
+    def save() -> None:
+        runtime.registry.load_schools([school()], utc(2026, 7, 1))
+        finished.set()
+
+    with psycopg.connect(runtime.database_url) as writer:
+        for statement in recorder.lock_table_statements:
+            writer.execute(statement)
+        saving = threading.Thread(target=save)
+        saving.start()
+        assert not finished.wait(1.0)  # held back by the other writer
+        writer.commit()
+    assert finished.wait(10.0)
+    saving.join()
+    assert runtime.registry.brins() == ["01OE"]
