@@ -35,6 +35,7 @@ from psycopg.sql import SQL, Composed, Identifier, Literal
 from registry.config import Settings
 from registry.infrastructure import person_keys, student_numbers
 from registry.infrastructure.person_keys import PersonKeys, Saving
+from registry.infrastructure.pools import check_unless_recent
 from registry.infrastructure.sealing import SealedAsBase64, Sealer
 from registry.infrastructure.student_numbers import StudentNumbers
 from registry.infrastructure.transcoder import FastJSONTranscoder
@@ -280,9 +281,14 @@ class RegistryFactory(PostgresFactory):
     def __init__(self, env: Environment | dict[str, str] | None) -> None:
         super().__init__(env)
         extra = json.loads(self.env.get(EXTRA_CONNINFO) or "{}")
-        kwargs = self.datastore.pool.kwargs
+        pool = self.datastore.pool
+        kwargs = pool.kwargs
         assert isinstance(kwargs, dict)  # the library passes a dict
         kwargs.update(extra)
+        # The library's pre-ping is psycopg_pool's check at every loan; the
+        # pool takes its check only when made, so it is set on the pool made.
+        if pool._check is not None:
+            pool._check = check_unless_recent
 
 
 def event_store_env(url: str, settings: Settings) -> dict[str, str]:

@@ -12,7 +12,10 @@ changed on one (use SET LOCAL inside the block's transaction).
 
 from __future__ import annotations
 
+import select
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +26,35 @@ from psycopg_pool import ConnectionPool
 
 _POOLS: dict[str, tuple[ConnectionPool, int]] = {}
 _LOCK = threading.Lock()
+# A delivery borrows a connection a dozen times; checking each loan is a round
+# trip, and under load every round trip waits for a core again.
+RECHECK_AFTER_SECONDS = 1.0
+_checked: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def check_unless_recent(conn: psycopg.Connection[Any]) -> None:
+    """The pool's check when a connection is lent: a round trip, unless the
+    connection passed one less than RECHECK_AFTER_SECONDS ago and nothing came
+    from the server since. A server that stops or ends the session says so
+    (or closes the socket), so a connection that died with it is still
+    replaced, not handed to a request."""
+    now = time.monotonic()
+    last = _checked.get(conn)
+    if last is not None and now - last < RECHECK_AFTER_SECONDS and _quiet(conn):
+        return
+    ConnectionPool.check_connection(conn)
+    _checked[conn] = now
+
+
+def _quiet(conn: psycopg.Connection[Any]) -> bool:
+    """Nothing to read on an idle connection's socket (a poll, no round trip)."""
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return False
+    return not readable
 
 
 @contextmanager
@@ -62,7 +94,7 @@ def pooled(
                 configure=configure,
                 # Checked when lent: a connection that died with the server
                 # is replaced, not handed to a request.
-                check=ConnectionPool.check_connection,
+                check=check_unless_recent,
                 kwargs={"connect_timeout": 5},
                 timeout=5,  # then PoolTimeout: 503, try again
             )

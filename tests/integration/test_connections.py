@@ -4,13 +4,18 @@ commit/rollback behaviour as a connection of one's own."""
 from __future__ import annotations
 
 import os
+import time
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
 
+from registry.bootstrap import Runtime
+from registry.infrastructure import pools
 from registry.infrastructure.embedded_postgres import TUNING, _amount
-from registry.infrastructure.pools import connect, pooled
+from registry.infrastructure.pools import check_unless_recent, connect, pooled
 from registry.simulation.processes import NICE, _backend_gives_way
 
 
@@ -72,3 +77,33 @@ def test_an_extract_connection_makes_its_server_process_give_way(
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
         assert row is not None
         assert os.getpriority(os.PRIO_PROCESS, int(row[0])) == NICE
+
+
+def test_a_lent_connection_is_checked_rarely_and_a_dead_one_still_replaced(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks: list[int] = []
+    real = ConnectionPool.check_connection
+
+    def counted(conn: psycopg.Connection[Any]) -> None:
+        checks.append(1)
+        real(conn)
+
+    monkeypatch.setattr(ConnectionPool, "check_connection", counted)
+    monkeypatch.setattr(pools, "RECHECK_AFTER_SECONDS", 60)
+    with pooled(database_url, max_size=1):
+        first = _pid(database_url)
+        for _ in range(20):
+            assert _pid(database_url) == first
+        assert len(checks) == 1  # when first lent: the others came within 60 s
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+        time.sleep(0.2)  # the server's goodbye reaches the socket
+        assert _pid(database_url) != first  # replaced, not handed out dead
+
+
+def test_the_event_stores_pool_checks_the_same_way(runtime: Runtime) -> None:
+    """The library's pool takes its check when made; the registry's factory
+    swaps it (a psycopg_pool that renamed the attribute would fail here)."""
+    pool = runtime.registry.recorder.datastore.pool  # type: ignore[attr-defined]
+    assert pool._check is check_unless_recent
