@@ -38,8 +38,8 @@ CREATE TABLE IF NOT EXISTS {schema}.forgotten (
 _INSERT = """
 INSERT INTO {} (message_id, topic, kind, key, payload, source_position,
   kafka_partition, kafka_offset)
-SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::jsonb[],
-  %s::bigint[], %s::int[], %s::bigint[])
+SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::jsonb[],
+  %b::bigint[], %b::int[], %b::bigint[])
 ON CONFLICT DO NOTHING RETURNING message_id::text
 """
 _FORGET_MESSAGES = """
