@@ -89,8 +89,10 @@ def timed(call: Callable[[], Any]) -> float:
 
 
 def live_timeline(projector: Projector, url: str) -> str:
-    """The live timeline schema, caught up to the head and ANALYZEd; leftovers
-    of an interrupted earlier run dropped."""
+    """The live timeline schema, caught up to the head; leftovers of an
+    interrupted earlier run dropped. The whole database is then vacuumed and
+    analysed, as a production one is kept: otherwise an autovacuum of the
+    freshly written log or schema may run beside the measurements."""
     with psycopg.connect(url) as conn:
         stale = conn.execute(
             "SELECT schema_name FROM projection_tracking WHERE schema_name LIKE %s",
@@ -101,7 +103,7 @@ def live_timeline(projector: Projector, url: str) -> str:
     schema = projector.fresh(Timeline())
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(SQL("SET search_path TO {}").format(Identifier(schema)))
-        conn.execute("ANALYZE")
+        conn.execute("VACUUM (ANALYZE)")
     return schema
 
 

@@ -50,7 +50,7 @@ BENCHES: list[tuple[str, dict[str, list[str]]]] = [
     (
         "Read side: rebuild, snapshot latency, national totals, tailing reader",
         {
-            "small": [PY, "bench/readside.py", "--students", "60000", "--rounds", "1"],
+            "small": [PY, "bench/readside.py", "--students", "60000", "--rounds", "3"],
             "national": [
                 PY,
                 "bench/readside.py",
