@@ -49,12 +49,14 @@ def check_unless_recent(conn: psycopg.Connection[Any]) -> None:
 
 
 def _quiet(conn: psycopg.Connection[Any]) -> bool:
-    """Nothing to read on an idle connection's socket (a poll, no round trip)."""
+    """Nothing to read on an idle connection's socket (a poll, no round trip;
+    poll, unlike select, takes descriptors above 1023)."""
     try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        waiting = select.poll()
+        waiting.register(conn.fileno(), select.POLLIN)
+        return not waiting.poll(0)
     except (OSError, ValueError, psycopg.Error):
         return False
-    return not readable
 
 
 @contextmanager
