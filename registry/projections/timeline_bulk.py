@@ -141,11 +141,12 @@ WHERE s.registered_by IS NULL OR s.registered_by > e.registered_by
 # rewrites a version's number and BSN in place when the student's row changes.
 # Written school by school: a school's snapshot then reads its own heap pages
 # rather than one page a row (docs/benchmarks-notes.md).
+# In parts by school, at once: each part writes pages of its own.
 _PERIODS = """
 INSERT INTO periods SELECT v.*, s.number, s.kind, s.bsn
 FROM period_versions v LEFT JOIN students s ON s.student_id = v.student_id
-ORDER BY v.brin, v.student_id;
-DROP TABLE period_versions
+WHERE mod(hashtext(v.brin)::bigint + 2147483648, {parts}) = {part}
+ORDER BY v.brin, v.student_id
 """
 _SQL_PARAMS = {
     "registered": events.ENROLMENT_REGISTERED,
@@ -261,12 +262,17 @@ class TimelineLoad(BulkLoad):
         unseen = curs.execute(_UNSEEN).fetchone()
         if unseen and unseen[0]:
             raise NoBulk(f"{unseen[0]} enrolments registered before their student")
-        curs.execute(_PERIODS)
         last = max(self.last, self.last_enrolment, key=lambda seen: seen[0])
         curs.execute(
             "UPDATE horizon SET recorded_at = %s, identities = %s",
             (last[1], self.identities),
         )
+
+    def finish_parts(self, parts: int) -> list[str]:
+        return [_PERIODS.format(parts=parts, part=part) for part in range(parts)]
+
+    def finished(self, curs: Cursor[Any]) -> None:
+        curs.execute("DROP TABLE period_versions")
 
     def _patch_students(self, curs: Cursor[Any]) -> None:
         if not self.patches and not self.aliases:

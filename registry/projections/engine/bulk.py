@@ -31,11 +31,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from psycopg.sql import SQL, Composable, Identifier
+from psycopg.sql import SQL, Composable, Identifier, Literal
 
 from registry.infrastructure.redact import error_text
 from registry.projections.engine.failures import TRANSIENT
-from registry.projections.engine.indexes import BUILD_MEMORY, Builders, Indexes
+from registry.projections.engine.indexes import (
+    BUILD_MEMORY,
+    WORKERS,
+    Builders,
+    Indexes,
+)
 from registry.projections.engine.projection import BulkLoad, NoBulk, Projection, Rows
 
 if TYPE_CHECKING:
@@ -180,11 +185,21 @@ def _filled(
     finally:
         beside.join()
     read += beside.result()
+    # Its joins hash whole tables: in memory, not in batches on disk.
+    memory = SQL("SET LOCAL work_mem = {}").format(Literal(BUILD_MEMORY))
     with conn.transaction():
         conn.execute(search_path(schema))
-        # Its joins hash whole tables: in memory, not in batches on disk.
-        conn.execute(f"SET LOCAL work_mem = '{BUILD_MEMORY}'".encode())
+        conn.execute(memory)
         loader.finish(conn.cursor())
+    parts = loader.finish_parts(WORKERS)
+    if parts:  # the cores are free now: the fold and the set-based part are done
+        prefix = SQL("{}; {}; ").format(search_path(schema), memory).as_string(conn)
+        at_once = Builders(projector.conninfo)
+        at_once.add([prefix + part for part in parts])
+        at_once.close()
+    with conn.transaction():
+        conn.execute(search_path(schema))
+        loader.finished(conn.cursor())
     return read
 
 

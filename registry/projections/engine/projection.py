@@ -53,6 +53,14 @@ class BulkLoad(ABC):
     def finish(self, curs: Cursor[Any]) -> None:
         """Set-based work on the loaded tables, before their indexes exist."""
 
+    def finish_parts(self, parts: int) -> list[str]:
+        """After `finish`: statements that may run at once (up to `parts`),
+        each in a transaction of its own with the schema on the search path."""
+        return []
+
+    def finished(self, curs: Cursor[Any]) -> None:  # noqa: B027 (optional)
+        """After every part of the finish."""
+
 
 class Projection(ABC):
     name: ClassVar[str]
