@@ -83,6 +83,13 @@ BENCHES: list[tuple[str, dict[str, list[str]]]] = [
         },
     ),
     (
+        "Agency consumer: stored and folded vs a bare consumer",
+        {
+            "small": [PY, "bench/consumer.py", "30000", "3"],
+            "national": [PY, "bench/consumer.py", "200000", "2"],
+        },
+    ),
+    (
         "Generation of a school year vs writing the same bytes",
         {
             "small": [PY, "bench/generate.py", "small", "3"],
@@ -108,6 +115,10 @@ SIZES: dict[str, dict[str, str]] = {
         "national": "960000 students",
     },
     "Publication: relay vs raw producer, scaling, end-to-end latency": {
+        "small": "30000 messages",
+        "national": "200000 messages",
+    },
+    "Agency consumer: stored and folded vs a bare consumer": {
         "small": "30000 messages",
         "national": "200000 messages",
     },
