@@ -36,7 +36,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from consumers import fold
 from consumers.contract import Schemas, TopicContract, dead_letter_topic
 from consumers.records import Message, Unreadable, read
-from consumers.settings import FETCH_WAIT_MS, AgencySettings
+from consumers.settings import FETCH_MIN_BYTES, FETCH_WAIT_MS, AgencySettings
 from consumers.store import Outcome, create_tables, park, store
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ class AgencyConsumer:
         security: dict[str, Any] | None = None,
         topic_wait_seconds: float = 30.0,
         fetch_wait_ms: int = FETCH_WAIT_MS,
+        fetch_min_bytes: int = FETCH_MIN_BYTES,
     ) -> None:
         """`topics`: the recipient's by default (a test may give its own, named
         `bron.vo.<recipient>.<kind>.<version>.<anything>`); `security`:
@@ -94,6 +95,7 @@ class AgencyConsumer:
             "heartbeat_interval_ms": heartbeat,
             "allow_auto_create_topics": False,  # it has no right to
             "fetch_max_wait_ms": fetch_wait_ms,  # AgencySettings.fetch_wait_ms
+            "fetch_min_bytes": fetch_min_bytes,  # AgencySettings.fetch_min_bytes
             **self._security,
         }
         self._producer: KafkaProducer | None = None
@@ -120,6 +122,7 @@ class AgencyConsumer:
             security=settings.security(),
             topic_wait_seconds=settings.topic_wait_seconds,
             fetch_wait_ms=settings.fetch_wait_ms,
+            fetch_min_bytes=settings.fetch_min_bytes,
         )
 
     def create_tables(self) -> None:

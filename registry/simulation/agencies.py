@@ -13,6 +13,12 @@ from consumers.contract import Schemas
 
 log = logging.getLogger(__name__)
 DEMO_FETCH_WAIT_MS = 500  # kafka-python's default
+# Fifteen agencies that keep up with a trickle would otherwise fetch a few
+# messages at a time: in a tail test of fifteen consumers (1,500 messages/s)
+# asking for 64 KiB cut their polls twelvefold and the CPU per message of the
+# consumers by four and of the broker by almost half; a message waits at most
+# the fetch wait longer (docs/benchmarks-notes.md).
+DEMO_FETCH_MIN_BYTES = 64 * 1024
 
 
 class Consumers:
@@ -37,6 +43,7 @@ class Consumers:
                 # Fifteen consumers that only need to keep up: a short wait
                 # would have each ask the broker twenty times a second.
                 fetch_wait_ms=DEMO_FETCH_WAIT_MS,
+                fetch_min_bytes=DEMO_FETCH_MIN_BYTES,
                 group=f"agency-{r}{group_suffix}",
                 offset_reset=offset_reset,
             )

@@ -234,3 +234,22 @@ def test_a_group_that_rebalances_mid_stream_stores_each_message_once(
     assert sorted(r[0] for r in held) == sorted(sent)
     folded = agency.rows("SELECT leerjaar, einddatum::text FROM {s}.enrolments")
     assert folded == [(2, "2027-07-31")] * len(people)
+
+
+def test_a_large_fetch_size_never_holds_a_message_past_the_wait(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """Asking the broker to gather a megabyte first must not strand a lone
+    message: it is stored once the fetch wait runs out."""
+    agency = Agency(database_url, kafka_bootstrap, "cbs", ("inschrijvingen",))
+    consumer = agency.consumer(fetch_min_bytes=1 << 20, fetch_wait_ms=200)
+    worker = in_thread(consumer)
+    try:
+        wait_for(lambda: consumer.stats.assigned, "the group's assignment")
+        ce_id = agency.publish("inschrijvingen", payload(7), key="k")
+        wait_for(lambda: consumer.stats.stored == 1, "the lone message", limit_s=20)
+    finally:
+        consumer.stop()
+        worker.join(timeout=30)
+    stored = agency.rows("SELECT message_id::text FROM {s}.messages")
+    assert stored == [(ce_id,)]

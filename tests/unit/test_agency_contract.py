@@ -88,3 +88,21 @@ def test_the_fetch_wait_reaches_the_consumer(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("AGENCY_FETCH_WAIT_MS", "0")
     with pytest.raises(ValueError, match="fetch_wait_ms"):
         AgencySettings()
+
+
+def test_the_fetch_size_reaches_the_consumer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agency that only needs to keep up asks for larger fetches; by default
+    each message is fetched as soon as it is there."""
+    from consumers.agency import AgencyConsumer
+    from consumers.settings import AgencySettings
+
+    settings = AgencySettings(database_url="dbname=x", kafka_bootstrap="127.0.0.1:1")
+    consumer = AgencyConsumer.from_settings(settings, "cbs")
+    assert consumer._kafka_settings["fetch_min_bytes"] == 1
+    monkeypatch.setenv("AGENCY_FETCH_MIN_BYTES", "65536")
+    settings = AgencySettings(database_url="dbname=x", kafka_bootstrap="127.0.0.1:1")
+    consumer = AgencyConsumer.from_settings(settings, "cbs")
+    assert consumer._kafka_settings["fetch_min_bytes"] == 65536
+    monkeypatch.setenv("AGENCY_FETCH_MIN_BYTES", "0")
+    with pytest.raises(ValueError, match="fetch_min_bytes"):
+        AgencySettings()
