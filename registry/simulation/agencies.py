@@ -13,11 +13,11 @@ from consumers.contract import Schemas
 
 log = logging.getLogger(__name__)
 DEMO_FETCH_WAIT_MS = 500  # kafka-python's default
-# Fifteen agencies that keep up with a trickle would otherwise fetch a few
-# messages at a time: in a tail test of fifteen consumers (1,500 messages/s)
-# asking for 64 KiB cut their polls twelvefold and the CPU per message of the
-# consumers by four and of the broker by almost half; a message waits at most
-# the fetch wait longer (docs/benchmarks-notes.md).
+# Agencies that keep up with a trickle would otherwise fetch a few messages at
+# a time, at several times the CPU per message for them and for the broker; a
+# message waits at most the fetch wait longer. In the national demo they run
+# behind the play and fetch large batches anyway, so there it shows little
+# (docs/benchmarks-notes.md, "Morning of 2026-12-05").
 DEMO_FETCH_MIN_BYTES = 64 * 1024
 
 
