@@ -85,7 +85,7 @@ BENCHES: list[tuple[str, dict[str, list[str]]]] = [
     (
         "Agency consumer: stored and folded vs a bare consumer",
         {
-            "small": [PY, "bench/consumer.py", "30000", "3"],
+            "small": [PY, "bench/consumer.py", "100000", "2"],
             "national": [PY, "bench/consumer.py", "200000", "2"],
         },
     ),
@@ -119,7 +119,7 @@ SIZES: dict[str, dict[str, str]] = {
         "national": "200000 messages",
     },
     "Agency consumer: stored and folded vs a bare consumer": {
-        "small": "30000 messages",
+        "small": "100000 messages",
         "national": "200000 messages",
     },
     "Generation of a school year vs writing the same bytes": {
