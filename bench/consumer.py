@@ -17,13 +17,13 @@ import statistics
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from figures import record
 from kafka import KafkaConsumer, KafkaProducer
-from psycopg.conninfo import make_conninfo
+from scratch import scratch_database
 
 from consumers.agency import AgencyConsumer
 from consumers.contract import dead_letter_topic
@@ -31,16 +31,18 @@ from registry.config import Settings
 from registry.infrastructure.embedded_kafka import EmbeddedKafka
 from registry.infrastructure.embedded_postgres import EmbeddedPostgres
 from registry.publishing.admin import ensure_topics, write_broker_schemas
-from registry.publishing.contract import ce_type, dataschema
+from registry.publishing.relay import Row
 
 GROUP_TIMEOUTS = (2000, 500)  # the embedded broker's group joins in about a second
+KIND = "inschrijvingen"
+AT = datetime(2026, 8, 20, 10, tzinfo=UTC)
 
 
 def payload(n: int, mutatie: str) -> dict[str, Any]:
     return {
         "pseudoniem": f"{n:032x}",
         "mutatie": mutatie,
-        "brin": f"{n % 600:02d}OE"[-4:],
+        "brin": f"{n % 100:02d}OE",
         "vestiging": "00",
         "elementcode": "0300",
         "leerjaar": 1 + n % 4,
@@ -51,21 +53,16 @@ def payload(n: int, mutatie: str) -> dict[str, Any]:
 
 
 def messages(topic: str, n: int) -> list[tuple[bytes, bytes, list[Any]]]:
+    """(key, value, headers), the headers those the relay sends."""
     half = n // 2
     kinds = [(i, "T") for i in range(half)]
     kinds += [(i % half, "U" if i % 2 else "A") for i in range(n - half)]
     out = []
-    for person, mutatie in kinds:
-        headers = [
-            ("ce_specversion", b"1.0"),
-            ("ce_id", str(uuid.uuid4()).encode()),
-            ("ce_type", ce_type("inschrijvingen").encode()),
-            ("ce_source", b"urn:nl:bron-vo:registry"),
-            ("ce_dataschema", dataschema(topic).encode()),
-            ("content-type", b"application/json"),
-        ]
+    for seq, (person, mutatie) in enumerate(kinds, 1):
+        key = f"{person:032x}"
         value = json.dumps(payload(person, mutatie)).encode()
-        out.append((f"{person:032x}".encode(), value, headers))
+        row = Row(seq, uuid.uuid4(), "cbs", topic, key, KIND, seq, AT, value)
+        out.append((key.encode(), value, row.headers()))
     return out
 
 
@@ -124,21 +121,13 @@ def agency_rate(url: str, bootstrap: str, recipient: str, topic: str, n: int) ->
 
 
 def one_round(server: str, bootstrap: str, n: int) -> tuple[float, float]:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    url = make_conninfo(server, dbname=name)
     recipient = f"cbsx{uuid.uuid4().hex[:8]}"
-    topic = f"bron.vo.cbs.inschrijvingen.v1.{recipient}"
-    try:
+    topic = f"bron.vo.cbs.{KIND}.v1.{recipient}"
+    with scratch_database(server) as url:
         ensure_topics(bootstrap, [topic, dead_letter_topic(recipient)])
         fill(bootstrap, topic, n)
         raw = raw_rate(bootstrap, topic, n)
-        agency = agency_rate(url, bootstrap, recipient, topic, n)
-        return agency, raw
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        return agency_rate(url, bootstrap, recipient, topic, n), raw
 
 
 def main() -> None:

@@ -15,14 +15,13 @@ import multiprocessing
 import os
 import statistics
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
 from figures import record
-from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr
+from scratch import scratch_database
 
 from registry.bootstrap import bootstrap
 from registry.config import Settings
@@ -119,11 +118,7 @@ def copy_rate(url: str, raw: str) -> float:
 
 
 def one_round(server: str, n: int) -> tuple[float, float, dict[str, int]]:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    url = make_conninfo(server, dbname=name)
-    try:
+    with scratch_database(server) as url:
         with bootstrap(Settings(database_url=SecretStr(url), clock="simulated")) as rt:
             rt.registry.load_schools([school()], AT)
             people = persons(bsns(n))
@@ -134,9 +129,6 @@ def one_round(server: str, n: int) -> tuple[float, float, dict[str, int]]:
             rate = n / (time.perf_counter() - start)
         status = {k: fb[k] for k in ("goedgekeurd", "afgekeurd", "wachtend")}
         return rate, copy_rate(url, raw), status
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def _deliver(url: str, raw: str, ready: Any, out: Any) -> None:
@@ -150,12 +142,8 @@ def _deliver(url: str, raw: str, ready: Any, out: Any) -> None:
 
 def parallel_round(server: str, n: int, processes: int) -> tuple[float, int]:
     """P schools' deliveries at once: (aggregate records/s, records accepted)."""
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    url = make_conninfo(server, dbname=name)
     brins = [f"{i + 1:02d}OE" for i in range(processes)]
-    try:
+    with scratch_database(server) as url:
         numbers = bsns(n * processes)
         people = persons(numbers)
         with bootstrap(Settings(database_url=SecretStr(url), clock="simulated")) as rt:
@@ -174,9 +162,6 @@ def parallel_round(server: str, n: int, processes: int) -> tuple[float, int]:
             w.join()
         wall = max(r[1] for r in results) - min(r[0] for r in results)
         return n * processes / wall, sum(r[2] for r in results)
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def main() -> None:
