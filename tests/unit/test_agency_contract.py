@@ -106,3 +106,16 @@ def test_the_fetch_size_reaches_the_consumer(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("AGENCY_FETCH_MIN_BYTES", "0")
     with pytest.raises(ValueError, match="fetch_min_bytes"):
         AgencySettings()
+
+
+@pytest.mark.parametrize("value", ["64k", "1.5", "-1", str(50 * 1024 * 1024 + 1), ""])
+def test_a_malformed_fetch_size_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """Not a whole number of bytes from 1 to 50 MiB: refused at start, naming
+    the setting, rather than passed on to the client."""
+    from consumers.settings import AgencySettings
+
+    monkeypatch.setenv("AGENCY_FETCH_MIN_BYTES", value)
+    with pytest.raises(ValueError, match="fetch_min_bytes"):
+        AgencySettings()
