@@ -160,6 +160,46 @@ def test_a_failing_migration_leaves_nothing_of_itself(database_url: str) -> None
     assert migrate(database_url, Settings()) == []  # the earlier ones stayed
 
 
+def test_the_retired_extract_projections_are_dropped_and_their_messages_kept(
+    database_url: str,
+) -> None:
+    """An upgraded registry runs `extracts` instead of the four extract_*
+    projections: their schemas go (the log rebuilds what they held), and what
+    they wrote to the outbox stays, never to be sent again."""
+    before = [m for m in shipped() if m.name != "retire_extract_projections"]
+    migrate(database_url, Settings(), migrations=before)
+    old = ["extract_cbs", "extract_inspectie", "extract_gemeenten", "extract_svb"]
+    with psycopg.connect(database_url) as conn:
+        for name in [*old, "timeline"]:
+            schema = f"p_{name}_v3"
+            conn.execute(SQL("CREATE SCHEMA {}").format(Identifier(schema)))
+            conn.execute(
+                SQL("CREATE TABLE {}.periods (a int)").format(Identifier(schema))
+            )
+            conn.execute(
+                "INSERT INTO projection_tracking (schema_name, name, version, live) "
+                "VALUES (%s, %s, 3, true)",
+                (schema, name),
+            )
+        conn.execute(
+            "INSERT INTO outbox (message_id, recipient, topic, key, kind, payload, "
+            "source_position, recorded_at) VALUES "
+            "(gen_random_uuid(), 'cbs', 't', 'k', 'inschrijvingen', '{}', 7, now())"
+        )
+    assert [m.name for m in migrate(database_url, Settings())] == [
+        "retire_extract_projections"
+    ]
+    with psycopg.connect(database_url) as conn:
+        tracked = conn.execute("SELECT name FROM projection_tracking").fetchall()
+        schemas = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'p\\_%'"
+        ).fetchall()
+        kept = conn.execute("SELECT count(*) FROM outbox").fetchone()
+    assert tracked == [("timeline",)]
+    assert schemas == [("p_timeline_v3",)]
+    assert kept == (1,)
+
+
 def test_processes_starting_at_once_apply_each_migration_once(
     database_url: str,
 ) -> None:

@@ -52,7 +52,7 @@ def _installation(
         with bootstrap(settings) as rt:
             play(rt, year)
             for p in projections(settings):
-                if isinstance(p, ExtractProjection) and p.recipient in PSEUDONYMISED:
+                if isinstance(p, ExtractProjection):  # every recipient's rules
                     rt.projector.fresh(p)
             with psycopg.connect(rt.database_url) as conn:
                 rows = conn.execute(

@@ -7,6 +7,7 @@ from registry.infrastructure.secrets import pseudonym_key
 from registry.projections.engine.projection import Projection
 from registry.projections.extracts.base import TopicName
 from registry.projections.extracts.cbs import Cbs
+from registry.projections.extracts.group import Extracts
 from registry.projections.extracts.inspectorate import Inspectorate
 from registry.projections.extracts.municipalities import Municipalities
 from registry.projections.extracts.svb import Svb
@@ -16,8 +17,8 @@ EXTRACTS = (Cbs, Inspectorate, Municipalities, Svb)
 
 
 def projections(settings: Settings, topic: TopicName) -> tuple[Projection, ...]:
-    extracts = tuple(e(pseudonym_key(settings, e.recipient), topic) for e in EXTRACTS)
-    return (Timeline(), *extracts)
+    recipients = [e(pseudonym_key(settings, e.recipient), topic) for e in EXTRACTS]
+    return (Timeline(), Extracts(recipients))
 
 
 def by_name(settings: Settings, topic: TopicName, name: str) -> Projection:

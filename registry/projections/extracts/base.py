@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -79,7 +80,11 @@ def age(born: date | None, on: date) -> int | None:
 
 
 class ExtractProjection(Projection):
-    recipient: ClassVar[str]
+    """A projection that publishes: it folds the students and periods once and
+    applies each of its recipients' rules to every fact, in log order. One
+    recipient alone (`Recipient`), or several over one shared copy of that
+    state (`group.Extracts`), which the registry runs."""
+
     ddl: ClassVar[str] = DDL  # a recipient with tables of its own adds them to DDL
     topics: ClassVar[tuple[str, ...]] = (
         *MUTATIONS,
@@ -87,11 +92,102 @@ class ExtractProjection(Projection):
         *events.STUDENT,
     )
 
+    @property
+    @abstractmethod
+    def members(self) -> Sequence[Recipient]:
+        """The recipients whose rules this projection applies, in order."""
+
+    def apply_page(self, curs: Cursor[Any], facts: list[Fact]) -> None:
+        members = self.members
+        out: list[Message] = []
+        forgotten: list[tuple[UUID, datetime]] = []
+        state = PageState(curs, facts)
+        for m in members:
+            m.start_page(curs)
+        for m in members:
+            m.load_page(curs, state)
+        for fact in facts:
+            for m in members:
+                out += m.on_time(curs, fact, state)
+            if fact.topic in events.STUDENT:
+                out += _about(_student_event(members, curs, fact, state), fact)
+                if fact.topic == events.STUDENT_FORGOTTEN:
+                    forgotten.append((fact.originator_id, fact.recorded_at))
+            elif fact.topic in MUTATIONS:
+                out += _mutation(members, curs, fact, state)
+            elif fact.topic in events.FOTO_ISSUED:
+                state.write()  # a foto reads the students as the log has them now
+                for m in members:
+                    out += m.on_foto(curs, fact, events.FOTO_ISSUED[fact.topic])
+        state.write()
+        for m in members:
+            m.end_page(curs)
+        outbox.write(curs, out)
+        # After the page's messages are in: those of the page about a person
+        # forgotten in it are redacted too. Here, in the extract's transaction,
+        # it runs once per forgetting (and harmlessly again on a rebuild).
+        for student_id, at in forgotten:
+            outbox.redact(curs, [student_id], at)
+
+
+def _mutation(
+    members: Sequence[Recipient], curs: Cursor[Any], fact: Fact, state: PageState
+) -> list[Message]:
+    period = _period(state, fact)
+    if period is None:
+        return []
+    mutatie = MUTATIONS[fact.topic]
+    out: list[Message] = []
+    for m in members:
+        found = m.on_mutation(curs, fact, mutatie, period, state)
+        out += _about(found, fact, period.student.student_id)
+    return out
+
+
+def _student_event(
+    members: Sequence[Recipient], curs: Cursor[Any], fact: Fact, state: PageState
+) -> list[Message]:
+    out: list[Message] = []
+    before = state.student(fact.originator_id)
+    if fact.topic == events.STUDENT_FORGOTTEN:
+        if before is not None:
+            for m in members:
+                out += m.on_forget(curs, fact, before, state)
+        state.student_event(fact)
+        return out
+    was = None if before is None else residence(before)
+    state.student_event(fact)
+    student = state.student(fact.originator_id)
+    if student is None:
+        return []
+    if fact.topic == events.STUDENT_BSN_LINKED:
+        for m in members:
+            out += m.on_link(curs, fact, student)
+        return out
+    now = residence(student)
+    if before is not None and now != was:
+        for m in members:
+            out += m.on_move(curs, fact, student, was, now, state)
+    return out
+
+
+class Recipient(ExtractProjection):
+    """One recipient's rules: which messages it receives of each fact
+    (`on_mutation` and the other hooks), and what it does when recorded time
+    passes a date (`on_time`). A projection on its own too (tests, one
+    recipient rebuilt alone)."""
+
+    recipient: ClassVar[str]
+
     def __init__(self, key: bytes, topic: TopicName) -> None:
         """`topic(recipient, kind)` names a topic as the published contract does
         (the composition root passes it in: the contract is a layer above)."""
         self.key = key
         self.topic_name = topic
+
+    @property
+    def members(self) -> Sequence[Recipient]:
+        return (self,)
 
     def forget_pseudonym(
         self, curs: Cursor[Any], fact: Fact, student: StudentRow, state: PageState
@@ -110,56 +206,6 @@ class ExtractProjection(Projection):
 
     def topic(self, kind: str, recipient: str | None = None) -> str:
         return self.topic_name(recipient or self.recipient, kind)
-
-    def apply_page(self, curs: Cursor[Any], facts: list[Fact]) -> None:
-        out: list[Message] = []
-        forgotten: list[tuple[UUID, datetime]] = []
-        state = PageState(curs, facts)
-        self.start_page(curs)
-        self.load_page(curs, state)
-        for fact in facts:
-            out += self.on_time(curs, fact, state)
-            if fact.topic in events.STUDENT:
-                out += _about(self._student_event(curs, fact, state), fact)
-                if fact.topic == events.STUDENT_FORGOTTEN:
-                    forgotten.append((fact.originator_id, fact.recorded_at))
-            elif fact.topic in MUTATIONS:
-                period = _period(state, fact)
-                if period is not None:
-                    mutatie = MUTATIONS[fact.topic]
-                    found = self.on_mutation(curs, fact, mutatie, period, state)
-                    out += _about(found, fact, period.student.student_id)
-            elif fact.topic in events.FOTO_ISSUED:
-                state.write()  # a foto reads the students as the log has them now
-                out += self.on_foto(curs, fact, events.FOTO_ISSUED[fact.topic])
-        state.write()
-        self.end_page(curs)
-        outbox.write(curs, out)
-        # After the page's messages are in: those of the page about a person
-        # forgotten in it are redacted too. Here, in the extract's transaction,
-        # it runs once per forgetting (and harmlessly again on a rebuild).
-        for student_id, at in forgotten:
-            outbox.redact(curs, [student_id], at)
-
-    def _student_event(
-        self, curs: Cursor[Any], fact: Fact, state: PageState
-    ) -> list[Message]:
-        before = state.student(fact.originator_id)
-        if fact.topic == events.STUDENT_FORGOTTEN:
-            out = [] if before is None else self.on_forget(curs, fact, before, state)
-            state.student_event(fact)
-            return out
-        was = None if before is None else residence(before)
-        state.student_event(fact)
-        student = state.student(fact.originator_id)
-        if student is None:
-            return []
-        if fact.topic == events.STUDENT_BSN_LINKED:
-            return self.on_link(curs, fact, student)
-        now = residence(student)
-        if before is not None and now != was:
-            return self.on_move(curs, fact, student, was, now, state)
-        return []
 
     # What a recipient module overrides
     def start_page(self, curs: Cursor[Any]) -> None:

@@ -10,8 +10,8 @@ from psycopg import Cursor
 from registry.domain.foto import FotoKind, student_number
 from registry.projections.engine.event_log import Fact
 from registry.projections.extracts.base import (
-    ExtractProjection,
     Period,
+    Recipient,
     foto_document,
     pseudonym,
 )
@@ -20,7 +20,7 @@ from registry.projections.extracts.page_state import PageState, StudentRow
 from registry.projections.extracts.payloads import CbsFoto, CbsInschrijving, Mutatie
 
 
-class Cbs(ExtractProjection):
+class Cbs(Recipient):
     name: ClassVar[str] = "extract_cbs"
     # 2: students keep a linked BSN (one person, one history).
     # 3: message ids keyed with the recipient's key, not uuid5.

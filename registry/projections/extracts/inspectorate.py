@@ -13,8 +13,8 @@ from psycopg import Cursor
 from registry.domain.foto import FotoKind, student_number
 from registry.projections.engine.event_log import Fact
 from registry.projections.extracts.base import (
-    ExtractProjection,
     Period,
+    Recipient,
     age,
     foto_document,
     pseudonym,
@@ -29,7 +29,7 @@ from registry.projections.extracts.payloads import (
 )
 
 
-class Inspectorate(ExtractProjection):
+class Inspectorate(Recipient):
     name: ClassVar[str] = "extract_inspectie"
     # 2: students keep a linked BSN (one person, one history).
     # 3: message ids keyed with the recipient's key, not uuid5.

@@ -13,7 +13,7 @@ from psycopg import Cursor
 
 from registry.projections.engine.event_log import Fact
 from registry.projections.engine.sql import write_rows
-from registry.projections.extracts.base import DDL, ExtractProjection, Period, age
+from registry.projections.extracts.base import DDL, Period, Recipient, age
 from registry.projections.extracts.leavers import (
     DDL as LEAVERS_DDL,
 )
@@ -55,7 +55,7 @@ def _iso(day: Any) -> str | None:
     return None if day is None else str(day.isoformat())
 
 
-class Municipalities(ExtractProjection):
+class Municipalities(Recipient):
     name: ClassVar[str] = "extract_gemeenten"
     # 3: a linked BSN beside the onderwijsnummer (one person, one history).
     # 4: keyed message ids; residence from the register; VSV per person (v2).

@@ -22,7 +22,7 @@ from psycopg import Cursor
 
 from registry.projections.engine.event_log import Fact
 from registry.projections.engine.sql import write_rows
-from registry.projections.extracts.base import DDL, ExtractProjection, Period, age
+from registry.projections.extracts.base import DDL, Period, Recipient, age
 from registry.projections.extracts.outbox import Message
 from registry.projections.extracts.page_state import PageState, StudentRow
 from registry.projections.extracts.payloads import (
@@ -71,7 +71,7 @@ def _month_after(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-class Svb(ExtractProjection):
+class Svb(Recipient):
     name: ClassVar[str] = "extract_svb"
     # 2: students keep a linked BSN (one person, one history).
     # 3: keyed message ids; a monthly status per person (kinderbijslag v2).
