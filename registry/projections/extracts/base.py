@@ -12,7 +12,7 @@ import hashlib
 import hmac
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -295,12 +295,10 @@ def _about(
     message names no one: it is never redacted, and its number beside the
     stream's id would link the two again."""
     who = fact.originator_id if student_id is None else student_id
-    return [
-        m
-        if m.student_id is not None or m.kind == FORGET_KIND
-        else replace(m, student_id=who)
-        for m in messages
-    ]
+    for m in messages:
+        if m.student_id is None and m.kind != FORGET_KIND:
+            m.student_id = who
+    return messages
 
 
 def _period(state: PageState, fact: Fact) -> Period | None:
@@ -312,7 +310,7 @@ def _period(state: PageState, fact: Fact) -> Period | None:
         return None
     return Period(
         row.enrolment_id,
-        replace(student),  # a copy: later events of the page change the row
+        student.copy(),  # later events of the page change the row
         row.brin,
         row.ingangsdatum,
         row.vestiging,

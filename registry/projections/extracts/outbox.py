@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 
@@ -37,8 +37,11 @@ REDACTED_KEY = "vergeten"  # a redacted message's key: it is never sent
 CHANNEL = "registry_outbox"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Message:
+    """Made by a recipient's rule and written within the same page; the page
+    names its person where the rule did not (base._about), in place."""
+
     recipient: str
     topic: str
     key: str
@@ -80,7 +83,7 @@ def write(curs: Cursor[Any], messages: list[Message]) -> None:
             m.topic,
             m.key,
             m.kind,
-            json.dumps(m.payload, ensure_ascii=False, default=str),
+            orjson.dumps(m.payload, default=str).decode(),
             m.source_position,
             m.recorded_at,
             m.student_id,

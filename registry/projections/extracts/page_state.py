@@ -26,6 +26,18 @@ class StudentRow:
     linked_bsn: str | None = None  # an onderwijsnummer's person with a BSN now
     gemeente: str | None = None  # residence per the population register
 
+    def copy(self) -> StudentRow:
+        # By hand: dataclasses.replace costs several times more, once a mutation.
+        return StudentRow(
+            self.student_id,
+            self.number,
+            self.kind,
+            self.geboortedatum,
+            self.postcode,
+            self.linked_bsn,
+            self.gemeente,
+        )
+
     @property
     def bsn(self) -> str | None:
         return self.number if self.kind == "bsn" else self.linked_bsn
