@@ -26,6 +26,7 @@ applied again: so a period is never put back by an older message.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from psycopg.sql import SQL, Composed, Identifier
@@ -78,6 +79,18 @@ WHERE excluded.peildatum >= {t}.peildatum
 """
 
 
+_ENROLMENTS = "enrolments"
+
+
+@cache
+def on_table(text: str, schema: str, table: str) -> Composed:
+    """A statement on one of the agency's tables (`{}` or `{t}` in `text`),
+    composed once: composing it again for each message cost more than the
+    rest of the message's fold."""
+    name = Identifier(schema, table)
+    return SQL(text).format(name, t=name)
+
+
 def tables(group: str) -> list[str]:
     """The fold's tables of a recipient group."""
     if group in ENROLMENT_GROUPS:
@@ -115,9 +128,8 @@ def ops(schema: str, message: Message) -> list[Op]:
             return [_delete_period(schema, p)]
         return [_upsert(schema, p, p, message.message_id)]
     if kind == "koppelingen":
-        sql = SQL("UPDATE {} SET bsn = %s WHERE persoon = %s")
-        table = Identifier(schema, "enrolments")
-        return [(sql.format(table), (p["bsn"], p["onderwijsnummer"]))]
+        sql = on_table("UPDATE {} SET bsn = %s WHERE persoon = %s", schema, _ENROLMENTS)
+        return [(sql, (p["bsn"], p["onderwijsnummer"]))]
     if kind == "verhuizingen":
         if p["richting"] == "vertrokken":
             return [_delete_person(schema, names(p))]
@@ -130,8 +142,8 @@ def ops(schema: str, message: Message) -> list[Op]:
             p["leeftijd"],
             p["soort"],
         )
-        table = Identifier(schema, "kinderbijslag")
-        return [(SQL(_STATUS).format(t=table), (*values, message.message_id))]
+        sql = on_table(_STATUS, schema, "kinderbijslag")
+        return [(sql, (*values, message.message_id))]
     return []  # fotos and vsv are kept as messages, not folded
 
 
@@ -141,8 +153,8 @@ def forget(schema: str, group: str, gone: set[str]) -> list[Op]:
     if group in ENROLMENT_GROUPS:
         return [_delete_person(schema, gone)]
     if group == "svb":
-        sql = SQL("DELETE FROM {} WHERE bsn = ANY(%s)")
-        return [(sql.format(Identifier(schema, "kinderbijslag")), (found,))]
+        sql = on_table("DELETE FROM {} WHERE bsn = ANY(%s)", schema, "kinderbijslag")
+        return [(sql, (found,))]
     return []
 
 
@@ -161,19 +173,24 @@ def _upsert(
         who.get("onderwijsnummer"),
         message_id,
     )
-    return SQL(_UPSERT).format(t=Identifier(schema, "enrolments")), values
+    return on_table(_UPSERT, schema, _ENROLMENTS), values
 
 
 def _delete_period(schema: str, p: dict[str, Any]) -> Op:
-    sql = SQL("DELETE FROM {} WHERE persoon = %s AND brin = %s AND ingangsdatum = %s")
-    table = Identifier(schema, "enrolments")
-    return sql.format(table), (person(p), p["brin"], p["ingangsdatum"])
+    sql = on_table(
+        "DELETE FROM {} WHERE persoon = %s AND brin = %s AND ingangsdatum = %s",
+        schema,
+        _ENROLMENTS,
+    )
+    return sql, (person(p), p["brin"], p["ingangsdatum"])
 
 
 def _delete_person(schema: str, gone: set[str]) -> Op:
     found = sorted(gone)
-    sql = SQL(
+    sql = on_table(
         "DELETE FROM {} WHERE persoon = ANY(%s) OR bsn = ANY(%s) "
-        "OR onderwijsnummer = ANY(%s)"
+        "OR onderwijsnummer = ANY(%s)",
+        schema,
+        _ENROLMENTS,
     )
-    return sql.format(Identifier(schema, "enrolments")), (found, found, found)
+    return sql, (found, found, found)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -106,8 +107,12 @@ def store(
             ops += fold.ops(schema, m)
     if ops:
         with conn.pipeline(), conn.cursor() as cur:
-            for sql, params in ops:
-                cur.execute(sql, params)
+            # A run of the same statement in one executemany: in order, and
+            # without converting the statement again for each message.
+            for _, run in itertools.groupby(ops, key=lambda op: id(op[0])):
+                ops_of_run = list(run)
+                sql = ops_of_run[0][0]
+                cur.executemany(sql, [params for _, params in ops_of_run])
     return out
 
 
