@@ -129,7 +129,7 @@ def test_the_group_has_every_recipients_tables_in_one_schema(rt: Runtime) -> Non
 
 def test_a_group_names_each_recipient_once(rt: Runtime) -> None:
     cbs = group(rt).members[0]
-    with pytest.raises(ValueError, match="one of each recipient"):
+    with pytest.raises(ValueError, match="names each recipient once"):
         Extracts([cbs, cbs])
-    with pytest.raises(ValueError, match="one of each recipient"):
+    with pytest.raises(ValueError, match="names each recipient once"):
         Extracts([])

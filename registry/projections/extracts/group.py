@@ -26,10 +26,10 @@ class Extracts(ExtractProjection):
     def __init__(self, members: Sequence[Recipient]) -> None:
         recipients = [m.recipient for m in members]
         if not members or len(set(recipients)) != len(recipients):
-            raise ValueError(f"one of each recipient, in order: {recipients}")
+            raise ValueError(f"a group names each recipient once: {recipients}")
         self._members = tuple(members)
-        # Each recipient's tables beside the shared ones (names do not clash:
-        # a test creates the schema of the four).
+        # Each recipient's tables beside the shared ones (the names do not
+        # clash: tests/integration/test_extract_group.py creates the four's).
         self.ddl = DDL + "".join(m.ddl.removeprefix(DDL) for m in members)  # type: ignore[misc]
 
     @property
