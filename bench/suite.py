@@ -62,6 +62,31 @@ BENCHES: list[tuple[str, dict[str, list[str]]]] = [
         },
     ),
     (
+        "Extracts caught up vs the raw read of the log",
+        {
+            "small": [
+                PY,
+                "bench/extracts.py",
+                "--students",
+                "60000",
+                "--events",
+                "200000",
+                "--rounds",
+                "3",
+            ],
+            "national": [
+                PY,
+                "bench/extracts.py",
+                "--students",
+                "960000",
+                "--events",
+                "400000",
+                "--rounds",
+                "2",
+            ],
+        },
+    ),
+    (
         "Publication: relay vs raw producer, scaling, end-to-end latency",
         {
             "small": [
@@ -113,6 +138,10 @@ SIZES: dict[str, dict[str, str]] = {
     "Read side: rebuild, snapshot latency, national totals, tailing reader": {
         "small": "60000 students",
         "national": "960000 students",
+    },
+    "Extracts caught up vs the raw read of the log": {
+        "small": "200000 events",
+        "national": "400000 events",
     },
     "Publication: relay vs raw producer, scaling, end-to-end latency": {
         "small": "30000 messages",
