@@ -199,6 +199,15 @@ def forget_deliveries() -> None:
     _STARTS.clear()
 
 
+def prepared_with_jip(rt: Runtime) -> Runtime:
+    """The schools prepared, no delivery remembered, and Jip in the population
+    register from 2 July 2026 (the forgetting and extract tests' start)."""
+    forget_deliveries()
+    prepare(rt)
+    rt.load_population([PersonIn.model_validate(JIP)], utc(2026, 7, 2))
+    return rt
+
+
 def later(rt: Runtime, at: datetime) -> None:
     """Anything delivered by another student: recorded time moves on."""
     key = (id(rt), "anna")

@@ -11,20 +11,20 @@ import psycopg
 import pytest
 
 from registry.bootstrap import Runtime, projections
-from registry.intake.population import PersonIn
 from registry.projections.extracts.group import Extracts
 from registry.projections.extracts.page_state import PageState
 from tests.conftest import utc
-from tests.intake_helpers import JIP, forget_deliveries, prepare, student_id
+from tests.intake_helpers import (
+    JIP,
+    prepared_with_jip,
+    student_id,
+)
 from tests.integration.test_forget_messages import a_year, a_year_then_forgotten
 
 
 @pytest.fixture
 def rt(runtime: Runtime) -> Runtime:
-    forget_deliveries()
-    prepare(runtime)
-    runtime.load_population([PersonIn.model_validate(JIP)], utc(2026, 7, 2))
-    return runtime
+    return prepared_with_jip(runtime)
 
 
 def group(rt: Runtime) -> Extracts:

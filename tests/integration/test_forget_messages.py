@@ -17,10 +17,9 @@ from tests.intake_helpers import (
     ANNA,
     JIP,
     School,
-    forget_deliveries,
     later,
     period,
-    prepare,
+    prepared_with_jip,
     rec,
     student,
     student_id,
@@ -29,10 +28,7 @@ from tests.intake_helpers import (
 
 @pytest.fixture
 def rt(runtime: Runtime) -> Runtime:
-    forget_deliveries()
-    prepare(runtime)
-    runtime.load_population([PersonIn.model_validate(JIP)], utc(2026, 7, 2))
-    return runtime
+    return prepared_with_jip(runtime)
 
 
 def extracts(rt: Runtime) -> list[ExtractProjection]:

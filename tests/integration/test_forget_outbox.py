@@ -13,11 +13,15 @@ import psycopg
 import pytest
 
 from registry.bootstrap import Runtime
-from registry.intake.population import PersonIn
 from registry.publishing.admin import ensure_topics
 from registry.publishing.relay import Relay, producer
 from tests.conftest import utc
-from tests.intake_helpers import ANNA, JIP, forget_deliveries, prepare, student_id
+from tests.intake_helpers import (
+    ANNA,
+    JIP,
+    prepared_with_jip,
+    student_id,
+)
 from tests.integration.test_forget_messages import (
     a_year,
     a_year_then_forgotten,
@@ -28,10 +32,7 @@ from tests.integration.test_relay import _SuffixSchemas, read_all
 
 @pytest.fixture
 def rt(runtime: Runtime) -> Runtime:
-    forget_deliveries()
-    prepare(runtime)
-    runtime.load_population([PersonIn.model_validate(JIP)], utc(2026, 7, 2))
-    return runtime
+    return prepared_with_jip(runtime)
 
 
 def rows(rt: Runtime) -> dict[uuid.UUID, dict[str, Any]]:
