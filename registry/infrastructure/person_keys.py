@@ -24,6 +24,7 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg import Cursor
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 PERSON_KEYS_TABLE = "person_keys"
@@ -81,17 +82,34 @@ class KeyCache:
             self._items.move_to_end(sid)
             return True, item[1]
 
+    def missing(self, sids: Iterable[UUID]) -> list[UUID]:
+        """Those of `sids` not cached (or expired), under one lock: a page of a
+        rebuild asks for thousands at once."""
+        items = self._items
+        with self._lock:
+            now = time.monotonic()
+            out = []
+            for sid in sids:
+                item = items.get(sid)
+                if item is None or item[0] < now:
+                    out.append(sid)
+                else:
+                    items.move_to_end(sid)
+            return out
+
     def put(self, sid: UUID, cipher: AESGCM | None) -> None:
         self.put_many({sid: cipher})
 
     def put_many(self, ciphers: Mapping[UUID, AESGCM | None]) -> None:
+        items = self._items
         with self._lock:
             until = time.monotonic() + self.ttl
             for sid, cipher in ciphers.items():
-                self._items[sid] = (until, cipher)
-                self._items.move_to_end(sid)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+                if sid in items:  # a new one goes to the end by itself
+                    items.move_to_end(sid)
+                items[sid] = (until, cipher)
+            while len(items) > self.size:
+                items.popitem(last=False)
 
 
 class PersonKeys:
@@ -125,7 +143,7 @@ class PersonKeys:
     # Reading
     def prefetch(self, ids: Iterable[UUID]) -> None:
         """The keys of many people into the cache with one query."""
-        missing = [sid for sid in set(ids) if not self.cache.get(sid)[0]]
+        missing = self.cache.missing(set(ids))
         if missing:
             self._load(missing)
 
@@ -139,14 +157,13 @@ class PersonKeys:
         return sid in loaded, loaded.get(sid)
 
     def _load(self, ids: Sequence[UUID]) -> dict[UUID, AESGCM | None]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self._select, (list(ids),))
-            rows = curs.fetchall()
-        found: dict[UUID, AESGCM | None] = {}
-        for row in rows:
-            key = row["key"]
-            found[row["student_id"]] = AESGCM(bytes(key)) if key else FORGOTTEN
-            self.cache.put(row["student_id"], found[row["student_id"]])
+        with self.datastore.get_connection() as conn:
+            with conn.cursor(row_factory=tuple_row) as curs:
+                rows = curs.execute(self._select, (list(ids),)).fetchall()
+        found: dict[UUID, AESGCM | None] = {
+            sid: AESGCM(bytes(key)) if key else FORGOTTEN for sid, key in rows
+        }
+        self.cache.put_many(found)
         return found
 
     # Writing
