@@ -48,3 +48,19 @@ def test_the_key_cache_drops_the_least_recent_and_the_stale() -> None:
     assert cache.get(b) == (False, None) and cache.get(a)[0]
     time.sleep(0.25)
     assert cache.get(a) == (False, None)
+
+
+def test_the_key_cache_names_a_pages_missing_keys_and_keeps_the_asked() -> None:
+    cache = KeyCache(size=3, ttl=0.2)
+    a, b, c, d = (uuid.uuid4() for _ in range(4))
+    cipher = AESGCM(AESGCM.generate_key(bit_length=256))
+    cache.put_many({a: cipher, b: None, c: cipher})
+    # b is cached (forgotten), so not missing; d never was.
+    assert cache.missing([a, b, d]) == [d]
+    # a and b were just asked for: c is now the least recent, and goes.
+    cache.put(d, cipher)
+    assert cache.missing([a, b, c, d]) == [c]
+    cache.put(a, None)  # put again: replaced, and the most recent
+    assert cache.get(a) == (True, None)
+    time.sleep(0.25)
+    assert cache.missing([a, b, d]) == [a, b, d]
