@@ -158,6 +158,7 @@ class TopicSchemas:
             name: fastjsonschema.compile(schema(name), formats={"date": _is_date})
             for name in schema_names()
         }
+        self._by_topic: dict[str, Callable[[Any], Any]] = {}
 
     def require(self, topics: list[str]) -> None:
         """Refuse to serve topics the contract has no schema for."""
@@ -167,7 +168,12 @@ class TopicSchemas:
 
     def problem(self, name: str, payload: Any) -> str | None:
         """Why the payload may not go to the topic, or None."""
-        validate = self._validators.get(schema_name(name))
+        validate = self._by_topic.get(name)
+        if validate is None:
+            # Each topic's schema looked up once: the relay asks a message.
+            validate = self._validators.get(schema_name(name))
+            if validate is not None:
+                self._by_topic[name] = validate
         if validate is None:
             return f"no schema for topic {name}"
         try:
