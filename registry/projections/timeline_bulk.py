@@ -77,6 +77,7 @@ FROM (
       WHERE e.topic = ANY(%(topics)s) AND e.notification_id <= %(limit)s
       OFFSET 0  -- each state parsed once, not once for every field read
     ) parsed
+    OFFSET 0  -- the fields read before the sort: it sorts them, not the states
   ) f
   WINDOW w AS (PARTITION BY f.eid ORDER BY f.pos)
 ) x
