@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -112,6 +112,22 @@ class KeyCache:
                 items.popitem(last=False)
 
 
+class KeyLookup(Protocol):
+    def lookup(self, sid: UUID) -> tuple[bool, AESGCM | None]: ...
+
+
+@dataclass(frozen=True)
+class PageKeys:
+    """Some people's keys as read at once (PersonKeys.read); the answers of
+    PersonKeys.lookup for them."""
+
+    found: dict[UUID, AESGCM | None]
+
+    def lookup(self, sid: UUID) -> tuple[bool, AESGCM | None]:
+        found = self.found
+        return (True, found[sid]) if sid in found else (False, None)
+
+
 class PersonKeys:
     def __init__(
         self, datastore: Any, schema: str, size: int = 100_000, ttl: float = 60.0
@@ -157,14 +173,22 @@ class PersonKeys:
         return sid in loaded, loaded.get(sid)
 
     def _load(self, ids: Sequence[UUID]) -> dict[UUID, AESGCM | None]:
-        with self.datastore.get_connection() as conn:
-            with conn.cursor(row_factory=tuple_row) as curs:
-                rows = curs.execute(self._select, (list(ids),)).fetchall()
-        found: dict[UUID, AESGCM | None] = {
-            sid: AESGCM(bytes(key)) if key else FORGOTTEN for sid, key in rows
-        }
+        found = self.read(ids).found
         self.cache.put_many(found)
         return found
+
+    def read(self, ids: Sequence[UUID]) -> PageKeys:
+        """The keys of many people, read now and not cached: for a bulk
+        rebuild, which opens each person's events once (a cache would only
+        churn)."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row) as curs,
+        ):
+            rows = curs.execute(self._select, (list(ids),)).fetchall()
+        return PageKeys(
+            {sid: AESGCM(bytes(key)) if key else FORGOTTEN for sid, key in rows}
+        )
 
     # Writing
     def for_sealing(self, sid: UUID, first_event: bool) -> AESGCM:

@@ -29,7 +29,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic, resolve_topic
 
 from registry.domain.student import ExtendedSet, KeyDataFields, Student
-from registry.infrastructure.person_keys import PersonKeys, nonce
+from registry.infrastructure.person_keys import KeyLookup, PersonKeys, nonce
 
 SEALED = "_sealed_"  # the stored state's key of the ciphertext: never rename
 Blank = Callable[[UUID], Any]
@@ -101,12 +101,19 @@ class Sealer:
         plain = self.transcoder.encode(personal)
         state[SEALED] = Sealed(iv + cipher.encrypt(iv, plain, sid.bytes))
 
-    def open(self, topic: str, sid: UUID, data: dict[str, Any]) -> None:
+    def open(
+        self,
+        topic: str,
+        sid: UUID,
+        data: dict[str, Any],
+        keys: KeyLookup | None = None,
+    ) -> None:
+        """`keys`: where the person's key is looked up, if not in `self.keys`."""
         fields = PERSONAL.get(topic)
         if not fields:
             return
         sealed = data.pop(SEALED, None)
-        has_row, cipher = self.keys.lookup(sid)
+        has_row, cipher = (keys or self.keys).lookup(sid)
         if cipher is not None:
             if isinstance(sealed, Sealed):
                 data.update(self._decrypt(cipher, sid, sealed))

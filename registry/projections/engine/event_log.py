@@ -25,6 +25,7 @@ from psycopg.sql import SQL, Identifier
 
 from registry.config import Settings
 from registry.infrastructure.event_store import make_transcoder, open_recorder
+from registry.infrastructure.person_keys import KeyLookup
 from registry.infrastructure.sealing import (
     PERSONAL,
     SEALED,
@@ -71,16 +72,20 @@ def _transcoder() -> JSONTranscoder:
 
 
 def decode(
-    topic: str, state: bytes, opened_by: tuple[Sealer, UUID] | None = None
+    topic: str,
+    state: bytes,
+    opened_by: tuple[Sealer, UUID] | None = None,
+    keys: KeyLookup | None = None,
 ) -> dict[str, Any]:
     """An event's state as today's class reads it: decoded, its personal fields
-    opened (with a sealer and the event's originator), then upcast through the
-    class's `upcast_vX_vY` methods as the library's mapper does."""
+    opened (with a sealer and the event's originator; the key looked up in
+    `keys` if given), then upcast through the class's `upcast_vX_vY` methods as
+    the library's mapper does."""
     cls = resolve_topic(topic)
     data: dict[str, Any] = _transcoder().decode(state)
     if opened_by is not None:
         sealer, originator_id = opened_by
-        sealer.open(topic, originator_id, data)
+        sealer.open(topic, originator_id, data, keys)
     upcast(cls, data)
     return data
 
@@ -196,12 +201,19 @@ class EventLog:
         with recorder.datastore.get_connection() as conn:
             rows = conn.cursor(row_factory=tuple_row).execute(query, params).fetchall()
         personal = [r[1] for r in rows if r[3] in PERSONAL]
-        if personal and self._sealer is not None:
-            self._sealer.keys.prefetch(personal)
-        return [self._stored_form(*r) for r in rows]
+        keys = None
+        if personal and self._stored_sealer is not None:
+            keys = self._stored_sealer.keys.read(personal)
+        return [self._stored_form(keys, *r) for r in rows]
 
     def _stored_form(
-        self, position: int, oid: UUID, version: int, topic: str, state: bytes
+        self,
+        keys: KeyLookup | None,
+        position: int,
+        oid: UUID,
+        version: int,
+        topic: str,
+        state: bytes,
     ) -> Fact:
         data: dict[str, Any] = _parsed(state)
         if _needs_upcast(topic) or "class_version" in data:
@@ -212,13 +224,14 @@ class EventLog:
                     originator_version=version,
                     topic=topic,
                     state=state,
-                )
+                ),
+                keys,
             )
         if topic in PERSONAL and self._stored_sealer is not None:
             sealed = data.get(SEALED)
             if type(sealed) is dict and sealed.get("_type_") == SealedAsBase64.name:
                 data[SEALED] = SealedAsBase64().decode(sealed["_data_"])
-            self._stored_sealer.open(topic, oid, data)
+            self._stored_sealer.open(topic, oid, data, keys)
         return Fact(position, oid, version, topic, data)
 
     def _prefetched(
@@ -231,7 +244,7 @@ class EventLog:
             )
         return notifications
 
-    def _fact(self, n: Notification) -> Fact:
+    def _fact(self, n: Notification, keys: KeyLookup | None = None) -> Fact:
         originator_id = _uuid(n.originator_id)
         opened_by = None
         if isinstance(self._sealer, Sealer) and n.topic in PERSONAL:
@@ -241,7 +254,7 @@ class EventLog:
             originator_id,
             n.originator_version,
             n.topic,
-            decode(n.topic, n.state, opened_by),
+            decode(n.topic, n.state, opened_by, keys),
         )
 
     def position_at(self, at: datetime) -> int:
