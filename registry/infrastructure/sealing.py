@@ -113,7 +113,7 @@ class Sealer:
         if not fields:
             return
         sealed = data.pop(SEALED, None)
-        has_row, cipher = (keys or self.keys).lookup(sid)
+        has_row, cipher = (self.keys if keys is None else keys).lookup(sid)
         if cipher is not None:
             if isinstance(sealed, Sealed):
                 data.update(self._decrypt(cipher, sid, sealed))

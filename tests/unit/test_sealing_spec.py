@@ -6,13 +6,16 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
+from typing import cast
 
+import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.utils import get_topic
 
 from registry.domain.student import Student
-from registry.infrastructure.person_keys import KeyCache
-from registry.infrastructure.sealing import PERSONAL
+from registry.infrastructure.event_store import make_transcoder
+from registry.infrastructure.person_keys import KeyCache, PageKeys, PersonKeys, nonce
+from registry.infrastructure.sealing import PERSONAL, REGISTERED, SEALED, Sealed, Sealer
 from tests.unit.test_golden_log import event_classes
 
 # Student events that hold no personal data (an id, a reason code).
@@ -64,3 +67,31 @@ def test_the_key_cache_names_a_pages_missing_keys_and_keeps_the_asked() -> None:
     assert cache.get(a) == (True, None)
     time.sleep(0.25)
     assert cache.missing([a, b, d]) == [a, b, d]
+
+
+def test_a_pages_keys_open_as_the_key_store_would() -> None:
+    """A bulk page's own keys: a live key opens, a forgotten person's (key
+    NULL) or a deleted row blanks, and a wrong key is refused, not blanked."""
+    transcoder = make_transcoder()
+    sealer = Sealer(cast(PersonKeys, None), transcoder)  # only the page's keys used
+    live, forgotten, deleted = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    cipher = AESGCM(AESGCM.generate_key(bit_length=256))
+    personal = {"number": "123456782", "key": {"geslacht": "M"}, "extended": None}
+
+    def sealed(sid: uuid.UUID, key: AESGCM = cipher) -> dict[str, object]:
+        iv = nonce()
+        body = key.encrypt(iv, transcoder.encode(personal), sid.bytes)
+        return {"kind": "bsn", SEALED: Sealed(iv + body)}
+
+    page = PageKeys({live: cipher, forgotten: None})
+    fields = PERSONAL[REGISTERED]
+    opened = sealed(live)
+    sealer.open(REGISTERED, live, opened, page)
+    assert opened == {"kind": "bsn", **personal}
+    for sid in (forgotten, deleted):
+        blanked = sealed(sid)
+        sealer.open(REGISTERED, sid, blanked, page)
+        assert blanked == {"kind": "bsn"} | {f: b(sid) for f, b in fields.items()}
+    other = AESGCM(AESGCM.generate_key(bit_length=256))
+    with pytest.raises(ValueError, match="do not open"):
+        sealer.open(REGISTERED, live, sealed(live, other), page)
