@@ -27,16 +27,11 @@ class StudentRow:
     gemeente: str | None = None  # residence per the population register
 
     def copy(self) -> StudentRow:
-        # By hand: dataclasses.replace costs several times more, once a mutation.
-        return StudentRow(
-            self.student_id,
-            self.number,
-            self.kind,
-            self.geboortedatum,
-            self.postcode,
-            self.linked_bsn,
-            self.gemeente,
-        )
+        # Not dataclasses.replace, which costs several times more, once a
+        # mutation; copying the instance dict keeps every field, new ones too.
+        row = object.__new__(StudentRow)
+        row.__dict__.update(self.__dict__)
+        return row
 
     @property
     def bsn(self) -> str | None:
