@@ -41,7 +41,10 @@ Kept = list[Any]  # [brin, vestiging, ..., opened_at, opened_by, closed_at, clos
 
 # Each enrolment event with what the page fold reads of it and of its stream:
 # the registration (first event), the event before and after it, and the
-# terms of the last event that was not an end (`grp` counts those).
+# terms of the last event that was not an end (`grp` counts those). Fields are
+# typed and the topic coded as it is read: the sorts and the materialised steps
+# carry 8 bytes where the text took 25–46 (a third less to sort at national
+# scale, where both spill to disk).
 _STEPS = """
 WITH steps AS MATERIALIZED (SELECT x.*,
   first_value(x.vestiging) OVER g AS c_vestiging,
@@ -49,27 +52,30 @@ WITH steps AS MATERIALIZED (SELECT x.*,
   first_value(x.leerjaar) OVER g AS c_leerjaar,
   first_value(x.jaren_pro) OVER g AS c_jaren_pro
 FROM (
-  SELECT f.*, row_number() OVER w AS n, lag(f.topic) OVER w AS prev,
+  SELECT f.*, row_number() OVER w AS n, lag(f.kind) OVER w AS prev,
     lead(f.pos) OVER w AS next_pos, lead(f.at) OVER w AS next_at,
     first_value(f.r_student_id) OVER w AS student_id,
     first_value(f.r_brin) OVER w AS brin,
     first_value(f.r_ingangsdatum) OVER w AS ingangsdatum,
     first_value(f.pos) OVER w AS registered_by,
-    count(*) FILTER (WHERE f.topic <> %(ended)s) OVER w AS grp
+    count(*) FILTER (WHERE f.kind <> 'E') OVER w AS grp
   FROM (
-    SELECT eid, pos, topic, j->'timestamp'->>'_data_' AS at,
+    SELECT eid, pos, CASE topic WHEN %(registered)s THEN 'R' WHEN %(ended)s THEN 'E'
+        WHEN %(deleted)s THEN 'D' ELSE 'O' END::"char" AS kind,
+      (j->'timestamp'->>'_data_')::timestamptz AS at,
       jsonb_typeof(j->'terms') AS terms_type, j->'terms'->>'vestiging' AS vestiging,
-      j->'terms'->>'elementcode' AS elementcode, j->'terms'->>'leerjaar' AS leerjaar,
-      j->'terms'->>'jaren_pro' AS jaren_pro,
-      CASE WHEN topic = %(ended)s THEN j->'einddatum'->>'_data_'
-        ELSE j->'terms'->'einddatum'->>'_data_' END AS einddatum,
+      j->'terms'->>'elementcode' AS elementcode,
+      (j->'terms'->>'leerjaar')::int AS leerjaar,
+      (j->'terms'->>'jaren_pro')::int AS jaren_pro,
+      (CASE WHEN topic = %(ended)s THEN j->'einddatum'->>'_data_'
+        ELSE j->'terms'->'einddatum'->>'_data_' END)::date AS einddatum,
       j ? 'einddatum' AS has_end, j ? 'class_version' AS upcast,
       jsonb_typeof(j->'source') AS source_type,
-      j->'source'->>'batchnummer' AS batchnummer,
-      j->'source'->>'meldingnummer' AS meldingnummer,
-      j->'source'->>'accountant' AS accountant,
-      j->'student_id'->>'_data_' AS r_student_id, j->>'brin' AS r_brin,
-      j->'ingangsdatum'->>'_data_' AS r_ingangsdatum
+      (j->'source'->>'batchnummer')::int AS batchnummer,
+      (j->'source'->>'meldingnummer')::int AS meldingnummer,
+      coalesce((j->'source'->>'accountant')::boolean, false) AS accountant,
+      (j->'student_id'->>'_data_')::uuid AS r_student_id, j->>'brin' AS r_brin,
+      (j->'ingangsdatum'->>'_data_')::date AS r_ingangsdatum
     FROM (
       SELECT e.originator_id AS eid, e.notification_id AS pos, e.topic,
         convert_from(e.state, 'UTF8')::jsonb AS j
@@ -83,23 +89,20 @@ FROM (
 ) x
 WINDOW g AS (PARTITION BY x.eid, x.grp ORDER BY x.pos)),
 enrolments AS (INSERT INTO enrolments
-  SELECT eid, student_id::uuid, brin, ingangsdatum::date, pos
-  FROM steps WHERE topic = %(registered)s),
+  SELECT eid, student_id, brin, ingangsdatum, pos FROM steps WHERE kind = 'R'),
 -- An end carries the terms of the last version not opened by an end.
 versions AS (INSERT INTO period_versions
-  SELECT eid, student_id::uuid, brin, c_vestiging, c_elementcode, c_leerjaar::int,
-    c_jaren_pro::int, ingangsdatum::date, einddatum::date,
-    daterange(ingangsdatum::date, einddatum::date, '[]'),
-    tstzrange(at::timestamptz, next_at::timestamptz, '[)'), pos, next_pos,
-    batchnummer::int, meldingnummer::int, coalesce(accountant::boolean, false),
-    registered_by
-  FROM steps WHERE topic <> %(deleted)s)
+  SELECT eid, student_id, brin, c_vestiging, c_elementcode, c_leerjaar,
+    c_jaren_pro, ingangsdatum, einddatum, daterange(ingangsdatum, einddatum, '[]'),
+    tstzrange(at, next_at, '[)'), pos, next_pos, batchnummer, meldingnummer,
+    accountant, registered_by
+  FROM steps WHERE kind <> 'D')
 -- The events the page fold would treat otherwise; the rows are undone then.
 SELECT count(*), count(*) FILTER (WHERE upcast
-  OR (n = 1) <> (topic = %(registered)s)
-  OR (topic = %(ended)s AND (prev IS NULL OR prev = %(deleted)s OR NOT has_end))
+  OR (n = 1) <> (kind = 'R')
+  OR (kind = 'E' AND (prev IS NULL OR prev = 'D' OR NOT has_end))
   OR source_type <> 'object'
-  OR topic <> ALL(%(closing)s) AND terms_type IS DISTINCT FROM 'object')
+  OR kind NOT IN ('E', 'D') AND terms_type IS DISTINCT FROM 'object')
 FROM steps
 """
 # The versions without what finish copies from the students (unlogged: a
@@ -153,7 +156,6 @@ _SQL_PARAMS = {
     "registered": events.ENROLMENT_REGISTERED,
     "ended": events.ENROLMENT_ENDED,
     "deleted": events.ENROLMENT_DELETED,
-    "closing": [events.ENROLMENT_ENDED, events.ENROLMENT_DELETED],
     "topics": sorted(events.ENROLMENT),
 }
 
