@@ -116,16 +116,17 @@ FROM periods WITH NO DATA
 """
 # The pairs timeline._DOUBLES notes, with the recorded ranges and positions
 # it ends with once every later close has narrowed them (_CLOSE_DOUBLES):
-# the intersections of the versions as they end up.
+# the intersections of the versions as they end up. Their log positions
+# overlap as ranges do, without making them: a version is closed after it
+# was opened, and p was opened before r.
 _DOUBLES = """
 INSERT INTO doubles
 SELECT DISTINCT r.student_id, b.brin, r.valid * p.valid, r.recorded * p.recorded,
   int8range(r.opened_by, r.closed_by) * int8range(p.opened_by, p.closed_by),
   r.enrolment_id, p.enrolment_id
 FROM period_versions r JOIN period_versions p ON p.student_id = r.student_id
-  AND p.enrolment_id <> r.enrolment_id AND p.opened_by < r.opened_by
-  AND p.valid && r.valid
-  AND int8range(p.opened_by, p.closed_by) && int8range(r.opened_by, r.closed_by)
+  AND p.opened_by < r.opened_by AND (p.closed_by IS NULL OR r.opened_by < p.closed_by)
+  AND p.enrolment_id <> r.enrolment_id AND p.valid && r.valid
 CROSS JOIN LATERAL (VALUES (r.brin), (p.brin)) b(brin)
 """
 # The last enrolment event loaded, for the horizon.
