@@ -2,8 +2,10 @@
 transaction of their tracking (exactly once), relayed to Kafka in `seq` order.
 
 A message id is an HMAC, under the recipient's key, of (recipient, source event,
-kind, subject): a rebuilt projection produces the same ids, so `ON CONFLICT DO
-NOTHING` keeps a rebuild from re-sending anything, and without the key nobody can
+kind, subject): a rebuilt projection produces the same ids at the same positions,
+so `ON CONFLICT DO NOTHING` on the pair keeps a rebuild from re-sending anything
+(the pair, not the id alone, so that the unique index grows at its right edge
+as the log does), and without the key nobody can
 derive an id from a BSN (the subjects are ids derived from it). Republishing on
 request re-sends the stored messages with their original ids.
 
@@ -94,7 +96,7 @@ def write(curs: Cursor[Any], messages: list[Message]) -> None:
         curs,
         "INSERT INTO public.outbox (message_id, recipient, topic, key, kind, payload, "
         "source_position, recorded_at, student_id) SELECT * FROM {rows} "
-        "ON CONFLICT (message_id) DO NOTHING",
+        "ON CONFLICT (source_position, message_id) DO NOTHING",
         "message_id uuid, recipient text, topic text, key text, kind text, "
         "payload jsonb, source_position bigint, recorded_at timestamptz, "
         "student_id uuid",
