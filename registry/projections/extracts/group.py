@@ -21,7 +21,8 @@ class Extracts(ExtractProjection):
     name: ClassVar[str] = "extracts"
     # 1: the four extract_* projections (cbs v3, inspectie v3, gemeenten v4,
     # svb v3) folded over one shared state.
-    version: ClassVar[int] = 1
+    # 2: the students indexed by number (inspectie v4).
+    version: ClassVar[int] = 2
 
     def __init__(self, members: Sequence[Recipient]) -> None:
         recipients = [m.recipient for m in members]
