@@ -42,9 +42,8 @@ Kept = list[Any]  # [brin, vestiging, ..., opened_at, opened_by, closed_at, clos
 # Each enrolment event with what the page fold reads of it and of its stream:
 # the registration (first event), the event before and after it, and the
 # terms of the last event that was not an end (`grp` counts those). Fields are
-# typed and the topic coded as it is read: the sorts and the materialised steps
-# carry 8 bytes where the text took 25–46 (a third less to sort at national
-# scale, where both spill to disk).
+# typed and the topic coded as they are read, so the sorts and the materialised
+# steps carry about a third less than the text did (docs/benchmarks-notes.md).
 _STEPS = """
 WITH steps AS MATERIALIZED (SELECT x.*,
   first_value(x.vestiging) OVER g AS c_vestiging,
