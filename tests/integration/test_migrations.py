@@ -200,6 +200,38 @@ def test_the_retired_extract_projections_are_dropped_and_their_messages_kept(
     assert kept == (1,)
 
 
+def test_an_upgraded_outbox_keeps_its_messages_and_takes_none_twice(
+    database_url: str,
+) -> None:
+    """Migration 0005 makes the outbox unique on (source position, message id):
+    the messages already there stay, and the same message written again, as a
+    rebuilt projection writes it, is not taken a second time."""
+    before = [m for m in shipped() if m.name != "outbox_unique_by_position"]
+    migrate(database_url, Settings(), migrations=before)
+    message = uuid.uuid4()
+    insert = (
+        "INSERT INTO outbox (message_id, recipient, topic, key, kind, payload, "
+        "source_position, recorded_at) VALUES "
+        "(%s, 'cbs', 't', 'k', 'inschrijvingen', '{}', 7, now())"
+    )
+    with psycopg.connect(database_url) as conn:
+        conn.execute(insert, (message,))
+    assert [m.name for m in migrate(database_url, Settings())] == [
+        "outbox_unique_by_position"
+    ]
+    with psycopg.connect(database_url) as conn:
+        again = conn.execute(
+            insert + " ON CONFLICT (source_position, message_id) DO NOTHING",
+            (message,),
+        )
+        assert again.rowcount == 0
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert, (message,))
+    with psycopg.connect(database_url) as conn:
+        kept = conn.execute("SELECT message_id FROM outbox").fetchall()
+    assert kept == [(message,)]
+
+
 def test_processes_starting_at_once_apply_each_migration_once(
     database_url: str,
 ) -> None:
