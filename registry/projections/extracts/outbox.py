@@ -3,11 +3,11 @@ transaction of their tracking (exactly once), relayed to Kafka in `seq` order.
 
 A message id is an HMAC, under the recipient's key, of (recipient, source event,
 kind, subject): a rebuilt projection produces the same ids at the same positions,
-so `ON CONFLICT DO NOTHING` on the pair keeps a rebuild from re-sending anything
-(the pair, not the id alone, so that the unique index grows at its right edge
-as the log does), and without the key nobody can
-derive an id from a BSN (the subjects are ids derived from it). Republishing on
-request re-sends the stored messages with their original ids.
+so `ON CONFLICT DO NOTHING` on the pair keeps a rebuild from re-sending anything,
+and without the key nobody can derive an id from a BSN (the subjects are ids
+derived from it). Unique on the pair rather than the id alone, the index grows
+at its right edge as the log does. Republishing on request re-sends the stored
+messages with their original ids.
 
 A message about one person names them (`student_id`): when the person is
 forgotten, their messages are redacted in place (`redact`), never deleted, so the
