@@ -434,13 +434,7 @@ def attention(m: EnrolmentMutation, register: Register, at: datetime) -> list[Si
                 "after it",
             )
         )
-    birth = register.birth_date
-    if (
-        terms is not None
-        and terms.elementcode == PRO
-        and birth is not None
-        and _birthday(birth, 18) < calendar.first_day
-    ):
+    if adult_in_pro(m, register.birth_date):
         signals.append(
             Signal(
                 "X150",
@@ -449,6 +443,17 @@ def attention(m: EnrolmentMutation, register: Register, at: datetime) -> list[Si
             )
         )
     return signals
+
+
+def adult_in_pro(m: EnrolmentMutation, birth: date | None) -> bool:
+    """X150: praktijkonderwijs for a student who turned 18 before the school
+    year's first day. All the rules read of the birth date: intake judges a
+    batch's new periods once for each distinct answer, not once a birthday."""
+    terms = m.terms
+    if terms is None or terms.elementcode != PRO or birth is None:
+        return False
+    first_day = SchoolYearCalendar.of(m.source.schooljaar).first_day
+    return _birthday(birth, 18) < first_day
 
 
 def _birthday(birth: date, age: int) -> date:

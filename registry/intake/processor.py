@@ -12,6 +12,7 @@ from registry.application.mutations import (
     Judgement,
     Register,
     accountant_errors,
+    adult_in_pro,
     judge,
 )
 from registry.domain import ids
@@ -160,13 +161,14 @@ def _judgement(
     state: BatchState, ctx: Context, m: EnrolmentMutation, register: Register
 ) -> Judgement:
     """The rules' verdict. A period the registry does not hold, of a student with
-    no periods, is judged by its delivered fields, the birth date and the
-    school's years alone (never by who the student is): within a batch, those
-    are judged once, not once a record."""
+    no periods, is judged by its delivered fields, what the rules read of the
+    birth date and the school's years alone (never by who the student is):
+    within a batch, those are judged once, not once a record."""
     if m.student_id is None or register.enrolment is not None or register.periods:
         return judge(m, register, ctx.judged_at)
     years = tuple((sj, id(y), y.version) for sj, y in register.years.items())
-    key = (_judged_fields(m), _judged_source(m.source), register.birth_date, years)
+    adult = adult_in_pro(m, register.birth_date)
+    key = (_judged_fields(m), _judged_source(m.source), adult, years)
     found = state.judgements.get(key)
     if found is None:
         found = state.judgements[key] = judge(m, register, ctx.judged_at)

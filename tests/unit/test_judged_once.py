@@ -1,6 +1,7 @@
 """Intake judges a period new to the registry once per batch for each distinct
 set of what the rules read (registry/intake/processor.py, `_judgement`): never
-by who the student is nor by the record's place in the batch. These tests hold
+by who the student is nor by the record's place in the batch, and of the birth
+date only what `adult_in_pro` answers. These tests hold
 the rules to that, so a rule that starts to read another field fails here
 rather than giving one record another record's verdict."""
 
@@ -17,6 +18,7 @@ from registry.application.mutations import (
     EnrolmentMutation,
     Judgement,
     Register,
+    adult_in_pro,
     judge,
 )
 from registry.domain.enrolment import Source
@@ -27,6 +29,7 @@ from tests.conftest import utc
 from tests.factories import school
 
 OPENED = utc(2026, 8, 1)
+SJ = "2026-2027"
 SCHOOL = School.register(school(extra_vestiging=True, licences=("0300",)), OPENED)
 
 
@@ -46,6 +49,7 @@ def test_the_fields_left_out_of_a_verdicts_key_are_fields() -> None:
 
 
 days = st.dates(date(2024, 8, 1), date(2028, 7, 31))
+births = st.dates(date(2005, 8, 1), date(2009, 7, 31)) | days  # 18 before, or not
 
 
 @settings(max_examples=300, deadline=None)
@@ -61,7 +65,7 @@ days = st.dates(date(2024, 8, 1), date(2028, 7, 31))
     point=st.sampled_from([0, 1]),
     accountant=st.booleans(),
     schooljaar=st.sampled_from(["2025-2026", "2026-2027", "2027-2028"]),
-    birth=st.dates(date(2005, 8, 1), date(2009, 7, 31)) | days,  # 19 years before, or not
+    birth=births,
     today=st.datetimes(datetime(2026, 8, 1), datetime(2028, 7, 31)),
 )
 def test_a_fresh_period_is_judged_by_its_fields_not_by_whose_or_which_record(
@@ -102,3 +106,52 @@ def test_a_fresh_period_is_judged_by_its_fields_not_by_whose_or_which_record(
     first = judge(mutation(1, 1), register, at)
     other = judge(mutation(2, 77), register, at)
     assert _verdict(first) == _verdict(other)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    elementcode=st.sampled_from(["0090", "0300"]),
+    leerjaar=st.integers(1, 3),
+    start=st.dates(date(2026, 8, 1), date(2027, 5, 31)),
+    end=st.none() | st.dates(date(2027, 6, 1), date(2028, 7, 31)),
+    birth=births,
+    other=births,
+    today=st.datetimes(datetime(2026, 8, 1), datetime(2027, 5, 31)),
+)
+def test_of_the_birth_date_a_fresh_period_is_judged_by_what_the_rules_read(
+    elementcode: str,
+    leerjaar: int,
+    start: date,
+    end: date | None,
+    birth: date,
+    other: date,
+    today: datetime,
+) -> None:
+    """Two students whose birth dates give the same answer to `adult_in_pro` get
+    the same verdict; the mutation is one the rules accept, so every signal of an
+    accepted record (X150 among them) is worked out."""
+    at = today.replace(tzinfo=OPENED.tzinfo)
+    years = {SJ: SchoolYear.open("01OE", SJ, OPENED)}
+    m = EnrolmentMutation(
+        "T",
+        "01OE",
+        start,
+        Source("01OE", 0, SJ, 1, 1, False),
+        uuid4(),
+        "00",
+        elementcode,
+        leerjaar,
+        None,
+        end,
+        None,
+    )
+
+    def verdict(born: date) -> Judgement:
+        return judge(m, Register(SCHOOL, years[SJ], years=years, birth_date=born), at)
+
+    first = verdict(birth)
+    assert first.accepted
+    if adult_in_pro(m, other) == adult_in_pro(m, birth):
+        assert _verdict(verdict(other)) == _verdict(first)
+    else:
+        assert _verdict(verdict(other)) != _verdict(first)
