@@ -57,7 +57,7 @@ from registry.infrastructure.event_store import (
     register_transcodings,
 )
 from registry.infrastructure.person_keys import PersonForgotten
-from registry.infrastructure.sealing import SealingMapper
+from registry.infrastructure.sealing import PERSONAL, SealingMapper, as_uuid
 
 # Off only to measure what sealing costs (bench/encryption.py): never in use.
 SEAL_PERSONAL_DATA = "SEAL_PERSONAL_DATA"
@@ -192,9 +192,13 @@ class Registry(Application[UUID]):
         """Many aggregates from one query (bulk intake), not one query each; with
         `as_of`, as they stood at that recorded time (read-only copies)."""
         aggregates: dict[UUID, Aggregate] = {}
-        wanted = sorted(set(ids))
-        self._recorder.keys.prefetch(wanted)  # one query, not one a student
-        for stored in self._recorder.select_events_many(wanted):
+        found = self._recorder.select_events_many(sorted(set(ids)))
+        # The keys of the people among them in one query, not one a person;
+        # none asked for when there are none (a school, its years).
+        self._recorder.keys.prefetch(
+            {as_uuid(s.originator_id) for s in found if s.topic in PERSONAL}
+        )
+        for stored in found:
             event = self.mapper.to_domain_event(stored)
             assert isinstance(event, Aggregate.Event)  # the registry stores no other
             if as_of is not None and event.timestamp > as_of:

@@ -159,7 +159,7 @@ class SealingMapper(Mapper[UUID]):
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         cls = resolve_topic(stored_event.topic)
-        sid = _uuid(stored_event.originator_id)
+        sid = as_uuid(stored_event.originator_id)
         try:
             state: dict[str, Any] = self.transcoder.decode(stored_event.state)
             self.open(stored_event.topic, sid, state)
@@ -191,5 +191,6 @@ def upcast(cls: type, state: dict[str, Any]) -> None:
         version += 1
 
 
-def _uuid(value: UUID | str) -> UUID:
+def as_uuid(value: UUID | str) -> UUID:
+    """The registry's aggregates have UUIDs; the library's type allows strings."""
     return value if isinstance(value, UUID) else UUID(value)

@@ -155,9 +155,12 @@ def load_state(
     records: Sequence[Melding],
     ctx: Context,
     blocked: set[str] | None = None,
+    school: School | None = None,
 ) -> BatchState:
     """`blocked`: students whose earlier records still wait (a retry passes the
-    ones it has met so far); by default those waiting in intake's table."""
+    ones it has met so far); by default those waiting in intake's table.
+    `school`: the sender's school as the delivery's check just read it (not
+    read again)."""
     lookups = _lookups(store, register, records)
     numbers = (
         _numbers(records)
@@ -167,16 +170,19 @@ def load_state(
     fixed = [ids.school_id(ctx.brin), ids.school_year_id(ctx.brin, ctx.schooljaar)]
     years = [ids.school_year_id(ctx.brin, sj) for sj in _school_years(records, ctx)]
     known = registry.student_ids(numbers)
-    loaded = registry.get_many([*known.values(), *fixed, *years])
+    read = fixed[1:] if school is not None else fixed
+    loaded = registry.get_many([*known.values(), *read, *years])
+    if school is not None:
+        loaded[fixed[0]] = school
     # A number that is another's alias: that person, their periods, their history.
     persons = {a.person_id for a in loaded.values() if isinstance(a, Student)}
+    aliased = [p for p in persons if p is not None and p not in loaded]
     student_ids = [k for k, a in loaded.items() if isinstance(a, Student)]
-    student_ids += [p for p in persons if p is not None and p not in loaded]
-    periods = store.periods_of(student_ids)
+    periods = store.periods_of([*student_ids, *aliased])
     here = [p.enrolment_id for p in periods if p.brin == ctx.brin]
-    loaded |= registry.get_many([*student_ids, *here])
-    school = loaded.get(fixed[0])
-    assert isinstance(school, School)
+    loaded |= registry.get_many([*aliased, *here])
+    sender = loaded.get(fixed[0])
+    assert isinstance(sender, School)
     year = loaded.get(fixed[1])
     judged = (
         loaded
@@ -193,7 +199,7 @@ def load_state(
     lookups.students = {a.number: a for a in students}
     lookups.by_id = {a.id: a for a in students}
     return BatchState(
-        school=school,
+        school=sender,
         year=year if isinstance(year, SchoolYear) else None,
         years=years_now,
         judged_school=judged_school,

@@ -98,10 +98,10 @@ class Intake:
         self, raw: bytes | str, at: datetime, dry_run: bool, by: Principal | None
     ) -> Result:
         batch, content_hash = parse_batch(raw, local_day(at))
-        self._check_sender(batch)
+        school = self._check_sender(batch)
         if dry_run:
             assert by is not None
-            return self._trial(batch, content_hash, at, by)
+            return self._trial(batch, content_hash, at, by, school)
         for _ in range(MAX_ATTEMPTS):
             stored = self.store.batch(batch.key)
             if stored is not None:
@@ -109,17 +109,22 @@ class Intake:
                     batch, content_hash, stored.content_hash, stored.feedback
                 )
             try:
-                return self._process(batch, content_hash, at, dry_run=False)
+                return self._process(batch, content_hash, at, False, school)
             except ConcurrentChange:
                 continue  # another delivery changed the same student: judge again
         raise ConcurrentChange(f"batch {batch.key} kept conflicting; deliver it again")
 
     def _trial(
-        self, batch: Aanlevering, content_hash: str, at: datetime, by: Principal
+        self,
+        batch: Aanlevering,
+        content_hash: str,
+        at: datetime,
+        by: Principal,
+        school: School,
     ) -> Result:
         """Judge the batch, record who tried it (the audit row holds no personal
         data), and only then answer: an unaudited trial is not served."""
-        result = self._process(batch, content_hash, at, dry_run=True)
+        result = self._process(batch, content_hash, at, True, school)
         trial = Read(
             by.login, by.role.value, TRIAL_ROUTE, batch.brin, len(batch.meldingen)
         )
@@ -156,7 +161,7 @@ class Intake:
         stored = self.store.batch(key)
         return None if stored is None else stored.feedback
 
-    def _check_sender(self, batch: Aanlevering) -> None:
+    def _check_sender(self, batch: Aanlevering) -> School:
         school = self.registry.get_many([ids.school_id(batch.brin)]).get(
             ids.school_id(batch.brin)
         )
@@ -181,6 +186,7 @@ class Intake:
                     }
                 ]
             )
+        return school
 
     def _redelivered(
         self,
@@ -198,11 +204,18 @@ class Intake:
         return Result(feedback, recorded=False)
 
     def _process(
-        self, batch: Aanlevering, content_hash: str, at: datetime, dry_run: bool
+        self,
+        batch: Aanlevering,
+        content_hash: str,
+        at: datetime,
+        dry_run: bool,
+        school: School,
     ) -> Result:
         ctx = Context(batch.key, batch.accountant, batch.soort, at, dry_run)
         records = sorted(batch.meldingen, key=lambda r: r.meldingnummer)
-        state = load_state(self.registry, self.store, self.register, records, ctx)
+        state = load_state(
+            self.registry, self.store, self.register, records, ctx, school=school
+        )
         outcomes = [(r, process(state, ctx, r)) for r in records]
         feedback = feedback_document(
             batch.key, [o.entry(r.meldingnummer) for r, o in outcomes]

@@ -31,6 +31,7 @@ from registry.infrastructure.sealing import (
     SEALED,
     SealedAsBase64,
     Sealer,
+    as_uuid,
     upcast,
 )
 
@@ -54,11 +55,6 @@ class Fact:
     def kind(self) -> str:
         """The event class name, e.g. 'Enrolment.Registered'."""
         return self.topic.rpartition(":")[2]
-
-
-def _uuid(value: UUID | str) -> UUID:
-    """The registry's aggregates have UUIDs; the library's type allows strings."""
-    return value if isinstance(value, UUID) else UUID(value)
 
 
 def topics(*classes: type) -> tuple[str, ...]:
@@ -240,12 +236,12 @@ class EventLog:
         """The page's people's keys in one query, not one query a person."""
         if self._sealer is not None:
             self._sealer.keys.prefetch(
-                _uuid(n.originator_id) for n in notifications if n.topic in PERSONAL
+                as_uuid(n.originator_id) for n in notifications if n.topic in PERSONAL
             )
         return notifications
 
     def _fact(self, n: Notification, keys: KeyLookup | None = None) -> Fact:
-        originator_id = _uuid(n.originator_id)
+        originator_id = as_uuid(n.originator_id)
         opened_by = None
         if isinstance(self._sealer, Sealer) and n.topic in PERSONAL:
             opened_by = (self._sealer, originator_id)
