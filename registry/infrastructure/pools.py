@@ -60,19 +60,40 @@ def _quiet(conn: psycopg.Connection[Any]) -> bool:
 
 
 @contextmanager
-def connect(url: str, row_factory: Any = None) -> Iterator[psycopg.Connection[Any]]:
+def connect(
+    url: str, row_factory: Any = None, *, autocommit: bool = False
+) -> Iterator[psycopg.Connection[Any]]:
+    """`autocommit`: for a block whose statements need no transaction around
+    them (a single read): each is one round trip, not three with BEGIN and
+    COMMIT, which a delivery of a few records otherwise pays a dozen times."""
     entry = _POOLS.get(url)
     if entry is None:
-        with psycopg.connect(url, row_factory=row_factory or tuple_row) as conn:
+        with psycopg.connect(
+            url, row_factory=row_factory or tuple_row, autocommit=autocommit
+        ) as conn:
             yield conn
         return
     with entry[0].connection() as conn:
         if row_factory is not None:
             conn.row_factory = row_factory
+        was = conn.autocommit
+        if autocommit:
+            conn.autocommit = True
         try:
             yield conn
         finally:
             conn.row_factory = tuple_row
+            if autocommit and not was:
+                _transactional_again(conn)
+
+
+def _transactional_again(conn: psycopg.Connection[Any]) -> None:
+    """Lend no connection in autocommit to a block that expects a transaction:
+    one that cannot be set back is closed, and the pool drops it."""
+    try:
+        conn.autocommit = False
+    except psycopg.Error:
+        conn.close()
 
 
 @contextmanager

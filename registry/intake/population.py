@@ -118,8 +118,12 @@ class PostgresPopulationRegister:
     def _conn(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:
         return connect(self.url, dict_row)
 
+    def _read(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:
+        """For reads, which need no transaction around them."""
+        return connect(self.url, dict_row, autocommit=True)
+
     def set_available(self, available: bool, at: datetime) -> None:
-        with self._conn() as conn:
+        with self._read() as conn:
             conn.execute(
                 "INSERT INTO population_status VALUES (1, %s, %s) ON CONFLICT (id) DO "
                 "UPDATE SET available = excluded.available, since = excluded.since",
@@ -132,7 +136,7 @@ class PostgresPopulationRegister:
             raise RegisterUnavailable("the population register is unavailable")
 
     def by_bsn(self, bsns: Collection[str]) -> dict[str, Person]:
-        with self._conn() as conn:
+        with self._read() as conn:
             self._check_available(conn)
             rows = conn.execute(
                 "SELECT * FROM population_persons WHERE bsn = ANY(%b::text[])",

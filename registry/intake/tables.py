@@ -73,8 +73,12 @@ class IntakeStore:
     def _conn(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:
         return connect(self.url, dict_row)
 
+    def _read(self) -> AbstractContextManager[psycopg.Connection[dict[str, Any]]]:
+        """For a block of one statement: no transaction around it."""
+        return connect(self.url, dict_row, autocommit=True)
+
     def batch(self, key: BatchKey) -> StoredBatch | None:
-        with self._conn() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 "SELECT content_hash, feedback, soort FROM intake_batches WHERE brin=%s AND "
                 "aanleverpunt=%s AND schooljaar=%s AND batchnummer=%s",
@@ -88,7 +92,7 @@ class IntakeStore:
 
     def last_received(self) -> datetime | None:
         """When the last batch was received (its first delivery), if any."""
-        with self._conn() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 "SELECT max(received_at) AS at FROM intake_batches"
             ).fetchone()
@@ -97,7 +101,7 @@ class IntakeStore:
     def periods_of(self, student_ids: Sequence[UUID]) -> list[Period]:
         if not student_ids:
             return []
-        with self._conn() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 "SELECT * FROM intake_enrolments WHERE student_id = ANY(%b::uuid[])",
                 (list(student_ids),),
@@ -107,7 +111,7 @@ class IntakeStore:
     def issued_by_name(self, keys: Sequence[NameKey]) -> dict[NameKey, list[str]]:
         if not keys:
             return {}
-        with self._conn() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 "SELECT * FROM intake_issued WHERE surname = ANY(%s)",
                 (sorted({k[0] for k in keys}),),
@@ -120,7 +124,7 @@ class IntakeStore:
         return wanted
 
     def next_serials(self, count: int) -> list[int]:
-        with self._conn() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 "SELECT nextval('intake_onderwijsnummer_serial') AS n "
                 "FROM generate_series(1, %s)",
@@ -130,7 +134,7 @@ class IntakeStore:
 
     def accountant_batches(self, brin: str, schooljaar: str) -> set[int]:
         """The batchnummers of the accountant mutations the school delivered."""
-        with self._conn() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 "SELECT batchnummer FROM intake_batches WHERE brin = %s AND "
                 "schooljaar = %s AND soort = 'ACCOUNTANTSMUTATIE'",
@@ -142,7 +146,7 @@ class IntakeStore:
         """Which of these students have a record waiting (see batch_state.who)."""
         if not whos:
             return set()
-        with self._conn() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 "SELECT DISTINCT who FROM intake_waiting WHERE who = ANY(%b::text[])",
                 (list(whos),),
@@ -150,7 +154,7 @@ class IntakeStore:
         return {r["who"] for r in rows}
 
     def waiting(self) -> list[dict[str, Any]]:
-        with self._conn() as conn:
+        with self._read() as conn:
             return conn.execute(
                 "SELECT * FROM intake_waiting ORDER BY since, brin, aanleverpunt, "
                 "schooljaar, "

@@ -52,6 +52,28 @@ def test_a_failed_block_rolls_back_and_a_good_one_commits(database_url: str) -> 
         assert conn.execute("SELECT n FROM t").fetchall() == [(2,)]
 
 
+def test_a_read_needs_no_transaction_and_the_next_block_still_has_one(
+    database_url: str,
+) -> None:
+    """A read block runs without BEGIN and COMMIT; the same connection, lent
+    next to a writer, is transactional again: its failure leaves nothing."""
+    with pooled(database_url, max_size=1):
+        with connect(database_url) as conn:
+            conn.execute("CREATE TABLE r (n int)")
+        with connect(database_url, autocommit=True) as conn:
+            assert conn.execute("SELECT count(*) FROM r").fetchone() == (0,)
+            status = conn.info.transaction_status
+            assert status == psycopg.pq.TransactionStatus.IDLE  # no BEGIN sent
+        with pytest.raises(RuntimeError), connect(database_url) as conn:
+            conn.execute("INSERT INTO r VALUES (1)")
+            raise RuntimeError("half way")
+        with connect(database_url) as conn:
+            assert not conn.autocommit
+            conn.execute("INSERT INTO r VALUES (2)")
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT n FROM r").fetchall() == [(2,)]
+
+
 def test_the_embedded_server_checkpoints_by_time_not_every_gigabyte(
     server_url: str,
 ) -> None:
