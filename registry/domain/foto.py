@@ -144,9 +144,20 @@ def document(
     }
 
 
+# What json.dumps(value, sort_keys=True, separators=(",", ":"),
+# ensure_ascii=False) builds anew on every call; a foto's hash encodes each of
+# its thousands of entries twice.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_json(value: object) -> str:
+    """Canonical JSON of any value: sorted keys, no spaces."""
+    return _CANONICAL.encode(value)
+
+
 def canonical(doc: FotoDocument) -> str:
-    """The canonical JSON: sorted keys, no spaces."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The document's canonical JSON."""
+    return canonical_json(doc)
 
 
 def content_hash(doc: FotoDocument, text: str | None = None) -> str:

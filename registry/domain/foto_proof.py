@@ -21,7 +21,6 @@ its place among the numbers says nothing either.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from collections import Counter
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from registry.domain.foto import (
     FotoDocument,
     FotoEntry,
     LeerlingRef,
+    canonical_json,
     content_hash,
     forgotten_leerling,
     is_forgotten,
@@ -62,10 +62,6 @@ def redacted(doc: FotoDocument) -> int:
     return sum(bool(e["leerling"].get("vergeten")) for e in doc["inschrijvingen"])
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -78,11 +74,11 @@ def new_proof(doc: FotoDocument) -> Proof:
 
 
 def person_digest(salt: str, who: LeerlingRef) -> str:
-    return _sha(salt + _json(who))
+    return _sha(salt + canonical_json(who))
 
 
 def entry_digest(entry: FotoEntry, person: str) -> str:
-    return _sha(_json({**entry, "leerling": person}))
+    return _sha(canonical_json({**entry, "leerling": person}))
 
 
 def _person(entry: FotoEntry, proof: EntryProof) -> str:
@@ -96,7 +92,7 @@ def hash_of(doc: FotoDocument, proof: Proof | None) -> str | None:
         return None if redacted(doc) else content_hash(doc)
     pairs = zip(doc["inschrijvingen"], proof["entries"], strict=True)
     digests = sorted(entry_digest(e, _person(e, p)) for e, p in pairs)
-    return _sha(_json({**doc, "inschrijvingen": digests}))
+    return _sha(canonical_json({**doc, "inschrijvingen": digests}))
 
 
 def _blanked(entry: FotoEntry, proof: EntryProof) -> tuple[FotoEntry, EntryProof]:
@@ -123,7 +119,7 @@ def redact(
             gone.append(_blanked(entry, salt))
         else:
             kept.append((entry, salt))
-    gone.sort(key=lambda pair: pair[1].get("person") or _json(pair[0]))
+    gone.sort(key=lambda pair: pair[1].get("person") or canonical_json(pair[0]))
     pairs = kept + gone
     out: Proof = {**proof, "entries": [p for _, p in pairs] if proof["entries"] else []}
     return {**doc, "inschrijvingen": [e for e, _ in pairs]}, out, now
@@ -133,8 +129,8 @@ def _normal(entry: FotoEntry) -> str:
     """An entry as compared between issued and derived again: a person forgotten
     reads the same whether redacted or derived as `vergeten:<id>`."""
     if is_forgotten(entry["leerling"]):
-        return _json({**entry, "leerling": forgotten_leerling()})
-    return _json(entry)
+        return canonical_json({**entry, "leerling": forgotten_leerling()})
+    return canonical_json(entry)
 
 
 def same_content(stored: FotoDocument, again: FotoDocument) -> bool:

@@ -102,3 +102,23 @@ def test_the_read_sides_forgotten_number_is_what_fotos_recognise() -> None:
     sid = uuid4()
     assert foto.is_forgotten(foto.leerling(forgotten_number(sid), "bsn"))
     assert foto.is_forgotten(foto.leerling(forgotten_number(sid), "onderwijsnummer"))
+
+
+def test_the_hashes_of_a_known_foto_never_change() -> None:
+    """Issued hashes are stored and checked by schools and DUO: the bytes they are
+    taken over (sorted keys, no spaces, text as is) are pinned here, with the
+    digests this document had when the scheme was written."""
+    assert foto.canonical_json({"b": [None, True], "a": "é"}) == (
+        '{"a":"é","b":[null,true]}'
+    )
+    d = doc(entry(ANNA), entry(PIET, 2))
+    proof: foto_proof.Proof = {
+        "scheme": foto_proof.ENTRIES,
+        "entries": [{"salt": "00" * 16}, {"salt": "11" * 16}],
+    }
+    assert foto_proof.hash_of(d, proof) == (
+        "a21f89b14337ee8882b7c5a3ce567f66f2945d6cb80c3ba070eead036a1104a8"
+    )
+    assert foto.content_hash(d) == (
+        "7a0fab5d5b5b2cee41755e05980165bebb8c45a3e50f43f8c265aad971e29bf1"
+    )
