@@ -37,12 +37,12 @@ from registry.domain.foto import (
     FotoKind,
     FotoRef,
     LeerlingRef,
-    canonical,
     content_hash,
 )
 from registry.domain.foto_proof import Proof, Verification
 from registry.domain.school_year import SchoolYear
 from registry.domain.signals import ListedSignal
+from registry.infrastructure.jsonb import jsonb_text
 from registry.infrastructure.person_keys import PERSON_KEYS_TABLE
 from registry.infrastructure.pools import connect
 
@@ -243,14 +243,13 @@ class Fotos:
             "controletotaal": doc["controletotaal"],
             "bekostigd": doc["bekostigd"],
         }
-        text = canonical(doc)  # encoded once for the stored copy
         key = (year.brin, year.schooljaar, soort.value, versie)
         row = (
             *key,
             digest,
             position,
             at,
-            Jsonb(doc, dumps=lambda _: text),
+            Jsonb(doc, dumps=jsonb_text),
             None if signals is None else Jsonb(signals),
             Jsonb(proof),
         )

@@ -5,7 +5,6 @@ onderwijsnummers by name). All are written in the transaction of the batch's eve
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -13,11 +12,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import orjson
 import psycopg
 from psycopg.rows import dict_row
 
 from registry.application.mutations import Period
+from registry.infrastructure.jsonb import jsonb_text
 from registry.infrastructure.pools import connect
 from registry.intake.feedback import FeedbackDocument
 from registry.intake.population import NameKey
@@ -170,14 +169,5 @@ def batch_row(
     updated: datetime,
     feedback: FeedbackDocument,
 ) -> tuple[Any, ...]:
-    return (*key, content_hash, soort, received, updated, _json(feedback))
-
-
-def _json(document: Any) -> str:
-    """orjson: a large delivery's feedback is megabytes. jsonb stores the parsed
-    value, so the stored document is the same whichever encoder wrote it; what
-    orjson refuses (a lone surrogate) the standard library is left to refuse."""
-    try:
-        return orjson.dumps(document).decode()
-    except TypeError:
-        return json.dumps(document)
+    # A large delivery's feedback is megabytes.
+    return (*key, content_hash, soort, received, updated, jsonb_text(feedback))
