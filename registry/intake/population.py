@@ -123,7 +123,7 @@ class PostgresPopulationRegister:
         return connect(self.url, dict_row, autocommit=True)
 
     def set_available(self, available: bool, at: datetime) -> None:
-        with self._read() as conn:
+        with self._conn() as conn:
             conn.execute(
                 "INSERT INTO population_status VALUES (1, %s, %s) ON CONFLICT (id) DO "
                 "UPDATE SET available = excluded.available, since = excluded.since",
@@ -147,7 +147,7 @@ class PostgresPopulationRegister:
     def by_name(self, keys: Collection[NameKey]) -> dict[NameKey, list[Person]]:
         if not keys:
             return {}
-        with self._conn() as conn:
+        with self._read() as conn:
             self._check_available(conn)
             surnames = sorted({k[0] for k in keys})
             rows = conn.execute(
