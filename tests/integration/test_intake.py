@@ -310,6 +310,29 @@ def test_unlicensed_x121_overlap_x130_late_end_x131_and_pro_age_x150(
     assert one(rt, pro, at=utc(2026, 9, 30), number=3) == ("G", ["X150"])
 
 
+def test_x150_in_one_batch_goes_by_each_students_own_birth_date(rt: Runtime) -> None:
+    """A batch's new periods share verdicts (intake judges equal inputs once):
+    students born either side of the 18-before-1-August line, in one batch with
+    the same praktijkonderwijs period, the younger ones first, each get their
+    own answer (contract.md X150), the day before and the day itself included."""
+    born = {
+        "300000121": "2009-02-10",  # 17 on 1 August 2026
+        "300000133": "2008-08-01",  # turns 18 on the first day: not before it
+        "300000145": "2008-07-31",  # turned 18 the day before
+    }
+    people = [{**OLD, "bsn": b, "geboortedatum": d} for b, d in born.items()]
+    rt.population.load([PersonIn.model_validate(p) for p in people], utc(2026, 7, 1))
+    pro = period(elementcode="0090", leerjaar=5)
+    records = [rec(n, student(p), inschrijving=pro) for n, p in enumerate(people, 1)]
+    old = rec(4, student({**OLD, "bsn": "200000020"}), inschrijving=pro)
+    assert deliver(rt, batch(*records, old)) == {
+        1: ("G", []),
+        2: ("G", []),
+        3: ("G", ["X150"]),
+        4: ("G", ["X150"]),
+    }
+
+
 def test_stop_x140_accountant_x141_and_assured_060(rt: Runtime) -> None:
     deliver(rt, batch(rec(1, student(ANNA))))
     change = rec(1, student(ANNA), "A", inschrijving=period(leerjaar=2))
