@@ -95,3 +95,41 @@ def test_a_long_wait_on_the_register_is_x132(runtime: Runtime) -> None:
     rt.intake.retry_waiting(utc(2026, 9, 10))
     assert signals(rt, "01OE", utc(2026, 9, 11)) == [("X132", ANNA["bsn"])]
     assert national(rt, utc(2026, 9, 11)) == {"X132": 1}  # waited, then judged
+
+
+def test_x130_lists_a_student_once_per_school_with_every_other_period(
+    runtime: Runtime,
+) -> None:
+    """Two periods at one school and a third at another, all valid on 1
+    October: each school lists the student once, naming the periods that are
+    not the listed one; the country counts one signal per school."""
+    rt = runtime
+    prepare(rt)
+    rt.intake.submit(
+        batch(
+            rec(1, student(ANNA)),
+            rec(2, student(ANNA), inschrijving=period(ingangsdatum="2026-08-15")),
+        ),
+        utc(2026, 8, 20),
+    )
+    rt.intake.submit(
+        batch(
+            rec(1, student(ANNA), inschrijving=period(ingangsdatum="2026-09-01")),
+            brin="02AB",
+        ),
+        utc(2026, 9, 2),
+    )
+    t = utc(2026, 11, 2)
+    schema = Projector(rt.database_url).fresh(Timeline())
+    with psycopg.connect(rt.database_url) as conn:
+        conn.execute(f"SET search_path TO {schema}, public")
+        here = current(conn.cursor(), "01OE", SJ, t)
+        there = current(conn.cursor(), "02AB", SJ, t)
+    assert [(s["code"], s["leerling"]) for s in here] == [("X130", ANNA["bsn"])]
+    assert here[0]["tekst"] == (
+        "01OE from 2026-08-01, 01OE from 2026-08-15, 02AB from 2026-09-01"
+    )
+    assert [(s["code"], s["tekst"]) for s in there] == [
+        ("X130", "01OE from 2026-08-01, 01OE from 2026-08-15")
+    ]
+    assert national(rt, t) == {"X130": 2}

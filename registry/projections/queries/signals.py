@@ -4,8 +4,9 @@ cause is resolved (an X130 once one school ends its period):
 
 - X121: a period whose elementcode is not licensed at its vestiging on its
   ingangsdatum;
-- X130: a student with more than one period valid on 1 October, listed at every
-  school involved;
+- X130: a student with more than one period valid on 1 October, listed once at
+  every school involved, naming each other such period once (by school, then
+  date); the doubles are found before their students are looked up;
 - X131: a period whose einddatum became known more than 7 days after it;
 - X150: praktijkonderwijs (0090) for a student who turned 18 before the school
   year began;
@@ -34,12 +35,18 @@ WHERE p.brin = %(brin)s AND p.recorded @> %(t)s::timestamptz AND p.valid && date
     AND l.elementcode = p.elementcode AND l.valid @> p.ingangsdatum
     AND l.recorded @> %(t)s::timestamptz)""",
     "X130": """
-SELECT s.number, string_agg(o.brin || ' from ' || o.ingangsdatum, ', ' ORDER BY o.brin)
-FROM periods p JOIN students s USING (student_id)
-JOIN periods o ON o.student_id = p.student_id AND o.enrolment_id <> p.enrolment_id
-  AND o.valid @> %(count)s::date AND o.recorded @> %(t)s::timestamptz
-WHERE p.brin = %(brin)s AND p.recorded @> %(t)s::timestamptz AND p.valid @> %(count)s::date
-GROUP BY p.brin, s.number""",
+WITH mine AS MATERIALIZED (
+  SELECT p.brin, p.student_id, p.enrolment_id FROM periods p
+  WHERE p.brin = %(brin)s AND p.recorded @> %(t)s::timestamptz AND p.valid @> %(count)s::date),
+doubled AS (
+  SELECT m.brin, m.student_id,
+    string_agg(DISTINCT o.brin || ' from ' || o.ingangsdatum, ', '
+      ORDER BY o.brin || ' from ' || o.ingangsdatum) AS others
+  FROM mine m JOIN periods o ON o.student_id = m.student_id
+    AND o.enrolment_id <> m.enrolment_id
+    AND o.valid @> %(count)s::date AND o.recorded @> %(t)s::timestamptz
+  GROUP BY m.brin, m.student_id)
+SELECT s.number, d.others FROM doubled d JOIN students s USING (student_id)""",
     "X131": """
 SELECT s.number, 'einddatum ' || p.einddatum || ' known on ' || (
   SELECT min(lower(v.recorded))::date FROM periods v
