@@ -4,16 +4,18 @@ enrolment is unlicensed or excluded stays funded where the fundable one is."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
 from registry.bootstrap import Runtime
+from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
 from registry.projections.engine.reading import reading
 from registry.projections.queries.peiling import snapshot
 from tests.conftest import utc
 from tests.factories import SJ
-from tests.intake_helpers import ANNA, batch, period, prepare, rec, student
+from tests.intake_helpers import ANNA, PIET, TWIN, batch, period, prepare, rec, student
 
 COUNT = utc(2026, 10, 1).date()
 
@@ -83,3 +85,49 @@ def test_a_foto_position_ranks_a_version_replaced_at_the_same_instant(
     with reading(rt.database_url, "timeline") as r:
         doc = snapshot(r.cursor, "01OE", SJ, COUNT, at, position=between)
     assert [e["redenen"] for e in doc["inschrijvingen"]] == [["X130"]]
+
+
+def test_a_licence_counts_only_at_its_own_school_and_vestiging(rt: Runtime) -> None:
+    """X121 looks a period's licence up by school, vestiging and elementcode
+    together, for the school's own periods and for a rival's elsewhere, at a
+    time and at a foto's log position alike."""
+
+    def licences(*codes: str) -> tuple[Licence, ...]:
+        return tuple(Licence(c, date(2020, 8, 1)) for c in codes)
+
+    def school(brin: str, *vestigingen: tuple[str, tuple[Licence, ...]]) -> Any:
+        return SchoolRegistration(
+            brin,
+            brin,
+            "GM0014",
+            tuple(
+                VestigingRegistration(v, v, v == "00", "9711AB", "GM0014", lic)
+                for v, lic in vestigingen
+            ),
+        )
+
+    rt.registry.load_schools(
+        [
+            school("03CD", ("00", licences("0300", "0090")), ("01", licences("0300"))),
+            school("04EF", ("00", licences("0300", "0100"))),
+        ],
+        utc(2026, 7, 2),
+    )
+    # 0090 is licensed at the other vestiging, 0100 at the other school.
+    piet = period(vestiging="01", elementcode="0090")
+    twin = period(ingangsdatum="2026-08-15", elementcode="0100")
+    anna = period(ingangsdatum="2026-08-20")
+    records = [rec(1, student(PIET), inschrijving=piet)]
+    records += [rec(2, student({**TWIN, "bsn": "200000007"}), inschrijving=twin)]
+    records += [rec(3, student(ANNA), inschrijving=anna)]
+    fb = rt.intake.submit(batch(*records, brin="03CD"), utc(2026, 9, 10)).feedback
+    assert fb["goedgekeurd"] == 3, fb
+    # Anna's later period at 04EF is licensed there, so it is the one funded.
+    enrol(rt, "04EF", 1, ingangsdatum="2026-09-01", elementcode="0100")
+    here = {"2026-08-01": ["X121"], "2026-08-15": ["X121"], "2026-08-20": ["X130"]}
+    assert verdicts(rt, "03CD") == here
+    assert verdicts(rt, "04EF") == {"2026-09-01": []}
+    position = rt.registry.recorder.max_notification_id()
+    with reading(rt.database_url, "timeline") as r:
+        doc = snapshot(r.cursor, "03CD", SJ, COUNT, utc(2026, 9, 10), position=position)
+    assert {e["ingangsdatum"]: e["redenen"] for e in doc["inschrijvingen"]} == here
