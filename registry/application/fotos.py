@@ -51,9 +51,12 @@ INSERT_FOTO = (
     "%b::int[], %b::text[], %b::int8[], %b::timestamptz[], %b::jsonb[], %b::jsonb[], "
     "%b::jsonb[])"
 )
+# A new version's rows are new (a race for the same version fails on the
+# fotos row first): a plain insert, sorted, not one that checks each for a
+# conflict.
 INSERT_PERSONS = (
     "INSERT INTO foto_persons SELECT * FROM unnest(%b::text[], %b::text[], "
-    "%b::text[], %b::int[], %b::uuid[]) ON CONFLICT DO NOTHING"
+    "%b::text[], %b::int[], %b::uuid[])"
 )
 _FORGOTTEN = SQL(
     "SELECT p.brin, p.schooljaar, p.soort, p.versie, array_agg(p.student_id) "
@@ -255,7 +258,8 @@ class Fotos:
         )
         numbers = [n for e in doc["inschrijvingen"] for n in _numbers(e["leerling"])]
         listed = [
-            (*key, sid) for sid in _listed(doc, self.registry.student_ids(numbers))
+            (*key, sid)
+            for sid in sorted(_listed(doc, self.registry.student_ids(numbers)))
         ]
         foto = IssuedFoto(soort, versie, digest, position, at, doc, signals, proof)
         return _Issued(foto, ref, [(INSERT_FOTO, [row]), (INSERT_PERSONS, listed)])
