@@ -155,11 +155,6 @@ def canonical_json(value: object) -> str:
     return _CANONICAL.encode(value)
 
 
-def canonical(doc: FotoDocument) -> str:
-    """The document's canonical JSON."""
-    return canonical_json(doc)
-
-
-def content_hash(doc: FotoDocument, text: str | None = None) -> str:
-    """sha256 of the canonical JSON (UTF-8); `text` if it is already encoded."""
-    return hashlib.sha256((text or canonical(doc)).encode()).hexdigest()
+def content_hash(doc: FotoDocument) -> str:
+    """sha256 of the canonical JSON (UTF-8)."""
+    return hashlib.sha256(canonical_json(doc).encode()).hexdigest()

@@ -63,28 +63,23 @@ LEFT JOIN ranked k ON k.enrolment_id = v.enrolment_id
 # planner cannot tell how many rows it holds once narrowed to the school (it
 # guessed one) and for some schools scanned it once per period: 150 ms, not 8,
 # for a school of 3,100 periods.
-_LICENCES = {
-    False: {
-        "licences": "SELECT DISTINCT l.brin, l.vestiging, l.elementcode "
+_LICENCES = {  # the CTE, whether {a}'s period is licensed, and the join it needs
+    False: (
+        "SELECT DISTINCT l.brin, l.vestiging, l.elementcode "
         "FROM licences l WHERE l.valid @> %(d)s::date AND {l}",
-        "licensed_r": "lic.brin IS NOT NULL",
-        "join_r": "LEFT JOIN lic ON (lic.brin, lic.vestiging, lic.elementcode) "
-        "= (r.brin, r.vestiging, r.elementcode)",
-        "licensed_v": "lic.brin IS NOT NULL",
-        "join_v": "LEFT JOIN lic ON (lic.brin, lic.vestiging, lic.elementcode) "
-        "= (v.brin, v.vestiging, v.elementcode)",
-    },
-    True: {
+        "lic.brin IS NOT NULL",
+        "LEFT JOIN lic ON (lic.brin, lic.vestiging, lic.elementcode) "
+        "= ({a}.brin, {a}.vestiging, {a}.elementcode)",
+    ),
+    True: (
         # Keys as "brin vestiging elementcode": none of them holds a space.
-        "licences": "SELECT coalesce(jsonb_object_agg(z.key, true), '{{}}') AS keys "
+        "SELECT coalesce(jsonb_object_agg(z.key, true), '{{}}') AS keys "
         "FROM (SELECT DISTINCT l.brin || ' ' || l.vestiging || ' ' || l.elementcode "
         "AS key FROM licences l WHERE l.brin = ANY(ARRAY(SELECT brin FROM schools)) "
         "AND l.valid @> %(d)s::date AND {l}) z",
-        "licensed_r": "lic.keys ? (r.brin || ' ' || r.vestiging || ' ' || r.elementcode)",
-        "join_r": "CROSS JOIN lic",
-        "licensed_v": "lic.keys ? (v.brin || ' ' || v.vestiging || ' ' || v.elementcode)",
-        "join_v": "CROSS JOIN lic",
-    },
+        "lic.keys ? ({a}.brin || ' ' || {a}.vestiging || ' ' || {a}.elementcode)",
+        "CROSS JOIN lic",
+    ),
 }
 # The conditions that narrow each part to one school (brin = %(brin)s).
 _ONE_SCHOOL = {
@@ -121,12 +116,13 @@ def periods_query(by_position: bool, one_school: bool) -> Composed:
         else "d.recorded @> %(t)s::timestamptz"
     )
     narrow = {n: SQL(c if one_school else "") for n, c in _ONE_SCHOOL.items()}
+    cte, licensed, join = _LICENCES[one_school]
     licences: dict[str, Composable] = {
-        n: SQL(c) for n, c in _LICENCES[one_school].items()
+        "licences": SQL(cte).format(l=_known("l", by_position))
     }
-    licences["licences"] = SQL(_LICENCES[one_school]["licences"]).format(
-        l=_known("l", by_position)
-    )
+    for a in ("r", "v"):  # the rivals, the school's own periods
+        licences[f"licensed_{a}"] = SQL(licensed.format(a=a))
+        licences[f"join_{a}"] = SQL(join.format(a=a))
     return SQL(_PERIODS).format(
         p=_known("p", by_position),
         x=SQL(x),
