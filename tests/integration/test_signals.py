@@ -6,6 +6,7 @@ from __future__ import annotations
 import psycopg
 
 from registry.bootstrap import Runtime
+from registry.domain.signals import ListedSignal
 from registry.projections.engine.runner import Projector
 from registry.projections.queries.signals import counts, current
 from registry.projections.timeline import Timeline
@@ -14,13 +15,15 @@ from tests.factories import SJ
 from tests.intake_helpers import ANNA, OLD, PIET, batch, period, prepare, rec, student
 
 
-def signals(rt: Runtime, brin: str, at) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def listed(rt: Runtime, brin: str, at) -> list[ListedSignal]:  # type: ignore[no-untyped-def]
     schema = Projector(rt.database_url).fresh(Timeline())
     with psycopg.connect(rt.database_url) as conn:
         conn.execute(f"SET search_path TO {schema}, public")
-        return [
-            (s["code"], s["leerling"]) for s in current(conn.cursor(), brin, SJ, at)
-        ]
+        return current(conn.cursor(), brin, SJ, at)
+
+
+def signals(rt: Runtime, brin: str, at) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [(s["code"], s["leerling"]) for s in listed(rt, brin, at)]
 
 
 def national(rt: Runtime, at) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -120,11 +123,7 @@ def test_x130_lists_a_student_once_per_school_with_every_other_period(
         utc(2026, 9, 2),
     )
     t = utc(2026, 11, 2)
-    schema = Projector(rt.database_url).fresh(Timeline())
-    with psycopg.connect(rt.database_url) as conn:
-        conn.execute(f"SET search_path TO {schema}, public")
-        here = current(conn.cursor(), "01OE", SJ, t)
-        there = current(conn.cursor(), "02AB", SJ, t)
+    here, there = listed(rt, "01OE", t), listed(rt, "02AB", t)
     assert [(s["code"], s["leerling"]) for s in here] == [("X130", ANNA["bsn"])]
     assert here[0]["tekst"] == (
         "01OE from 2026-08-01, 01OE from 2026-08-15, 02AB from 2026-09-01"
