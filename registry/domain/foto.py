@@ -129,8 +129,13 @@ def document(
     peildatum: str,
     stand_per: str,
     entries: list[FotoEntry],
+    *,
+    ordered: bool = False,
 ) -> FotoDocument:
-    entries = sorted(entries, key=sort_key)
+    """`ordered`: the entries are already in sort_key's order (as the
+    timeline's query sorts them), so sorting them again is skipped."""
+    if not ordered:
+        entries = sorted(entries, key=sort_key)
     return {
         "format": FORMAT,
         "soort": soort,

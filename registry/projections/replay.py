@@ -97,7 +97,11 @@ def _against_foto(
         }
     d = foto.document
     with psycopg.connect(url) as conn:
-        conn.execute(SQL("SET search_path TO {}, public").format(Identifier(scratch)))
+        conn.execute(
+            SQL("SET search_path TO {}, public; SET DateStyle = ISO").format(
+                Identifier(scratch)
+            )
+        )
         again = snapshot(
             conn.cursor(),
             d["brin"],

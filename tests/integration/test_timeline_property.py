@@ -36,7 +36,7 @@ from pydantic import SecretStr
 
 from registry.bootstrap import Runtime, bootstrap
 from registry.config import Settings
-from registry.domain.foto import leerling
+from registry.domain.foto import leerling, sort_key
 from registry.projections.engine.runner import Projector
 from registry.projections.queries import entries
 from registry.projections.queries.peiling import PeriodRow, reasons, snapshot
@@ -355,6 +355,9 @@ def check(
         # the position, and as the JSON an answer sends.
         rows = snapshot_periods(curs, brin, SJ, d, t)
         assert _shown(doc["inschrijvingen"]) == sorted(map(_entry, rows))
+        # In the contract's order as the database sorted them (the document
+        # does not sort them again).
+        assert doc["inschrijvingen"] == sorted(doc["inschrijvingen"], key=sort_key)
         at_p = snapshot(curs, brin, SJ, d, t, position=p)
         assert at_p["inschrijvingen"] == doc["inschrijvingen"], (brin, d, t, p)
         sent = entries.page(curs, brin, SJ, d, t)

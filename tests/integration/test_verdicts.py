@@ -4,6 +4,7 @@ enrolment is unlicensed or excluded stays funded where the fundable one is."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from registry.bootstrap import Runtime
 from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
 from registry.projections.engine.reading import reading
+from registry.projections.queries import entries
 from registry.projections.queries.peiling import snapshot
 from tests.conftest import utc
 from tests.factories import SJ
@@ -66,6 +68,41 @@ def test_an_excluded_later_enrolment_does_not_unfund_the_other(rt: Runtime) -> N
     reg.report_assurance("02AB", SJ, [], excluded, utc(2027, 6, 20))  # type: ignore[arg-type]
     assert verdicts(rt, "02AB") == {"2026-09-01": ["X160"]}
     assert verdicts(rt, "01OE") == {"2026-08-01": []}
+
+
+def test_every_reason_of_a_period_is_listed_sorted_as_values_and_as_json(
+    rt: Runtime,
+) -> None:
+    """An unlicensed period of an excluded student has two reasons: the
+    document lists both, sorted, and the JSON answer says the same."""
+    enrol(rt, "02AB", 1, elementcode="0100")  # unlicensed at 02AB
+    reg = rt.registry
+    reg.declare_complete("02AB", SJ, utc(2026, 10, 10))
+    rt.fotos.issue("voorlopig", "02AB", SJ, utc(2026, 11, 15))  # type: ignore[arg-type]
+    reg.stop_mutations("02AB", SJ, utc(2027, 3, 1))
+    rt.fotos.issue("actueel", "02AB", SJ, utc(2027, 3, 1, 12))  # type: ignore[arg-type]
+    excluded = [{"leerling": {"bsn": ANNA["bsn"]}, "reden": "indicatie"}]
+    reg.report_assurance("02AB", SJ, [], excluded, utc(2027, 6, 20))  # type: ignore[arg-type]
+    assert verdicts(rt, "02AB") == {"2026-08-01": ["X121", "X151"]}
+    with reading(rt.database_url, "timeline") as r:
+        doc = snapshot(r.cursor, "02AB", SJ, COUNT, utc(2027, 7, 1))
+        sent = entries.page(r.cursor, "02AB", SJ, COUNT, utc(2027, 7, 1))
+    assert json.loads(sent.entries) == doc["inschrijvingen"]
+    assert (sent.controletotaal, sent.bekostigd) == (1, 0)
+    assert (doc["controletotaal"], doc["bekostigd"]) == (1, 0)
+
+
+def test_entries_refuse_dates_in_any_form_but_iso(rt: Runtime) -> None:
+    """Dates are written by the session's DateStyle: another would put
+    '01/08/2026' in a document, so the query refuses to run."""
+    enrol(rt, "01OE", 1)
+    rt.catch_up()
+    with reading(rt.database_url, "timeline") as r:
+        r.cursor.execute("SET LOCAL DateStyle = 'SQL, DMY'")
+        with pytest.raises(ValueError, match="DateStyle ISO"):
+            snapshot(r.cursor, "01OE", SJ, COUNT, utc(2027, 7, 1))
+        with pytest.raises(ValueError, match="DateStyle ISO"):
+            entries.page(r.cursor, "01OE", SJ, COUNT, utc(2027, 7, 1))
 
 
 def test_a_foto_position_ranks_a_version_replaced_at_the_same_instant(

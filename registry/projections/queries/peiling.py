@@ -94,6 +94,7 @@ def snapshot(
         peildatum.isoformat(),
         stand_per.astimezone(UTC).isoformat(),
         entries.rows(curs, brin, schooljaar, peildatum, stand_per, position),
+        ordered=True,
     )
 
 
