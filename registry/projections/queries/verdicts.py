@@ -8,7 +8,7 @@ from psycopg.sql import SQL, Composable, Composed
 
 # The periods valid on D as known at T (or at log position P), each with what
 # its verdict rests on. {one} narrows every part to one school. One school's
-# rows come from its GiST index with the student's number on them, so no
+# rows come from its index with the student's number on them, so no
 # lookup per row. X130 ranks only the students noted in `doubles` for D and
 # T (two enrolments valid and known at once), over their periods at every
 # school; the licences and exclusions read are those of the school and of
