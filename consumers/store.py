@@ -111,8 +111,12 @@ def store(
             # without converting the statement again for each message.
             for _, run in itertools.groupby(ops, key=lambda op: id(op[0])):
                 ops_of_run = list(run)
-                sql = ops_of_run[0][0]
-                cur.executemany(sql, [params for _, params in ops_of_run])
+                sql, rows = ops_of_run[0][0], [params for _, params in ops_of_run]
+                one = fold.as_one(schema, sql, rows)
+                if one is not None:
+                    cur.execute(*one)
+                else:
+                    cur.executemany(sql, rows)
     return out
 
 

@@ -248,6 +248,34 @@ def test_a_municipality_folds_numbers_links_and_moves(
     assert agency.rows("SELECT count(*) FROM {s}.enrolments") == [(0,)]
 
 
+def test_upserts_of_one_period_in_one_batch_fold_as_in_turn(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    """A batch's run of upserts goes as one statement: messages about one
+    period in it still end as they would one by one, and a number left out
+    keeps the one given before."""
+    agency = Agency(database_url, kafka_bootstrap, "gemeente", ("inschrijvingen",))
+    onr, bsn = "101234567", "800000481"
+    sent = [
+        gemeente("T", None, onr),
+        gemeente("T", bsn, onr, vestiging="01"),
+        gemeente("T", None, onr, vestiging="02"),
+        gemeente("T", None, onr, brin="02OE"),
+        gemeente("U", None, onr, brin="02OE", einddatum="2021-07-31"),
+    ]
+    for body in sent:
+        agency.publish("inschrijvingen", body, key=onr)
+    stats = agency.consume()
+    assert (stats.stored, stats.parked) == (5, 0)
+    assert agency.rows(
+        "SELECT persoon, bsn, brin, vestiging, ingangsdatum::text, einddatum::text "
+        "FROM {s}.enrolments ORDER BY brin"
+    ) == [
+        (onr, bsn, "01OE", "02", "2020-08-01", None),
+        (onr, None, "02OE", "00", "2020-08-01", "2021-07-31"),
+    ]
+
+
 def test_svb_holds_the_latest_status_per_person(
     database_url: str, kafka_bootstrap: str
 ) -> None:
