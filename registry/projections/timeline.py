@@ -52,8 +52,8 @@ CREATE TABLE periods (
     AND vestiging ~ '^[0-9A-Za-z]+$' AND elementcode ~ '^[0-9A-Za-z]+$'));
 -- Plain btrees: a school holds at most some 20,000 versions and a student a
 -- handful, so reading them all and testing valid and recorded on each is as
--- fast as a GiST on the three columns, which costs ten times as much to build
--- and several times as much to keep up per insert.
+-- fast as a GiST on the three columns, which costs far more to build and to
+-- keep up on each insert (docs/benchmarks-notes.md, timeline v6).
 CREATE INDEX periods_school ON periods (brin);
 CREATE INDEX periods_student ON periods (student_id);
 CREATE UNIQUE INDEX periods_current ON periods (enrolment_id) WHERE closed_by IS NULL;
