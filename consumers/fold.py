@@ -158,8 +158,9 @@ def ops(schema: str, message: Message) -> list[Op]:
 
 def as_one(schema: str, sql: Composed, rows: list[tuple[Any, ...]]) -> Op | None:
     """A run of period upserts (`rows` in the order the messages came) as one
-    statement with the same outcome, or None for any other statement. Per
-    row a statement cost about as much as the rest of the message's fold."""
+    statement with the same outcome, or None for any other statement. One
+    statement per message cost the server about a fifth more CPU in all
+    (docs/benchmarks-notes.md)."""
     if sql is not on_table(_UPSERT, schema, _ENROLMENTS) or len(rows) < 2:
         return None
     columns = tuple(list(c) for c in zip(*merged(rows), strict=True))
