@@ -46,6 +46,17 @@ def enrol(rt: Runtime, brin: str, number: int, **p: Any) -> None:
     assert fb["goedgekeurd"] == 1, fb
 
 
+def exclude_anna(rt: Runtime, brin: str, reden: str) -> None:
+    """The school's year up to its assurance report, which excludes Anna."""
+    reg = rt.registry
+    reg.declare_complete(brin, SJ, utc(2026, 10, 10))
+    rt.fotos.issue("voorlopig", brin, SJ, utc(2026, 11, 15))  # type: ignore[arg-type]
+    reg.stop_mutations(brin, SJ, utc(2027, 3, 1))
+    rt.fotos.issue("actueel", brin, SJ, utc(2027, 3, 1, 12))  # type: ignore[arg-type]
+    excluded = [{"leerling": {"bsn": ANNA["bsn"]}, "reden": reden}]
+    reg.report_assurance(brin, SJ, [], excluded, utc(2027, 6, 20))  # type: ignore[arg-type]
+
+
 def test_an_unlicensed_later_enrolment_does_not_unfund_the_licensed_one(
     rt: Runtime,
 ) -> None:
@@ -59,13 +70,7 @@ def test_an_excluded_later_enrolment_does_not_unfund_the_other(rt: Runtime) -> N
     enrol(rt, "01OE", 1)
     enrol(rt, "02AB", 1, ingangsdatum="2026-09-01")
     assert verdicts(rt, "01OE") == {"2026-08-01": ["X130"]}  # 02AB's is later
-    reg = rt.registry
-    reg.declare_complete("02AB", SJ, utc(2026, 10, 10))
-    rt.fotos.issue("voorlopig", "02AB", SJ, utc(2026, 11, 15))  # type: ignore[arg-type]
-    reg.stop_mutations("02AB", SJ, utc(2027, 3, 1))
-    rt.fotos.issue("actueel", "02AB", SJ, utc(2027, 3, 1, 12))  # type: ignore[arg-type]
-    excluded = [{"leerling": {"bsn": ANNA["bsn"]}, "reden": "verzuim"}]
-    reg.report_assurance("02AB", SJ, [], excluded, utc(2027, 6, 20))  # type: ignore[arg-type]
+    exclude_anna(rt, "02AB", "verzuim")
     assert verdicts(rt, "02AB") == {"2026-09-01": ["X160"]}
     assert verdicts(rt, "01OE") == {"2026-08-01": []}
 
@@ -76,13 +81,7 @@ def test_every_reason_of_a_period_is_listed_sorted_as_values_and_as_json(
     """An unlicensed period of an excluded student has two reasons: the
     document lists both, sorted, and the JSON answer says the same."""
     enrol(rt, "02AB", 1, elementcode="0100")  # unlicensed at 02AB
-    reg = rt.registry
-    reg.declare_complete("02AB", SJ, utc(2026, 10, 10))
-    rt.fotos.issue("voorlopig", "02AB", SJ, utc(2026, 11, 15))  # type: ignore[arg-type]
-    reg.stop_mutations("02AB", SJ, utc(2027, 3, 1))
-    rt.fotos.issue("actueel", "02AB", SJ, utc(2027, 3, 1, 12))  # type: ignore[arg-type]
-    excluded = [{"leerling": {"bsn": ANNA["bsn"]}, "reden": "indicatie"}]
-    reg.report_assurance("02AB", SJ, [], excluded, utc(2027, 6, 20))  # type: ignore[arg-type]
+    exclude_anna(rt, "02AB", "indicatie")
     assert verdicts(rt, "02AB") == {"2026-08-01": ["X121", "X151"]}
     with reading(rt.database_url, "timeline") as r:
         doc = snapshot(r.cursor, "02AB", SJ, COUNT, utc(2027, 7, 1))
