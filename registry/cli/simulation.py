@@ -39,6 +39,13 @@ def demo(
             "(otherwise the demo refuses while it is set)"
         ),
     ] = False,
+    broker_schemas: Annotated[
+        bool,
+        typer.Option(
+            help="the embedded broker checks each record against its topic's "
+            "schema too (the relay and the agencies always do)"
+        ),
+    ] = False,
 ) -> None:
     """Play a whole school year on a fresh demo database (simulated clock), with
     publication to the agencies beside it; prints a summary, writes a report."""
@@ -55,7 +62,7 @@ def demo(
         )
     _check_scale(scale)
     try:
-        summary = run_demo(scale, seed)
+        summary = run_demo(scale, seed, broker_schemas)
     except REFUSALS as e:
         refuse(str(e))
     keys: tuple[str, ...] = ("schooljaar", "at", "cards", "signals", "unfunded")
