@@ -263,8 +263,9 @@ class Brokers:
     configured broker (REGISTRY_KAFKA_BOOTSTRAP) is shared; rounds then alternate
     relay/raw in ABBA order."""
 
-    def __init__(self, configured: str | None) -> None:
+    def __init__(self, configured: str | None, schemas: bool = True) -> None:
         self.configured = configured
+        self.schemas = schemas
         self.pid: int | None = None
 
     def cpu(self) -> float:
@@ -281,7 +282,8 @@ class Brokers:
             return
         state = Path(tempfile.mkdtemp(prefix="bench-kafka-"))
         broker = EmbeddedKafka(
-            state, schema_dir=write_broker_schemas(state / "schemas")
+            state,
+            schema_dir=write_broker_schemas(state / "schemas") if self.schemas else None,
         )
         try:
             bootstrap = broker.start()
@@ -932,6 +934,12 @@ def main() -> None:
         "publish relay`), a projector and one relay process, or a projector and "
         "a relay process per recipient group",
     )
+    parser.add_argument(
+        "--no-broker-schemas",
+        action="store_true",
+        help="the embedded broker checks no schemas, as the demo's and Apache "
+        "Kafka (by default it checks each record, as in the tests)",
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-scaling", action="store_true")
@@ -943,13 +951,14 @@ def main() -> None:
     settings = Settings()
     embedded = None if settings.database_url else EmbeddedPostgres(settings.state_dir)
     server = embedded.start() if embedded else settings.database_url.get_secret_value()  # type: ignore[union-attr]
-    brokers = Brokers(settings.kafka_bootstrap)
+    brokers = Brokers(settings.kafka_bootstrap, not args.no_broker_schemas)
+    checked = "topic schemas checked by the broker" if brokers.schemas else "no checks"
     print(
         "broker: "
         + (
             f"{brokers.configured} (REGISTRY_KAFKA_BOOTSTRAP)"
             if brokers.configured
-            else "embedded Tansu (memory storage, topic schemas checked by the broker)"
+            else f"embedded Tansu (memory storage, {checked})"
         )
     )
     try:
