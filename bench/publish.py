@@ -551,7 +551,10 @@ def throughput(
             f"  ratio          : {relay / raw:.3f} (target >= 0.7); client CPU "
             f"per message relay/raw: {relay_m.client_us / raw_m.client_us:.2f}"
         )
-        record("relay_msgs_per_s", relay, "msgs/s", raw)
+        # The suite's main figure is against a broker that checks the schemas,
+        # as in every earlier run; the other is the demo's and Apache Kafka's.
+        name = "relay_msgs_per_s" if brokers.schemas else "relay_unchecked_msgs_per_s"
+        record(name, relay, "msgs/s", raw)
         if relay / raw < 0.7 or profile:
             with brokers.fresh() as bootstrap:
                 phases(url, bootstrap, n, raw)

@@ -108,6 +108,29 @@ BENCHES: list[tuple[str, dict[str, list[str]]]] = [
         },
     ),
     (
+        "Publication to a broker that checks no schemas (the demo's, as Apache Kafka)",
+        {
+            "small": [
+                PY,
+                "bench/publish.py",
+                "--messages",
+                "30000",
+                "--no-broker-schemas",
+                "--skip-scaling",
+                "--skip-latency",
+            ],
+            "national": [
+                PY,
+                "bench/publish.py",
+                "--messages",
+                "200000",
+                "--no-broker-schemas",
+                "--skip-scaling",
+                "--skip-latency",
+            ],
+        },
+    ),
+    (
         "Agency consumer: stored and folded vs a bare consumer",
         {
             "small": [PY, "bench/consumer.py", "100000", "2"],
@@ -144,6 +167,10 @@ SIZES: dict[str, dict[str, str]] = {
         "national": "400000 events",
     },
     "Publication: relay vs raw producer, scaling, end-to-end latency": {
+        "small": "30000 messages",
+        "national": "200000 messages",
+    },
+    "Publication to a broker that checks no schemas (the demo's, as Apache Kafka)": {
         "small": "30000 messages",
         "national": "200000 messages",
     },
