@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import TypeVar
 
 from registry.access.reads import ReadAudit
@@ -45,13 +46,19 @@ RECORD_ATTEMPTS = 5
 
 
 def projections(settings: Settings) -> tuple[Projection, ...]:
-    """Every projection the registry runs, with the extracts' topics named as
-    the published contract names them."""
-    return catalog.projections(settings, contract.topic)
+    """Every projection the registry runs, with the extracts' topics named and
+    their payloads checked as the published contract names and checks them."""
+    return catalog.projections(settings, contract.topic, payload_check())
 
 
 def projection(settings: Settings, name: str) -> Projection:
-    return catalog.by_name(settings, contract.topic, name)
+    return catalog.by_name(settings, contract.topic, name, payload_check())
+
+
+@cache
+def payload_check() -> Callable[[str, bytes], str | None]:
+    """The contract's schemas, compiled once a process."""
+    return TopicSchemas().problem_in
 
 
 @dataclass

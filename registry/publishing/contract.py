@@ -19,6 +19,7 @@ from importlib import resources
 from typing import Any
 
 import fastjsonschema
+import orjson
 
 PREFIX = "bron.vo"
 VERSION = "v1"  # a kind's first version
@@ -147,6 +148,15 @@ def _is_date(value: str) -> bool:
     return len(value) == 10
 
 
+def parsed(value: bytes) -> Any:
+    """A payload's JSON as json parses it, by orjson (several times faster);
+    json for what orjson refuses (integers past 64 bits)."""
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return json.loads(value)
+
+
 class TopicSchemas:
     """Every topic's schema, compiled to Python (fastjsonschema): the relay and
     every consumer check each message, and compiled is an order of magnitude
@@ -182,3 +192,7 @@ class TopicSchemas:
             where = "/".join(str(p) for p in e.path[1:]) or "(message)"
             return f"{where}: {e.message}"
         return None
+
+    def problem_in(self, name: str, value: bytes) -> str | None:
+        """`problem` of a payload's JSON text, as it is stored and sent."""
+        return self.problem(name, parsed(value))

@@ -24,13 +24,14 @@ from kafka.errors import MessageSizeTooLargeError
 
 from registry.infrastructure.pools import connect
 from registry.publishing.contract import TopicSchemas
-from registry.publishing.relay import MAX_MESSAGE_BYTES, Row
+from registry.publishing.relay import CE_TIME, MAX_MESSAGE_BYTES, Row
 
 log = logging.getLogger(__name__)
 PAGE = 500
+# Every refused message is checked again, whatever its writer marked.
 _REFUSED = (
-    "SELECT o.seq, o.message_id, o.recipient, o.topic, o.key, o.kind, o.payload::text, "
-    "o.source_position, o.recorded_at, o.redacted_at IS NOT NULL "
+    "SELECT o.seq, o.message_id, o.recipient, o.topic, o.key, o.kind, o.payload::text, "  # noqa: S608 - constants
+    f"o.source_position, {CE_TIME}, o.redacted_at IS NOT NULL, false "
     "FROM outbox_refused r JOIN outbox o USING (seq) WHERE r.seq > %s "
     "AND (%s::text IS NULL OR o.recipient LIKE %s) ORDER BY r.seq LIMIT %s"
 )

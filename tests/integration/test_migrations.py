@@ -166,7 +166,7 @@ def test_the_retired_extract_projections_are_dropped_and_their_messages_kept(
     """An upgraded registry runs `extracts` instead of the four extract_*
     projections: their schemas go (the log rebuilds what they held), and what
     they wrote to the outbox stays, never to be sent again."""
-    before = [m for m in shipped() if m.name != "retire_extract_projections"]
+    before = [m for m in shipped() if m.version < 4]
     migrate(database_url, Settings(), migrations=before)
     old = ["extract_cbs", "extract_inspectie", "extract_gemeenten", "extract_svb"]
     with psycopg.connect(database_url) as conn:
@@ -186,9 +186,8 @@ def test_the_retired_extract_projections_are_dropped_and_their_messages_kept(
             "source_position, recorded_at) VALUES "
             "(gen_random_uuid(), 'cbs', 't', 'k', 'inschrijvingen', '{}', 7, now())"
         )
-    assert [m.name for m in migrate(database_url, Settings())] == [
-        "retire_extract_projections"
-    ]
+    applied = [m.name for m in migrate(database_url, Settings())]
+    assert applied == [m.name for m in shipped() if m.version >= 4]
     with psycopg.connect(database_url) as conn:
         tracked = conn.execute("SELECT name FROM projection_tracking").fetchall()
         schemas = conn.execute(
@@ -206,7 +205,7 @@ def test_an_upgraded_outbox_keeps_its_messages_and_takes_none_twice(
     """Migration 0005 makes the outbox unique on (source position, message id):
     the messages already there stay, and the same message written again, as a
     rebuilt projection writes it, is not taken a second time."""
-    before = [m for m in shipped() if m.name != "outbox_unique_by_position"]
+    before = [m for m in shipped() if m.version < 5]
     migrate(database_url, Settings(), migrations=before)
     message = uuid.uuid4()
     insert = (
@@ -216,9 +215,8 @@ def test_an_upgraded_outbox_keeps_its_messages_and_takes_none_twice(
     )
     with psycopg.connect(database_url) as conn:
         conn.execute(insert, (message,))
-    assert [m.name for m in migrate(database_url, Settings())] == [
-        "outbox_unique_by_position"
-    ]
+    applied = [m.name for m in migrate(database_url, Settings())]
+    assert applied == [m.name for m in shipped() if m.version >= 5]
     with psycopg.connect(database_url) as conn:
         again = conn.execute(
             insert + " ON CONFLICT (source_position, message_id) DO NOTHING",
@@ -230,6 +228,54 @@ def test_an_upgraded_outbox_keeps_its_messages_and_takes_none_twice(
     with psycopg.connect(database_url) as conn:
         kept = conn.execute("SELECT message_id FROM outbox").fetchall()
     assert kept == [(message,)]
+
+
+def test_messages_from_before_the_writers_check_are_checked_by_the_relay(
+    database_url: str,
+) -> None:
+    """Migration 0006 marks a message its writer checked against the topic's
+    schema (the relay skips its own check of those). Messages already in the
+    outbox are unmarked, so the relay checks them as before; a change to a
+    marked message's payload or topic takes the mark away, whoever makes it."""
+    migrate(
+        database_url, Settings(), migrations=[m for m in shipped() if m.version < 6]
+    )
+    insert = (
+        "INSERT INTO outbox (message_id, recipient, topic, key, kind, payload, "
+        "source_position, recorded_at) VALUES "
+        "(gen_random_uuid(), 'cbs', 't', 'k', 'inschrijvingen', '{}', %s, now())"
+    )
+    with psycopg.connect(database_url) as conn:
+        conn.execute(insert, (7,))
+    assert [m.name for m in migrate(database_url, Settings())] == [
+        "outbox_schema_checked"
+    ]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT schema_checked FROM outbox").fetchall() == [
+            (False,)
+        ]
+        conn.execute(
+            insert.replace("recorded_at)", "recorded_at, schema_checked)").replace(
+                "now())", "now(), true)"
+            ),
+            (8,),
+        )
+        changes = {
+            "payload": 'payload = \'{"bsn": "800000481"}\'',
+            "topic": "topic = 'bron.vo.cbs.inschrijvingen.v1'",
+        }
+        for what, change in changes.items():
+            conn.execute("UPDATE outbox SET schema_checked = true")
+            marked = conn.execute(
+                f"UPDATE outbox SET {change}, schema_checked = true "
+                "WHERE source_position = 8 RETURNING schema_checked"
+            ).fetchall()
+            assert marked == [(False,)], what
+        # A change that leaves the payload and topic as they were keeps it.
+        kept = conn.execute(
+            "UPDATE outbox SET key = 'k2' WHERE source_position = 7 RETURNING schema_checked"
+        ).fetchall()
+        assert kept == [(True,)]
 
 
 def test_processes_starting_at_once_apply_each_migration_once(

@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
 from kafka import KafkaConsumer, TopicPartition
+from psycopg.conninfo import make_conninfo
 
-from registry.bootstrap import Runtime
+from registry.bootstrap import Runtime, projection
+from registry.projections.extracts import outbox
 from registry.projections.extracts.cbs import Cbs
 from registry.projections.extracts.inspectorate import Inspectorate
 from registry.projections.extracts.municipalities import Municipalities
@@ -86,7 +89,9 @@ def test_relay_publishes_the_outbox(runtime: Runtime, kafka_bootstrap: str) -> N
         }
     ensure_topics(kafka_bootstrap, topics)
     schemas = _SuffixSchemas()
-    relay = Relay(rt.database_url, producer(kafka_bootstrap), schemas, window=3)
+    # The relay's sessions speak Amsterdam time.
+    amsterdam = make_conninfo(rt.database_url, options="-c TimeZone=Europe/Amsterdam")
+    relay = Relay(amsterdam, producer(kafka_bootstrap), schemas, window=3)
     sent = relay.run_once()
     assert sent == len(expected) and relay.lag() == 0
     assert relay.run_once() == 0
@@ -96,6 +101,12 @@ def test_relay_publishes_the_outbox(runtime: Runtime, kafka_bootstrap: str) -> N
     assert sorted(ids) == sorted(expected)  # each message once, the refused one not
     cloudevent = {"ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion"}
     assert all(cloudevent <= set(dict(r.headers)) for r in records)
+    # When the fact was recorded, in UTC whatever the server's time zone.
+    times = [
+        datetime.fromisoformat(dict(r.headers)["ce_time"].decode()) for r in records
+    ]
+    assert all(t.utcoffset() == timedelta(0) for t in times)
+    assert {t.date() for t in times} == {date(2026, 8, 20), date(2026, 9, 1)}
     # The log position is the same at every recipient: it would link the
     # pseudonymised recipients' messages to the others', so they do not get it.
     pseudonymised = [
@@ -127,6 +138,71 @@ class _SuffixSchemas(TopicSchemas):
 
     def problem(self, topic: str, payload: dict[str, Any]) -> str | None:
         return super().problem(topic.rsplit(".", 1)[0], payload)
+
+
+class _RefuseEverything(TopicSchemas):
+    def problem(self, topic: str, payload: dict[str, Any]) -> str | None:
+        return "refused by the test"
+
+
+def test_the_relay_checks_what_no_writer_checked(
+    runtime: Runtime, kafka_bootstrap: str
+) -> None:
+    """The registry's extracts check each message against its topic's schema
+    as they write it, and the relay does not check those again; it checks a
+    message whose writer did not, or that changed after the check."""
+    rt = runtime
+    prepare(rt)
+    rt.intake.submit(
+        batch(rec(1, student(ANNA)), rec(2, student(PIET))), utc(2026, 8, 20)
+    )
+    rt.projector.fresh(projection(rt.settings, "extracts"))
+    suffix = "." + f"t{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(rt.database_url) as conn:
+        (written, checked) = conn.execute(  # type: ignore[misc]
+            "SELECT count(*), count(*) FILTER (WHERE schema_checked) FROM outbox"
+        ).fetchone()
+        assert written == checked > 0
+        # Test topics of their own (the broker is shared by the session): a
+        # new topic takes the mark away, until the writer checks it again.
+        conn.execute("UPDATE outbox SET topic = topic || %s", (suffix,))
+        assert conn.execute(
+            "SELECT bool_or(schema_checked) FROM outbox"
+        ).fetchone() == (False,)
+        conn.execute("UPDATE outbox SET schema_checked = true")
+        # A leak after the check: the mark goes with the change.
+        (leaked,) = conn.execute(  # type: ignore[misc]
+            'UPDATE outbox SET payload = payload || \'{"bsn": "800000481"}\' '
+            "WHERE seq = (SELECT max(seq) FROM outbox WHERE recipient = 'cbs') "
+            "RETURNING seq"
+        ).fetchone()
+        # A message that fails its writer's check is written unmarked.
+        broken = outbox.Message(
+            "cbs",
+            "bron.vo.cbs.inschrijvingen.v1" + suffix,
+            "k",
+            "inschrijvingen",
+            "broken",
+            {"bsn": "800000481"},  # type: ignore[arg-type]
+            1,
+            utc(2026, 8, 20),
+            id_key=b"test",
+        )
+        outbox.write(conn.cursor(), [broken], _SuffixSchemas().problem_in)
+        marks = dict(conn.execute("SELECT seq, schema_checked FROM outbox").fetchall())
+        topics = sorted(r[0] for r in conn.execute("SELECT DISTINCT topic FROM outbox"))
+    unmarked = {seq for seq, mark in marks.items() if not mark}
+    assert leaked in unmarked and len(unmarked) == 2
+    ensure_topics(kafka_bootstrap, topics)
+    relay = Relay(rt.database_url, producer(kafka_bootstrap), _RefuseEverything())
+    assert relay.run_once() == written - 1  # all the marked ones, unchecked
+    with psycopg.connect(rt.database_url) as conn:
+        parked = dict(conn.execute("SELECT seq, reason FROM outbox_refused").fetchall())
+    assert parked == dict.fromkeys(unmarked, "refused by the test")
+    records = read_all(kafka_bootstrap, topics)
+    assert len(records) == written - 1
+    # The municipalities and SVB are sent the number: CBS never.
+    assert all(b"800000481" not in r.value for r in records if ".cbs." in r.topic)
 
 
 def test_the_broker_itself_refuses_a_leaked_field(kafka_bootstrap: str) -> None:

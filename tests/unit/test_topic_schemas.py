@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -62,7 +61,7 @@ def test_the_relay_sends_each_topic_s_schema_uri() -> None:
             "k",
             kind,
             1,
-            datetime(2026, 8, 20, tzinfo=UTC),
+            "2026-08-20T00:00:00.000000+00:00",
             b"{}",
         )
         headers = dict(row.headers())

@@ -10,19 +10,27 @@ from registry.projections.extracts.cbs import Cbs
 from registry.projections.extracts.group import Extracts
 from registry.projections.extracts.inspectorate import Inspectorate
 from registry.projections.extracts.municipalities import Municipalities
+from registry.projections.extracts.outbox import PayloadCheck
 from registry.projections.extracts.svb import Svb
 from registry.projections.timeline import Timeline
 
 EXTRACTS = (Cbs, Inspectorate, Municipalities, Svb)
 
 
-def projections(settings: Settings, topic: TopicName) -> tuple[Projection, ...]:
+def projections(
+    settings: Settings, topic: TopicName, check: PayloadCheck | None = None
+) -> tuple[Projection, ...]:
+    """`topic` names a topic and `check` checks a payload against its schema,
+    as the published contract does (a layer above: the composition root
+    passes them in)."""
     recipients = [e(pseudonym_key(settings, e.recipient), topic) for e in EXTRACTS]
-    return (Timeline(), Extracts(recipients))
+    return (Timeline(), Extracts(recipients, check))
 
 
-def by_name(settings: Settings, topic: TopicName, name: str) -> Projection:
-    for projection in projections(settings, topic):
+def by_name(
+    settings: Settings, topic: TopicName, name: str, check: PayloadCheck | None = None
+) -> Projection:
+    for projection in projections(settings, topic, check):
         if projection.name == name:
             return projection
     raise KeyError(name)

@@ -24,7 +24,7 @@ from registry.projections import events
 from registry.projections.engine.event_log import Fact
 from registry.projections.engine.projection import Projection
 from registry.projections.extracts import outbox
-from registry.projections.extracts.outbox import FORGET_KIND, Message
+from registry.projections.extracts.outbox import FORGET_KIND, Message, PayloadCheck
 from registry.projections.extracts.page_state import PageState, StudentRow
 from registry.projections.extracts.payloads import Mutatie, Payload, Vergeten
 from registry.projections.extracts.residence import residence
@@ -86,6 +86,9 @@ class ExtractProjection(Projection):
     state (`group.Extracts`), which the registry runs."""
 
     ddl: ClassVar[str] = DDL  # a recipient with tables of its own adds them to DDL
+    # The contract's check of each payload as it is written (outbox.write);
+    # without it, the relay checks every message this projection writes.
+    check: PayloadCheck | None = None
     topics: ClassVar[tuple[str, ...]] = (
         *MUTATIONS,
         *events.FOTO_ISSUED,
@@ -122,7 +125,7 @@ class ExtractProjection(Projection):
         state.write()
         for m in members:
             m.end_page(curs)
-        outbox.write(curs, out)
+        outbox.write(curs, out, self.check)
         # After the page's messages are in: those of the page about a person
         # forgotten in it are redacted too. Here, in the extract's transaction,
         # it runs once per forgetting (and harmlessly again on a rebuild).

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from registry.projections.extracts.base import DDL, ExtractProjection, Recipient
+from registry.projections.extracts.outbox import PayloadCheck
 
 
 class Extracts(ExtractProjection):
@@ -24,11 +25,14 @@ class Extracts(ExtractProjection):
     # 2: the students indexed by number (inspectie v4).
     version: ClassVar[int] = 2
 
-    def __init__(self, members: Sequence[Recipient]) -> None:
+    def __init__(
+        self, members: Sequence[Recipient], check: PayloadCheck | None = None
+    ) -> None:
         recipients = [m.recipient for m in members]
         if not members or len(set(recipients)) != len(recipients):
             raise ValueError(f"a group names each recipient once: {recipients}")
         self._members = tuple(members)
+        self.check = check
         # Each recipient's tables beside the shared ones (the names do not
         # clash: tests/integration/test_extract_group.py creates the four's).
         self.ddl = DDL + "".join(m.ddl.removeprefix(DDL) for m in members)  # type: ignore[misc]

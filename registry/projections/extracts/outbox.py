@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,10 @@ REDACTED_KEY = "vergeten"  # a redacted message's key: it is never sent
 # Notified in every transaction that writes messages (delivered at its commit):
 # a relay that listens is woken by it rather than by its poll.
 CHANNEL = "registry_outbox"
+# Why a payload (its JSON, as written) may not go to a topic, or None: the
+# published contract's check, passed in by the composition root (the contract
+# is a layer above).
+PayloadCheck = Callable[[str, bytes], str | None]
 
 
 @dataclass(slots=True)
@@ -71,35 +76,45 @@ def keyed_id(
     return uuid.UUID(bytes=digest[:16], version=4)
 
 
-def write(curs: Cursor[Any], messages: list[Message]) -> None:
+def write(
+    curs: Cursor[Any], messages: list[Message], check: PayloadCheck | None = None
+) -> None:
     """Insert under a transaction lock, so `seq` order is commit order and the
-    relay, reading past its last position, can never skip a late commit."""
+    relay, reading past its last position, can never skip a late commit.
+
+    With `check`, each payload is checked against its topic's schema here,
+    where it was made, and marked `schema_checked` when it passes; the relay
+    then sends it unchecked. One that fails is written unmarked: the relay
+    checks it again and parks it with the reason, as it parks any refusal."""
     if not messages:
         return
     curs.execute("SELECT pg_advisory_xact_lock(hashtext('registry_outbox'))")
     curs.execute(SQL("NOTIFY {}").format(Identifier(CHANNEL)))
-    rows = [
-        (
-            m.message_id,
-            m.recipient,
-            m.topic,
-            m.key,
-            m.kind,
-            orjson.dumps(m.payload, default=str).decode(),
-            m.source_position,
-            m.recorded_at,
-            m.student_id,
+    rows = []
+    for m in messages:
+        value = orjson.dumps(m.payload, default=str)
+        rows.append(
+            (
+                m.message_id,
+                m.recipient,
+                m.topic,
+                m.key,
+                m.kind,
+                value.decode(),
+                m.source_position,
+                m.recorded_at,
+                m.student_id,
+                check is not None and check(m.topic, value) is None,
+            )
         )
-        for m in messages
-    ]
     write_rows(
         curs,
         "INSERT INTO public.outbox (message_id, recipient, topic, key, kind, payload, "
-        "source_position, recorded_at, student_id) SELECT * FROM {rows} "
+        "source_position, recorded_at, student_id, schema_checked) SELECT * FROM {rows} "
         "ON CONFLICT (source_position, message_id) DO NOTHING",
         "message_id uuid, recipient text, topic text, key text, kind text, "
         "payload jsonb, source_position bigint, recorded_at timestamptz, "
-        "student_id uuid",
+        "student_id uuid, schema_checked boolean",
         rows,
     )
 
