@@ -17,7 +17,6 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from registry.publishing.relay import Row
 
 GROUP_TIMEOUTS = (2000, 500)  # the embedded broker's group joins in about a second
 KIND = "inschrijvingen"
-AT = datetime(2026, 8, 20, 10, tzinfo=UTC)
+AT = "2026-08-20T10:00:00.000000+00:00"  # the relay's ce_time
 
 
 def payload(n: int, mutatie: str) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from figures import record
 from psycopg.sql import SQL, Identifier
 from pydantic import SecretStr
 
+from registry.bootstrap import payload_check
 from registry.config import Settings
 from registry.infrastructure import collector
 from registry.infrastructure.migrations import migrate
@@ -75,7 +76,11 @@ def _backend_cpu(pid: int) -> float | None:
 
 
 def recipients() -> list[Any]:
-    return [e(b"bench-" + e.recipient.encode(), topic) for e in EXTRACTS]
+    """Each checks its payloads against the contract, as the registry's do."""
+    made = [e(b"bench-" + e.recipient.encode(), topic) for e in EXTRACTS]
+    for recipient in made:
+        recipient.check = payload_check()
+    return made
 
 
 def _measured(url: str, step: Callable[[psycopg.Connection[Any]], int]) -> Round:
@@ -174,7 +179,7 @@ def main() -> None:
         ways: dict[str, list[Round]] = {"raw": [], "together": [], "separate": []}
         for _ in range(args.rounds):
             ways["raw"].append(_measured(url, _raw(projector, limit)))
-            group = Extracts(recipients())
+            group = Extracts(recipients(), payload_check())
             ways["together"].append(_measured(url, _applied(projector, url, [group])))
             alone: list[Projection] = list(recipients())
             ways["separate"].append(_measured(url, _applied(projector, url, alone)))
