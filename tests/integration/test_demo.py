@@ -53,6 +53,15 @@ def test_the_demo_plays_a_year_and_publishes_all_of_it(
     assert {r: c["parked"] for r, c in summary["consumers"].items()} == dict.fromkeys(
         summary["consumers"], 0
     )
+    # Every message the extracts wrote met its schema as they wrote it, so the
+    # relay sent it without checking it again, and parked nothing.
+    with psycopg.connect(make_conninfo(server_url, dbname=DEMO_DB)) as conn:
+        unchecked = conn.execute(
+            "SELECT count(*) FROM outbox WHERE NOT schema_checked "
+            "AND redacted_at IS NULL"
+        ).fetchone()
+        refused = conn.execute("SELECT count(*) FROM outbox_refused").fetchone()
+    assert (unchecked, refused) == ((0,), (0,))
     assert stored["cbs"] >= sum(
         n for topic, n in summary["topics"].items() if topic.startswith("bron.vo.cbs.")
     )
