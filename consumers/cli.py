@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -89,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
+    # Its connections named in the agency's pg_stat_activity, unless it named them.
+    os.environ.setdefault("PGAPPNAME", f"registry-agency {args.recipient or ''}".strip())
     try:
         consumer = AgencyConsumer.from_settings(AgencySettings(), args.recipient)
     except ValueError as e:  # a setting missing or invalid, an unknown recipient

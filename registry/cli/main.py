@@ -45,13 +45,17 @@ app = typer.Typer(
 
 
 @app.callback()
-def _logging() -> None:
+def _logging(ctx: typer.Context) -> None:
     # Before any command runs: every command and daemon logs alike (the
-    # settings' level and format, personal data masked; docs/operations.md).
+    # settings' level and format, personal data masked; docs/operations.md),
+    # and names its connections to the server after itself.
     from pydantic import ValidationError
 
     from registry.config import Settings
     from registry.infrastructure.logs import configure_logging
+    from registry.infrastructure.pools import name_connections
+
+    name_connections(f"registry {ctx.invoked_subcommand or ''}".strip())
 
     try:
         settings = Settings()

@@ -12,6 +12,7 @@ changed on one (use SET LOCAL inside the block's transaction).
 
 from __future__ import annotations
 
+import os
 import select
 import threading
 import time
@@ -32,6 +33,15 @@ RECHECK_AFTER_SECONDS = 1.0
 _checked: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def name_connections(name: str) -> None:
+    """Every connection this process opens from now on carries `name` as its
+    `application_name` (libpq reads PGAPPNAME), which `pg_stat_activity` and
+    the server's log lines show: an operator sees which part of the registry
+    holds a connection, a lock or a core. An `application_name` given in the
+    database URL still wins. Processes started from this one inherit it."""
+    os.environ["PGAPPNAME"] = name[:63]  # the server keeps 63 bytes
 
 
 def check_unless_recent(conn: psycopg.Connection[Any]) -> None:

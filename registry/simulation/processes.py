@@ -24,7 +24,7 @@ import psycopg
 from registry.bootstrap import projections
 from registry.config import Settings
 from registry.infrastructure import collector
-from registry.infrastructure.pools import pooled
+from registry.infrastructure.pools import name_connections, pooled
 from registry.infrastructure.redact import error_trace, quiet_payload_loggers
 from registry.projections.engine.event_log import EventLog
 from registry.projections.engine.multi import fresh_together
@@ -53,6 +53,12 @@ def _until(last: Event, poll: float, work: Any) -> None:
         if final:
             return
         last.wait(poll)
+
+
+def _named(name: str, target: Callable[..., None], *args: Any) -> None:
+    """A part, its connections named after it (`registry demo relay`)."""
+    name_connections(f"registry demo {name}")
+    target(*args)
 
 
 def keep_projections(
@@ -159,7 +165,9 @@ class Beside:
             ("consumers", keep_consuming, (url, bootstrap, recipients), (self._stats,)),
         )
         self._parts = [
-            _MP.Process(target=target, args=(*before, done, *after), name=name)
+            _MP.Process(
+                target=_named, args=(name, target, *before, done, *after), name=name
+            )
             for (name, target, before, after), done in zip(
                 parts, self._done, strict=True
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,12 @@ def test_feedback_of_a_malformed_brin_is_refused_not_a_traceback(cli) -> None:  
     assert "Traceback" not in result.output
     unknown = cli("feedback", "01OE", "0", "2025-2026", "1")
     assert unknown.exit_code == 1
+
+
+def test_a_command_names_its_connections_after_itself(
+    cli,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setenv("PGAPPNAME", "before")  # restored after the test
+    assert cli("status").exit_code in (0, 1)
+    assert os.environ["PGAPPNAME"] == "registry status"

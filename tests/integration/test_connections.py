@@ -129,3 +129,23 @@ def test_the_event_stores_pool_checks_the_same_way(runtime: Runtime) -> None:
     swaps it (a psycopg_pool that renamed the attribute would fail here)."""
     pool = runtime.registry.recorder.datastore.pool  # type: ignore[attr-defined]
     assert pool._check is check_unless_recent
+
+
+def test_a_process_names_its_connections_unless_the_url_does(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator sees in pg_stat_activity which part of the registry holds a
+    connection; an application_name in the URL is theirs and wins."""
+    monkeypatch.setenv("PGAPPNAME", "before")  # restored after the test
+    pools.name_connections("registry demo relay")
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SHOW application_name").fetchone() == (
+            "registry demo relay",
+        )
+        seen = conn.execute(
+            "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+        ).fetchone()
+        assert seen == ("registry demo relay",)
+    named = database_url + " application_name=ops-console"
+    with psycopg.connect(named) as conn:
+        assert conn.execute("SHOW application_name").fetchone() == ("ops-console",)
