@@ -88,7 +88,7 @@ def _page(
     for row in rows:
         if row.redacted:
             continue
-        problem = schemas.problem(row.topic, row.payload) or _too_large(row)
+        problem = schemas.problem_in(row.topic, row.value) or _too_large(row)
         if problem is None:
             passed.append(row)
         else:
