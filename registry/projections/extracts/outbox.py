@@ -88,8 +88,6 @@ def write(
     checks it again and parks it with the reason, as it parks any refusal."""
     if not messages:
         return
-    curs.execute("SELECT pg_advisory_xact_lock(hashtext('registry_outbox'))")
-    curs.execute(SQL("NOTIFY {}").format(Identifier(CHANNEL)))
     rows = []
     for m in messages:
         value = orjson.dumps(m.payload, default=str)
@@ -107,6 +105,10 @@ def write(
                 check is not None and check(m.topic, value) is None,
             )
         )
+    # The rows made (and checked) before the lock, which every writer of the
+    # outbox waits for until this transaction commits.
+    curs.execute("SELECT pg_advisory_xact_lock(hashtext('registry_outbox'))")
+    curs.execute(SQL("NOTIFY {}").format(Identifier(CHANNEL)))
     write_rows(
         curs,
         "INSERT INTO public.outbox (message_id, recipient, topic, key, kind, payload, "
