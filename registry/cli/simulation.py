@@ -43,7 +43,7 @@ def demo(
         bool,
         typer.Option(
             help="the embedded broker checks each record against its topic's "
-            "schema too (the relay and the agencies always do)"
+            "schema too (the registry and the agencies always do)"
         ),
     ] = False,
 ) -> None:

@@ -121,8 +121,9 @@ def run_demo(
 ) -> dict[str, Any]:
     """`broker_schemas`: the embedded broker checks each record against its
     topic's schema too. Off by default, as on Apache Kafka, which checks nothing:
-    the relay checks every record before it sends it and the agencies after, and
-    the broker's check took over nine tenths of its CPU for what it received
+    every message is checked before it is sent (by the extracts as they write
+    it, or else by the relay) and by the agencies after, and the broker's check
+    took over nine tenths of its CPU for what it received
     (docs/benchmarks-notes.md). The tests keep it on."""
     # A terminated demo stops its broker and database like an interrupted one.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -136,10 +137,8 @@ def run_demo(
     broker = None
     address = base.kafka_bootstrap
     if address is None:
-        schemas = state / "topic-schemas"
-        broker = EmbeddedKafka(
-            state / "kafka", write_broker_schemas(schemas) if broker_schemas else None
-        )
+        schemas = write_broker_schemas(state / "topic-schemas") if broker_schemas else None
+        broker = EmbeddedKafka(state / "kafka", schemas)
         address = broker.start()
         if broker.pid is not None:  # only the publication uses it: it gives way too
             give_way(broker.pid)
