@@ -58,11 +58,13 @@ LEFT JOIN exc ON (exc.brin, exc.student_id) = (v.brin, v.student_id)
 LEFT JOIN ranked k ON k.enrolment_id = v.enrolment_id
 """
 # The licences valid on D as known, and whether a period's is among them.
-# The country's: a table, hash-joined to a million periods. One school's: a
-# set in one jsonb value, each period looked up in it. Joined as a table, the
-# planner cannot tell how many rows it holds once narrowed to the school (it
-# guessed one) and for some schools scanned it once per period: 150 ms, not 8,
-# for a school of 3,100 periods.
+# The country's: a table, hash-joined to a million periods. One school's: the
+# school's and its rivals' schools' licences (hundreds), a hashed IN looked up
+# for each period. Joined as a table, the planner cannot tell how many rows it
+# holds once narrowed to the school (it guessed one) and for some schools
+# scanned it once per period: 150 ms, not 8, for a school of 3,100 periods. A
+# set in one jsonb value, looked up by a key built for each period, was slower
+# than the hashed IN for the largest schools (docs/benchmarks-notes.md).
 _LICENCES = {  # the CTE, whether {a}'s period is licensed, and the join it needs
     False: (
         "SELECT DISTINCT l.brin, l.vestiging, l.elementcode "
@@ -72,13 +74,12 @@ _LICENCES = {  # the CTE, whether {a}'s period is licensed, and the join it need
         "= ({a}.brin, {a}.vestiging, {a}.elementcode)",
     ),
     True: (
-        # Keys as "brin vestiging elementcode": none of them holds a space.
-        "SELECT coalesce(jsonb_object_agg(z.key, true), '{{}}') AS keys "
-        "FROM (SELECT DISTINCT l.brin || ' ' || l.vestiging || ' ' || l.elementcode "
-        "AS key FROM licences l WHERE l.brin = ANY(ARRAY(SELECT brin FROM schools)) "
-        "AND l.valid @> %(d)s::date AND {l}) z",
-        "lic.keys ? ({a}.brin || ' ' || {a}.vestiging || ' ' || {a}.elementcode)",
-        "CROSS JOIN lic",
+        "SELECT DISTINCT l.brin, l.vestiging, l.elementcode FROM licences l "
+        "WHERE l.brin = ANY(ARRAY(SELECT brin FROM schools)) "
+        "AND l.valid @> %(d)s::date AND {l}",
+        "({a}.brin, {a}.vestiging, {a}.elementcode) IN "
+        "(SELECT lic.brin, lic.vestiging, lic.elementcode FROM lic)",
+        "",
     ),
 }
 # The conditions that narrow each part to one school (brin = %(brin)s).
