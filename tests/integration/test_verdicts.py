@@ -17,7 +17,16 @@ from registry.projections.queries import entries
 from registry.projections.queries.peiling import snapshot
 from tests.conftest import utc
 from tests.factories import SJ
-from tests.intake_helpers import ANNA, PIET, TWIN, batch, period, prepare, rec, student
+from tests.intake_helpers import (
+    ANNA,
+    PIET,
+    TWIN,
+    batch,
+    period,
+    prepare,
+    rec,
+    student,
+)
 
 COUNT = utc(2026, 10, 1).date()
 
@@ -89,6 +98,37 @@ def test_every_reason_of_a_period_is_listed_sorted_as_values_and_as_json(
     assert json.loads(sent.entries) == doc["inschrijvingen"]
     assert (sent.controletotaal, sent.bekostigd) == (1, 0)
     assert (doc["controletotaal"], doc["bekostigd"]) == (1, 0)
+
+
+def test_a_snapshot_is_the_same_read_in_chunks_or_at_once(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entries come in chunks where libpq can send them so: across chunk
+    boundaries, and where it cannot, the document is the same, and the
+    connection answers the next question."""
+    sam = {**TWIN, "bsn": "200000007"}
+    unlicensed = period(elementcode="0100")
+    records = [
+        rec(1, student(ANNA)),
+        rec(2, student(PIET), inschrijving=unlicensed),
+        rec(3, student(sam)),
+    ]
+    fb = rt.intake.submit(batch(*records), utc(2026, 9, 10)).feedback
+    assert fb["goedgekeurd"] == 3, fb
+    rt.catch_up()
+    # psycopg's binary wheel bundles a libpq that sends chunks (17 or later).
+    assert entries.capabilities.has_stream_chunked()
+    monkeypatch.setattr(entries, "_CHUNK", 2)
+    at = utc(2027, 7, 1)
+    with reading(rt.database_url, "timeline") as r:
+        chunked = snapshot(r.cursor, "01OE", SJ, COUNT, at)
+        sent = entries.page(r.cursor, "01OE", SJ, COUNT, at)
+        monkeypatch.setattr(entries.capabilities, "has_stream_chunked", lambda: False)
+        at_once = snapshot(r.cursor, "01OE", SJ, COUNT, at)
+    assert chunked == at_once
+    assert json.loads(sent.entries) == chunked["inschrijvingen"]
+    assert (chunked["controletotaal"], chunked["bekostigd"]) == (3, 2)
+    assert [e["redenen"] for e in chunked["inschrijvingen"]].count(["X121"]) == 1
 
 
 def test_entries_refuse_dates_in_any_form_but_iso(rt: Runtime) -> None:
