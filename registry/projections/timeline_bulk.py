@@ -213,7 +213,12 @@ class TimelineLoad(BulkLoad):
         self.last: tuple[int, Any] = (0, None)
         self.last_enrolment: tuple[int, Any] = (0, None)
         self.identities = 0
-        self.steps: dict[str, Callable[[Fact], None]] = {
+
+    def _steps(self) -> dict[str, Callable[[Fact], None]]:
+        # Made for each page, not kept: bound methods kept on the load would
+        # make it a cycle, and its rows would then outlive the rebuild until
+        # a full collection.
+        return {
             events.STUDENT_REGISTERED: self._student,
             events.STUDENT_KEY_DATA_CHANGED: self._key_changed,
             events.STUDENT_BSN_LINKED: self._bsn_linked,
@@ -229,7 +234,7 @@ class TimelineLoad(BulkLoad):
         }
 
     def page(self, facts: list[Fact]) -> Rows:
-        steps = self.steps
+        steps = self._steps()
         for fact in facts:
             steps[fact.topic](fact)
         if facts:

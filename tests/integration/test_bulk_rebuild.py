@@ -5,6 +5,7 @@ take in bulk is built page by page and stops where a catch-up stops."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import random
@@ -22,6 +23,7 @@ from registry.domain.values import Bsn
 from registry.projections.engine import runner
 from registry.projections.engine.runner import Projector
 from registry.projections.timeline import Timeline
+from registry.projections.timeline_bulk import TimelineLoad
 from tests.conftest import utc
 from tests.factories import SJ
 from tests.intake_helpers import (
@@ -146,6 +148,23 @@ def test_a_bulk_build_equals_the_page_by_page_build(
     # Built again, it is not: it exists, and a catch-up finds nothing to do.
     assert projector.build(Timeline(), "p_timeline_bulk") == 0
     assert projector.catch_up(Timeline(), "p_timeline_bulk") == 0
+
+
+def test_a_bulk_build_frees_what_it_loaded_when_it_ends(runtime: Runtime) -> None:
+    """The load's rows are freed as soon as the build ends, not left in a
+    cycle until a full collection (the registry's collector runs those
+    rarely): a process that goes on after a rebuild would otherwise carry them,
+    and its reads ran slower until they went (docs/benchmarks-notes.md)."""
+    a_year_of_everything(runtime)
+    projector = Projector(runtime.database_url)
+    gc.collect()
+    gc.disable()
+    try:
+        projector.build(Timeline(), "p_timeline_bulk", page_size=50)
+        left = [o for o in gc.get_objects() if isinstance(o, TimelineLoad)]
+    finally:
+        gc.enable()
+    assert left == []
 
 
 def test_an_audit_scratch_is_built_in_bulk_up_to_its_position(
