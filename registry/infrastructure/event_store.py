@@ -186,29 +186,39 @@ class RegistryRecorder(PostgresApplicationRecorder):
         """The library's locked insert (one writer at a time, so commit order
         is notification order), as one plain transaction: the library's pipelined
         variant stalled on saves of many thousands of events with side writes.
-        The events' new person keys go in the same transaction."""
+        The events' new person keys go in the same transaction.
+
+        Everything before the copy is sent at once (pipeline mode), the head
+        last: most deliveries hold a few records, and one round trip per
+        statement cost them more than their records (docs/benchmarks-notes.md).
+        The first error is raised when the pipeline ends, and nothing after it
+        in the transaction has run."""
         with self.datastore.transaction(commit=True) as curs:
-            self._lock_table(curs)
-            curs.execute(self._advance_clock, (recorded_at,))
-            self._side_writes(curs, side_writes)
-            if not stored_events:
-                return []
-            self.keys.write(curs, saving, recorded_at)
-            self.numbers.write(curs, saving.numbers)
-            self._notify_channel(curs)
-            return self._copy_events(curs, stored_events)
+            conn = curs.connection
+            with conn.pipeline():
+                self._lock_table(curs)
+                curs.execute(self._advance_clock, (recorded_at,))
+                self._side_writes(curs, side_writes)
+                if not stored_events:
+                    return []
+                confirm = self.keys.write(curs, saving, recorded_at)
+                self.numbers.write(curs, saving.numbers)
+                self._notify_channel(curs)
+                at_head = conn.cursor()
+                at_head.execute(self._select_head)
+            confirm()
+            with at_head:
+                row = at_head.fetchone()
+            assert row is not None  # an aggregate without GROUP BY returns one row
+            return self._copy_events(curs, stored_events, row["head"])
 
     def _copy_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent]
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], head: int
     ) -> list[int]:
         """Binary COPY: an order of magnitude cheaper than the library's array of
         composites. The table lock makes the new notification ids exactly those
         above the head read before the copy; a duplicate version still raises the
         unique violation that the application reports as a concurrent change."""
-        curs.execute(self._select_head)
-        row = curs.fetchone()
-        assert row is not None  # an aggregate without GROUP BY returns one row
-        head = row["head"]
         with curs.copy(self._copy_statement) as copy:
             copy.set_types(["uuid", "int8", "text", "bytea"])
             for e in stored_events:

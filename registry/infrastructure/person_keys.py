@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -233,23 +233,34 @@ class PersonKeys:
         self._thread.saving = None
         return saving
 
-    def write(self, curs: Cursor[Any], saving: Saving, at: datetime) -> None:
+    def write(
+        self, curs: Cursor[Any], saving: Saving, at: datetime
+    ) -> Callable[[], None]:
         """In the save's transaction, after the insert lock: insert the new
-        keys, then refuse the save if any sealed event's person lacks a live key
-        (forgotten meanwhile, or a key lost to a concurrent writer)."""
+        keys and look for any sealed event's person that lacks a live key
+        (forgotten meanwhile, or a key lost to a concurrent writer). The answer
+        is read by the returned `confirm`, which refuses the save: in pipeline
+        mode, once the statements before it have been sent."""
         new = saving.new
         if new:
             curs.execute(self._insert, (at, list(new), list(new.values())))
         # A key inserted just now is live: the insert would have failed on
         # another writer's row. Only the people with older keys are checked.
         sealed = saving.sealed.difference(new)
-        if sealed:
-            curs.execute(self._without_key, (list(sealed),))
-            lacking = [row["id"] for row in curs.fetchall()]
+        if not sealed:
+            return _nothing
+        check = curs.connection.cursor()
+        check.execute(self._without_key, (list(sealed),))
+
+        def confirm() -> None:
+            with check:
+                lacking = [row["id"] for row in check.fetchall()]
             if lacking:
                 raise PersonForgotten(
                     f"no live key for {len(lacking)} person(s), e.g. {lacking[0]}"
                 )
+
+        return confirm
 
     def committed(self, saving: Saving) -> None:
         self.cache.put_many(saving.ciphers)
@@ -258,6 +269,10 @@ class PersonKeys:
         """After a forgetting commits: this process stops decrypting at once."""
         for sid in ids:
             self.cache.put(sid, FORGOTTEN)
+
+
+def _nothing() -> None:
+    pass
 
 
 def nonce() -> bytes:
