@@ -23,7 +23,10 @@ def record(
     raw: float | None = None,
     *,
     lower_is_better: bool = False,
+    sized: bool = True,
 ) -> None:
+    """`sized=False`: a figure its bench measures the same way whatever the
+    size it was given, which the growth table then leaves out."""
     path = os.environ.get(ENV)
     if not path:
         return
@@ -38,7 +41,7 @@ def record(
         "ratio": None if ratio is None else round(ratio, 4),
     }
     size = os.environ.get(SIZE_ENV, "").split(maxsplit=1)
-    if len(size) == 2:
+    if sized and len(size) == 2:
         line["size"] = float(size[0])
         line["size_unit"] = size[1]
     with Path(path).open("a", encoding="utf-8") as out:

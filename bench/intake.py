@@ -1,11 +1,16 @@
 """Benchmark: one delivery of N records end to end (parse, check, verify against
 the population register, append) vs the raw COPY rate of the same records into
 the same PostgreSQL in the same run. Usage: python bench/intake.py [N] [ROUNDS]
-[--processes P]
+[--processes P] [--small K]
 
 With --processes P, P deliveries of N records from P schools go in at once, one
 process each, after the single-process rounds: the aggregate rate is how intake
-scales out across cores (the event log's insert lock serialises only the saves)."""
+scales out across cores (the event log's insert lock serialises only the saves).
+
+With --small K, K deliveries of SMALL_SIZE records each, one after another: most
+deliveries are that small (the national demo's median batch), so what a
+delivery costs beyond its records shows here. Their median time is set against
+the same records copied in a transaction of their own (BEGIN, COPY, COMMIT)."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import multiprocessing
 import os
 import statistics
 import time
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -31,6 +37,7 @@ from registry.intake.population import PersonIn
 
 AT = datetime(2026, 8, 20, tzinfo=UTC)
 WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+SMALL_SIZE = 2  # records: the national demo's median delivery
 
 
 def bsns(n: int) -> list[str]:
@@ -57,7 +64,7 @@ def persons(numbers: list[str]) -> list[PersonIn]:
     ]
 
 
-def batch(people: list[PersonIn], brin: str = "01OE") -> str:
+def batch(people: list[PersonIn], brin: str = "01OE", batchnummer: int = 1) -> str:
     records: list[dict[str, Any]] = [
         {
             "meldingnummer": i,
@@ -83,7 +90,7 @@ def batch(people: list[PersonIn], brin: str = "01OE") -> str:
             "format": "bron-vo-batch/1",
             "brin": brin,
             "aanleverpunt": 0,
-            "batchnummer": 1,
+            "batchnummer": batchnummer,
             "schooljaar": "2026-2027",
             "soort": "INSCHRIJVING",
             "verantwoordelijke": "INSTELLING",
@@ -98,22 +105,35 @@ def school(brin: str = "01OE") -> SchoolRegistration:
     return SchoolRegistration(brin, "Bench College", "GM0014", (v,))
 
 
-def copy_rate(url: str, raw: str) -> float:
-    rows = [
+def raw_rows(raw: str) -> list[tuple[str, str, str, str]]:
+    return [
         (r["leerling"]["bsn"], "01OE", r["inschrijving"]["ingangsdatum"], json.dumps(r))
         for r in json.loads(raw)["meldingen"]
     ]
+
+
+def raw_table(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(
+        "CREATE TABLE raw_records (bsn text, brin text, ingangsdatum date,"
+        " record jsonb, PRIMARY KEY (bsn, brin, ingangsdatum))"
+    )
+    conn.commit()
+
+
+def copy_rows(conn: psycopg.Connection[Any], rows: Sequence[tuple[str, ...]]) -> None:
+    """The rows in a transaction of their own."""
+    with conn.cursor().copy("COPY raw_records FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    conn.commit()
+
+
+def copy_rate(url: str, raw: str) -> float:
+    rows = raw_rows(raw)
     with psycopg.connect(url) as conn:
-        conn.execute(
-            "CREATE TABLE raw_records (bsn text, brin text, ingangsdatum date,"
-            " record jsonb, PRIMARY KEY (bsn, brin, ingangsdatum))"
-        )
-        conn.commit()
+        raw_table(conn)
         start = time.perf_counter()
-        with conn.cursor().copy("COPY raw_records FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        conn.commit()
+        copy_rows(conn, rows)
         return len(rows) / (time.perf_counter() - start)
 
 
@@ -164,11 +184,43 @@ def parallel_round(server: str, n: int, processes: int) -> tuple[float, int]:
         return n * processes / wall, sum(r[2] for r in results)
 
 
+def small_deliveries(server: str, count: int) -> tuple[float, float]:
+    """Median seconds of a delivery of SMALL_SIZE new students, and of copying
+    its records raw. The first tenth of each warms up and is not counted."""
+    people = persons(bsns(SMALL_SIZE * count))
+    raws = [
+        batch(people[i * SMALL_SIZE : (i + 1) * SMALL_SIZE], batchnummer=i + 1)
+        for i in range(count)
+    ]
+    with scratch_database(server) as url:
+        with bootstrap(Settings(database_url=SecretStr(url), clock="simulated")) as rt:
+            rt.registry.load_schools([school()], AT)
+            rt.population.load(people, AT)
+            times, accepted = [], 0
+            for i, raw in enumerate(raws):
+                start = time.perf_counter()
+                fb = rt.intake.submit(raw, AT + timedelta(seconds=i)).feedback
+                times.append(time.perf_counter() - start)
+                accepted += fb["goedgekeurd"]
+        assert accepted == SMALL_SIZE * count, accepted
+        with psycopg.connect(url) as conn:
+            raw_table(conn)
+            rows = [raw_rows(raw) for raw in raws]
+            raw_times = []
+            for r in rows:
+                start = time.perf_counter()
+                copy_rows(conn, r)
+                raw_times.append(time.perf_counter() - start)
+    warm = count // 10
+    return statistics.median(times[warm:]), statistics.median(raw_times[warm:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("n", nargs="?", type=int, default=100_000)
     parser.add_argument("rounds", nargs="?", type=int, default=3)
     parser.add_argument("--processes", type=int, default=0)
+    parser.add_argument("--small", type=int, default=0)
     args = parser.parse_args()
     n, rounds = args.n, args.rounds
     settings = Settings()
@@ -195,6 +247,21 @@ def main() -> None:
             f"(×{rate / intake:.2f} one delivery; {os.cpu_count()} cores)"
         )
         record("intake_parallel_records_per_s", rate, "records/s", raw)
+    if args.small:
+        one, copied = small_deliveries(server, args.small)
+        print(
+            f"  {args.small} deliveries of {SMALL_SIZE} records: "
+            f"{one * 1000:.2f} ms each (median); the records copied in a "
+            f"transaction of their own {copied * 1000:.2f} ms, ratio {copied / one:.3f}"
+        )
+        record(
+            "intake_small_delivery_ms",
+            one * 1000,
+            "ms",
+            copied * 1000,
+            lower_is_better=True,
+            sized=False,  # the same deliveries at any scale
+        )
     if embedded:
         embedded.stop()
 

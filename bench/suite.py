@@ -34,9 +34,18 @@ BENCHES: list[tuple[str, dict[str, list[str]]]] = [
         },
     ),
     (
-        "Intake of one delivery vs COPY",
+        "Intake of one delivery, and of many small ones, vs COPY",
         {
-            "small": [PY, "bench/intake.py", "20000", "3", "--processes", "2"],
+            "small": [
+                PY,
+                "bench/intake.py",
+                "20000",
+                "3",
+                "--processes",
+                "2",
+                "--small",
+                "400",
+            ],
             "national": [
                 PY,
                 "bench/intake.py",
@@ -44,6 +53,8 @@ BENCHES: list[tuple[str, dict[str, list[str]]]] = [
                 "3",
                 "--processes",
                 "2",
+                "--small",
+                "400",
             ],
         },
     ),

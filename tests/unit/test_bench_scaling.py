@@ -60,3 +60,21 @@ def test_a_recorded_figure_carries_the_size_the_suite_gave(
     got = figures.gather(out)["national_totals_s"]
     assert got["size"] == 60_000 and got["size_unit"] == "students"
     assert got["ratio"] == pytest.approx(0.2)
+
+
+def test_a_figure_that_does_not_grow_with_size_is_left_out_of_the_growth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Intake's small deliveries are the same at any scale: sizing them by the
+    suite's 20,000 and 100,000 records would show a growth that is not there."""
+    out = tmp_path / "figures.jsonl"
+    monkeypatch.setenv(figures.ENV, str(out))
+    runs = []
+    for size, ms in (("20000 records", 4.0), ("100000 records", 4.4)):
+        monkeypatch.setenv(figures.SIZE_ENV, size)
+        figures.record("small_ms", ms, "ms", 0.5, lower_is_better=True, sized=False)
+        figures.record("rate", 8000.0, "records/s", 200_000.0)
+        runs.append({"written": "-", "figures": figures.gather(out)})
+    assert "size" not in runs[1]["figures"]["small_ms"]
+    assert runs[1]["figures"]["small_ms"]["ratio"] == pytest.approx(0.5 / 4.4, abs=1e-4)
+    assert [r["name"] for r in scaling.growth(*runs)] == ["rate"]
