@@ -165,7 +165,7 @@ SIZES: dict[str, dict[str, str]] = {
         "small": "20000 aggregates",
         "national": "100000 aggregates",
     },
-    "Intake of one delivery vs COPY": {
+    "Intake of one delivery, and of many small ones, vs COPY": {
         "small": "20000 records",
         "national": "100000 records",
     },

@@ -13,6 +13,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 import figures  # noqa: E402
 import scaling  # noqa: E402
+import suite  # noqa: E402
 
 
 def run_of(**figs: tuple[float, float]) -> dict[str, object]:
@@ -78,3 +79,10 @@ def test_a_figure_that_does_not_grow_with_size_is_left_out_of_the_growth(
     assert "size" not in runs[1]["figures"]["small_ms"]
     assert runs[1]["figures"]["small_ms"]["ratio"] == pytest.approx(0.5 / 4.4, abs=1e-4)
     assert [r["name"] for r in scaling.growth(*runs)] == ["rate"]
+
+
+def test_every_bench_of_the_suite_names_its_size_at_every_scale() -> None:
+    """The suite looks each bench's size up by its title: a bench without one
+    stops the whole suite, and only after the benches before it have run."""
+    for title, commands in suite.BENCHES:
+        assert set(suite.SIZES[title]) == set(commands), title
