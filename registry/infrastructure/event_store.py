@@ -184,15 +184,16 @@ class RegistryRecorder(PostgresApplicationRecorder):
         side_writes: Sequence[SideWrite],
     ) -> Sequence[int] | None:
         """The library's locked insert (one writer at a time, so commit order
-        is notification order), as one plain transaction: the library's pipelined
-        variant stalled on saves of many thousands of events with side writes.
-        The events' new person keys go in the same transaction.
+        is notification order), as one plain transaction: the library's variant,
+        which sends the events themselves in a pipeline, stalled on saves of many
+        thousands of events with side writes. The events' new person keys go in
+        the same transaction.
 
-        Everything before the copy is sent at once (pipeline mode), the head
-        last: most deliveries hold a few records, and one round trip per
+        The statements before the copy are sent at once (pipeline mode), the
+        head last: most deliveries hold a few records, and one round trip per
         statement cost them more than their records (docs/benchmarks-notes.md).
         The first error is raised when the pipeline ends, and nothing after it
-        in the transaction has run."""
+        in the transaction has run. The events go by copy, outside it."""
         with self.datastore.transaction(commit=True) as curs:
             conn = curs.connection
             with conn.pipeline():
