@@ -15,25 +15,24 @@ from datetime import date, datetime
 from typing import Any
 
 from psycopg import Cursor, capabilities
-from psycopg.sql import SQL, Composed
+from psycopg.sql import SQL, Composable, Composed, Literal
 
 from registry.domain.foto import EXCLUSION_CODES, FotoEntry
-from registry.projections.queries.verdicts import periods_query
+from registry.projections.queries import verdicts
 
-# The reasons, sorted by code as foto.verdict sorts them.
+# The reasons, sorted by code as foto.verdict sorts them, as one text,
+# comma-separated, '' when funded: cheaper for the server than an array
+# (built, then stripped of NULLs) and for the client to read.
 _WHY = {
-    "X121": "j.unlicensed",
-    "X130": "j.double",
-    **{code: f"'{reden}' = ANY(j.excluded)" for reden, code in EXCLUSION_CODES.items()},
+    "X121": verdicts.UNLICENSED,
+    "X130": verdicts.DOUBLE,
+    **{code: verdicts.excluded(reden) for reden, code in EXCLUSION_CODES.items()},
 }
-# As one text, comma-separated, '' when funded: cheaper for the server than
-# an array (built, then stripped of NULLs) and for the client to read.
-_REDENEN = (
-    "concat_ws(',', "
-    + ", ".join(
-        f"CASE WHEN {cond} THEN '{code}' END" for code, cond in sorted(_WHY.items())
+_REDENEN = SQL("concat_ws(',', {})").format(
+    SQL(", ").join(
+        SQL("CASE WHEN {} THEN {} END").format(cond, Literal(code))
+        for code, cond in sorted(_WHY.items())
     )
-    + ")"
 )
 # contract.md: by student number (the BSN first: foto.student_number), then
 # vestiging, then ingangsdatum; the rest only makes ties come out the same.
@@ -41,17 +40,18 @@ _ORDER = SQL(
     'key COLLATE "C", vestiging COLLATE "C", ingangsdatum, '
     'elementcode COLLATE "C", leerjaar, einddatum NULLS LAST'
 )
+# Read from verdicts.with_verdicts, each period judged where it is read.
 _SHAPED = SQL("""
-SELECT CASE WHEN j.kind = 'bsn' THEN j.number ELSE j.bsn END AS bsn,
-  CASE WHEN j.kind = 'bsn' THEN NULL ELSE j.number END AS onderwijsnummer,
-  CASE WHEN j.kind = 'bsn' THEN j.number ELSE coalesce(j.bsn, j.number) END AS key,
-  j.vestiging, j.elementcode, j.leerjaar, j.ingangsdatum, j.einddatum,
+SELECT CASE WHEN v.kind = 'bsn' THEN v.number ELSE v.bsn END AS bsn,
+  CASE WHEN v.kind = 'bsn' THEN NULL ELSE v.number END AS onderwijsnummer,
+  CASE WHEN v.kind = 'bsn' THEN v.number ELSE coalesce(v.bsn, v.number) END AS key,
+  v.vestiging, v.elementcode, v.leerjaar, v.ingangsdatum, v.einddatum,
   {redenen} AS redenen
-FROM ({periods}) j
-""")
+FROM valid v
+""").format(redenen=_REDENEN)
 # The dates as text (ISO 8601, _iso_dates): no date objects made to be
 # formatted again; the key only sorts.
-_ROWS = SQL("""
+_ROWS = SQL("""{verdicts}
 SELECT e.bsn, e.onderwijsnummer, e.vestiging, e.elementcode, e.leerjaar,
   e.ingangsdatum::text, e.einddatum::text, e.redenen
 FROM ({shaped}) e ORDER BY {order}
@@ -71,7 +71,7 @@ _ENTRY = SQL("""'{"leerling":{"bsn":' || coalesce('"' || e.bsn || '"', 'null')
 # The whole answer's counts, and only the page's entries built (an aggregate's
 # arguments are not computed for rows its FILTER leaves out). The aggregates
 # sort as the window does, so the rows are sorted once.
-_PAGE = SQL("""
+_PAGE = SQL("""{verdicts}
 SELECT count(*), count(*) FILTER (WHERE e.redenen = ''),
   '[' || coalesce(string_agg({entry}, ',' ORDER BY {order}) FILTER (WHERE {on_page}), '')
     || ']',
@@ -80,7 +80,7 @@ FROM (SELECT s.*, row_number() OVER (ORDER BY {order}) AS n FROM ({shaped}) s) e
 """)
 _ON_PAGE = SQL("e.n > %(start)s AND e.n <= %(end)s")
 # Every entry: no row numbers to count.
-_WHOLE = SQL("""
+_WHOLE = SQL("""{verdicts}
 SELECT count(*), count(*) FILTER (WHERE e.redenen = ''),
   '[' || coalesce(string_agg({entry}, ',' ORDER BY {order}), '') || ']',
   coalesce(array_agg(e.key ORDER BY {order}), '{{}}')
@@ -92,14 +92,14 @@ _CHUNK = 1000
 # The code an answer is made by (its entity tag names it).
 CODE = hashlib.sha256(
     repr(
-        (_ORDER, _SHAPED, _ENTRY, _PAGE, _WHOLE, _REDENEN, periods_query(False, True))
+        (_ORDER, _SHAPED, _ENTRY, _PAGE, _WHOLE, verdicts.with_verdicts(False, True))
     ).encode()
 ).hexdigest()[:16]
 
 
-def _shaped(by_position: bool, one_school: bool) -> Composed:
-    periods = periods_query(by_position, one_school)
-    return _SHAPED.format(redenen=SQL(_REDENEN), periods=periods)
+def _shaped(by_position: bool) -> dict[str, Composable]:
+    """One school's entries, shaped: the `verdicts` and `shaped` of a query."""
+    return {"verdicts": verdicts.with_verdicts(by_position, True), "shaped": _SHAPED}
 
 
 def _params(
@@ -128,7 +128,7 @@ def rows(
     """The school's entries on D as known at T (or at position P), in the
     contract's order (foto.sort_key, then the rest of _ORDER)."""
     _iso_dates(curs)
-    query = _ROWS.format(shaped=_shaped(position is not None, True), order=_ORDER)
+    query = _ROWS.format(**_shaped(position is not None), order=_ORDER)
     params = _params(brin, schooljaar, d, t, position)
     return [
         {
@@ -181,13 +181,13 @@ def page(
     """Entries start+1 to start+limit (every one when `limit` is None) of the
     school's snapshot on D as known at T."""
     _iso_dates(curs)
-    shaped = _shaped(False, True)
+    shaped = _shaped(False)
     params = _params(brin, schooljaar, d, t, None)
     if start == 0 and limit is None:
-        query = _WHOLE.format(entry=_ENTRY, order=_ORDER, shaped=shaped)
+        query = _WHOLE.format(entry=_ENTRY, order=_ORDER, **shaped)
     else:
         query = _PAGE.format(
-            entry=_ENTRY, on_page=_ON_PAGE, order=_ORDER, shaped=shaped
+            entry=_ENTRY, on_page=_ON_PAGE, order=_ORDER, **shaped
         )
         end = start + limit if limit is not None else 2**62
         params |= {"start": start, "end": end}

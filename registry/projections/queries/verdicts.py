@@ -4,7 +4,7 @@ rests on (peiling.py lists the rules)."""
 
 from __future__ import annotations
 
-from psycopg.sql import SQL, Composable, Composed
+from psycopg.sql import SQL, Composable, Composed, Literal
 
 # The periods valid on D as known at T (or at log position P), each with what
 # its verdict rests on. {one} narrows every part to one school. One school's
@@ -14,7 +14,7 @@ from psycopg.sql import SQL, Composable, Composed
 # school; the licences and exclusions read are those of the school and of
 # those periods' schools. Only otherwise fundable periods (licensed, not
 # excluded) take part in a ranking.
-_PERIODS = """
+_WITH = """
 WITH valid AS (
   SELECT p.brin, p.number, p.kind, p.bsn, p.vestiging, p.elementcode, p.leerjaar,
     p.ingangsdatum, p.einddatum, p.student_id, p.enrolment_id, p.opened_by
@@ -50,6 +50,11 @@ ranked AS (
     PARTITION BY j.student_id, j.fundable
     ORDER BY j.ingangsdatum DESC, j.registered_by) > 1 AS double
   FROM judged j)
+"""
+# Each period with its verdict's parts as columns: for the country (a hash
+# join to each small table is then cheapest) and for the callers that read
+# the reasons one by one (peiling.PeriodRow).
+_JOINED = """
 SELECT v.brin, v.number, v.kind, v.bsn, v.vestiging, v.elementcode, v.leerjaar,
   v.ingangsdatum, v.einddatum, coalesce(k.double, false) AS double, v.student_id,
   v.enrolment_id, v.opened_by, NOT {licensed_v} AS unlicensed, exc.excluded
@@ -105,9 +110,36 @@ def _known(alias: str, by_position: bool) -> SQL:
     )
 
 
+def with_verdicts(by_position: bool, one_school: bool) -> Composed:
+    """The WITH clause the judged periods are read from: `valid` (one school's,
+    %(brin)s, or the country's periods valid on %(d)s as known at %(t)s, or
+    exactly at log position %(p)s) and what their verdicts rest on."""
+    return SQL(_WITH).format(**_parts(by_position, one_school))
+
+
 def periods_query(by_position: bool, one_school: bool) -> Composed:
-    """The judged periods: one school's (%(brin)s) or the country's, valid on
-    %(d)s as known at %(t)s, or exactly at log position %(p)s."""
+    """The judged periods (peiling.PeriodRow), read as with_verdicts says."""
+    parts = _parts(by_position, one_school)
+    return SQL(_WITH + _JOINED).format(**parts)
+
+
+# A period `v`'s verdict's parts as flags, each a lookup in a set the server
+# hashes once. For one school's thousands of periods this is cheaper than
+# _JOINED's joins to the exclusions and rankings, which are mostly empty
+# (docs/benchmarks-notes.md). The sets hold no NULL, so NOT IN is exact.
+UNLICENSED = SQL("NOT " + _LICENCES[True][1].format(a="v"))
+DOUBLE = SQL("v.enrolment_id IN (SELECT k.enrolment_id FROM ranked k WHERE k.double)")
+
+
+def excluded(reden: str) -> Composed:
+    """Whether `v`'s student is on the exclusions with this reden."""
+    return SQL(
+        "(v.brin, v.student_id) IN (SELECT exc.brin, exc.student_id FROM exc "
+        "WHERE {} = ANY(exc.excluded))"
+    ).format(Literal(reden))
+
+
+def _parts(by_position: bool, one_school: bool) -> dict[str, Composable]:
     x = "x.position <= %(p)s" if by_position else "x.recorded_at <= %(t)s"
     # A pair noted in doubles was known at once over `positions` (at a log
     # position) and over `recorded` (at a time).
@@ -124,10 +156,4 @@ def periods_query(by_position: bool, one_school: bool) -> Composed:
     for a in ("r", "v"):  # the rivals, the school's own periods
         licences[f"licensed_{a}"] = SQL(licensed.format(a=a))
         licences[f"join_{a}"] = SQL(join.format(a=a))
-    return SQL(_PERIODS).format(
-        p=_known("p", by_position),
-        x=SQL(x),
-        k=SQL(k),
-        **licences,
-        **narrow,
-    )
+    return {"p": _known("p", by_position), "x": SQL(x), "k": SQL(k), **licences, **narrow}
