@@ -5,7 +5,7 @@ enrolment is unlicensed or excluded stays funded where the fundable one is."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -29,6 +29,8 @@ from tests.intake_helpers import (
 )
 
 COUNT = utc(2026, 10, 1).date()
+DELIVERED = utc(2026, 9, 10)
+KNOWN = utc(2027, 7, 1)  # after the school year's every event
 
 
 @pytest.fixture
@@ -37,15 +39,20 @@ def rt(runtime: Runtime) -> Runtime:
     return runtime
 
 
-def verdicts(rt: Runtime, brin: str) -> dict[str, list[str]]:
+def verdicts(rt: Runtime, brin: str, at: datetime = KNOWN) -> dict[str, list[str]]:
+    """The school's reasons by ingangsdatum as known at `at`; the JSON answer
+    says the same."""
     rt.catch_up()
     with reading(rt.database_url, "timeline") as r:
-        doc = snapshot(r.cursor, brin, SJ, COUNT, utc(2027, 7, 1))
+        doc = snapshot(r.cursor, brin, SJ, COUNT, at)
+        sent = entries.page(r.cursor, brin, SJ, COUNT, at)
+    assert json.loads(sent.entries) == doc["inschrijvingen"]
     return {e["ingangsdatum"]: e["redenen"] for e in doc["inschrijvingen"]}
 
 
-def enrol(rt: Runtime, brin: str, number: int, **p: Any) -> None:
-    at = utc(2026, 9, 10)
+def enrol(
+    rt: Runtime, brin: str, number: int, at: datetime = DELIVERED, **p: Any
+) -> None:
     fb = rt.intake.submit(
         batch(
             rec(1, student(ANNA), inschrijving=period(**p)), brin=brin, number=number
@@ -82,6 +89,27 @@ def test_an_excluded_later_enrolment_does_not_unfund_the_other(rt: Runtime) -> N
     exclude_anna(rt, "02AB", "verzuim")
     assert verdicts(rt, "02AB") == {"2026-09-01": ["X160"]}
     assert verdicts(rt, "01OE") == {"2026-08-01": []}
+
+
+def test_on_a_tie_the_enrolment_recorded_first_is_funded(rt: Runtime) -> None:
+    """contract.md: X130 funds the latest ingangsdatum, and on a tie the one
+    recorded first, whichever school's number sorts first; as known before the
+    second was recorded, the first has no rival."""
+    enrol(rt, "02AB", 1, at=utc(2026, 9, 10))
+    enrol(rt, "01OE", 1, at=utc(2026, 9, 12))  # the same ingangsdatum, 1 August
+    assert verdicts(rt, "02AB") == {"2026-08-01": []}
+    assert verdicts(rt, "01OE") == {"2026-08-01": ["X130"]}
+    assert verdicts(rt, "02AB", at=utc(2026, 9, 11)) == {"2026-08-01": []}
+    assert verdicts(rt, "01OE", at=utc(2026, 9, 11)) == {}
+
+
+def test_an_exclusion_counts_from_when_it_was_reported(rt: Runtime) -> None:
+    """The assurance report's exclusions are known from its recorded time: a
+    snapshot as known the day before funds the period, the day after not."""
+    enrol(rt, "02AB", 1)
+    exclude_anna(rt, "02AB", "verzuim")  # reported on 20 June 2027
+    assert verdicts(rt, "02AB", at=utc(2027, 6, 19)) == {"2026-08-01": []}
+    assert verdicts(rt, "02AB", at=utc(2027, 6, 21)) == {"2026-08-01": ["X160"]}
 
 
 def test_every_reason_of_a_period_is_listed_sorted_as_values_and_as_json(
