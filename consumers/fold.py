@@ -72,11 +72,11 @@ ON CONFLICT (persoon, brin, ingangsdatum) DO UPDATE SET
 """
 # A run of upserts as one statement: the rows' columns as arrays. Rows of
 # one period must be merged first (merged): one statement may not update a
-# row twice.
+# row twice. In binary: psycopg's text arrays quote each element in Python.
 _UPSERT_MANY = _UPSERT.replace(
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-    "SELECT * FROM unnest(%s::text[], %s::text[], %s::date[], %s::text[], "
-    "%s::text[], %s::int[], %s::date[], %s::text[], %s::text[], %s::uuid[])",
+    "SELECT * FROM unnest(%b::text[], %b::text[], %b::date[], %b::text[], "
+    "%b::text[], %b::int[], %b::date[], %b::text[], %b::text[], %b::uuid[])",
 )
 _STATUS = """
 INSERT INTO {t} (bsn, peildatum, ingeschreven, leeftijd, soort, message_id)
