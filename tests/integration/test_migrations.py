@@ -247,7 +247,8 @@ def test_messages_from_before_the_writers_check_are_checked_by_the_relay(
     )
     with psycopg.connect(database_url) as conn:
         conn.execute(insert, (7,))
-    assert [m.name for m in migrate(database_url, Settings())] == [
+    upto_6 = [m for m in shipped() if m.version <= 6]
+    assert [m.name for m in migrate(database_url, Settings(), migrations=upto_6)] == [
         "outbox_schema_checked"
     ]
     with psycopg.connect(database_url) as conn:
@@ -480,3 +481,41 @@ def test_granting_to_a_role_that_does_not_exist_is_refused_before_migrating(
     assert refused.exit_code == 2
     assert "no role 'nobody_x'" in refused.stderr
     assert tables(database_url) == set()
+
+
+def test_a_fotos_people_keep_their_rows_when_keyed_by_the_foto(
+    database_url: str,
+) -> None:
+    """Migration 0007 keys foto_persons by the foto first: the people listed
+    before stay listed, once each, and a person's fotos are still found by
+    their id alone (what redaction asks), through an index of its own."""
+    migrate(
+        database_url, Settings(), migrations=[m for m in shipped() if m.version < 7]
+    )
+    anna, bram = uuid.uuid4(), uuid.uuid4()
+    insert = "INSERT INTO foto_persons VALUES ('01OE', '2026-2027', 'voorlopig', %s, %s)"
+    with psycopg.connect(database_url) as conn:
+        for versie, sid in ((1, anna), (1, bram), (2, anna)):
+            conn.execute(insert, (versie, sid))
+    assert [m.name for m in migrate(database_url, Settings())] == [
+        "foto_persons_by_foto"
+    ]
+    with psycopg.connect(database_url) as conn:
+        key = conn.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+            "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+            "WHERE i.indrelid = 'foto_persons'::regclass AND i.indisprimary "
+            "ORDER BY array_position(i.indkey, a.attnum)"
+        ).fetchall()
+        by_student = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'foto_persons_student'"
+        ).fetchone()
+        found = conn.execute(
+            "SELECT versie FROM foto_persons WHERE student_id = %s ORDER BY versie",
+            (anna,),
+        ).fetchall()
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert, (2, anna))
+    assert [k for (k,) in key] == ["brin", "schooljaar", "soort", "versie", "student_id"]
+    assert by_student is not None and "(student_id)" in by_student[0]
+    assert found == [(1,), (2,)]
