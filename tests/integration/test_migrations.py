@@ -493,11 +493,14 @@ def test_a_fotos_people_keep_their_rows_when_keyed_by_the_foto(
         database_url, Settings(), migrations=[m for m in shipped() if m.version < 7]
     )
     anna, bram = uuid.uuid4(), uuid.uuid4()
-    insert = "INSERT INTO foto_persons VALUES ('01OE', '2026-2027', 'voorlopig', %s, %s)"
+    insert = (
+        "INSERT INTO foto_persons VALUES ('01OE', '2026-2027', 'voorlopig', %s, %s)"
+    )
     with psycopg.connect(database_url) as conn:
         for versie, sid in ((1, anna), (1, bram), (2, anna)):
             conn.execute(insert, (versie, sid))
-    assert [m.name for m in migrate(database_url, Settings())] == [
+    upto_7 = [m for m in shipped() if m.version <= 7]
+    assert [m.name for m in migrate(database_url, Settings(), migrations=upto_7)] == [
         "foto_persons_by_foto"
     ]
     with psycopg.connect(database_url) as conn:
@@ -516,6 +519,12 @@ def test_a_fotos_people_keep_their_rows_when_keyed_by_the_foto(
         ).fetchall()
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute(insert, (2, anna))
-    assert [k for (k,) in key] == ["brin", "schooljaar", "soort", "versie", "student_id"]
+    assert [k for (k,) in key] == [
+        "brin",
+        "schooljaar",
+        "soort",
+        "versie",
+        "student_id",
+    ]
     assert by_student is not None and "(student_id)" in by_student[0]
     assert found == [(1,), (2,)]
