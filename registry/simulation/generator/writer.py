@@ -3,7 +3,6 @@ the feedback every processed record must end with."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from registry.simulation.generator.batches import ACCOUNTANT, Batch
 from registry.simulation.generator.cohort import Pupil
 from registry.simulation.generator.config import OUTAGES
 from registry.simulation.generator.names import LAS_PACKAGES
+from registry.simulation.generator.output import dumps
 from registry.simulation.generator.records import (
     Judge,
     Waiting,
@@ -21,10 +21,6 @@ from registry.simulation.generator.records import (
 
 FORMAT = "bron-vo-batch/1"
 FOURTEEN_DAYS = 14 * 86_400
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def waiting(batch: Batch) -> Waiting | None:
