@@ -517,8 +517,10 @@ def test_a_fotos_people_keep_their_rows_when_keyed_by_the_foto(
             "SELECT versie FROM foto_persons WHERE student_id = %s ORDER BY versie",
             (anna,),
         ).fetchall()
+        kept = conn.execute("SELECT count(*) FROM foto_persons").fetchone()
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute(insert, (2, anna))
+    assert kept == (3,)
     assert [k for (k,) in key] == [
         "brin",
         "schooljaar",
