@@ -119,8 +119,7 @@ def with_verdicts(by_position: bool, one_school: bool) -> Composed:
 
 def periods_query(by_position: bool, one_school: bool) -> Composed:
     """The judged periods (peiling.PeriodRow), read as with_verdicts says."""
-    parts = _parts(by_position, one_school)
-    return SQL(_WITH + _JOINED).format(**parts)
+    return SQL(_WITH + _JOINED).format(**_parts(by_position, one_school))
 
 
 # A period `v`'s verdict's parts as flags, each a lookup in a set the server

@@ -20,10 +20,13 @@ SIGNALS = ("753", "755", "757", "770", "956", "X121", "X130", "X131", "X132", "X
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON, UTF-8 as it is: what `json.dumps(value, ensure_ascii=False,
-    separators=(",", ":"))` writes for the strings, whole numbers, booleans,
-    nulls, lists and string-keyed objects the generator makes, written by
-    orjson (a million lines a national year); anything else by `json`."""
+    """Compact JSON, UTF-8 as it is, written by orjson (a million lines a
+    national year). For the strings, whole numbers, booleans, nulls, lists and
+    string-keyed objects the generator makes, these are the bytes of
+    `json.dumps(value, ensure_ascii=False, separators=(",", ":"))`; what
+    orjson refuses (a key that is not a string, an integer past 64 bits, a
+    lone surrogate) `json` writes so. Not jsonb_text: its fallback need only
+    parse, and these files' bytes are compared (same seed, same files)."""
     try:
         return orjson.dumps(value).decode()
     except TypeError:
