@@ -64,10 +64,12 @@ def residence(
     number: str,
     position: int,
 ) -> str | None:
-    """The student's municipality by the postcode last delivered at or before the
-    log position, folded from the log's events (independent of the projections),
-    opened by the registry's mapper: the raw rows hold the postcode sealed."""
-    postcode = None
+    """The student's municipality at or before the log position: the population
+    register's as the log recorded it, else the last delivered postcode's
+    (docs/publication.md). Folded from the log's events (independent of the
+    projections), opened by the registry's mapper: the raw rows hold the
+    postcode sealed."""
+    postcode = gemeente = None
     (sid,) = conn.execute(
         "SELECT student_id FROM student_numbers WHERE number = %s", (number,)
     ).fetchone() or (None,)
@@ -78,10 +80,12 @@ def residence(
     ):
         stored = StoredEvent(sid, version, topic, bytes(state))
         data = vars(runtime.registry.mapper.to_domain_event(stored))
+        if topic.endswith("Student.ResidenceRecorded"):
+            gemeente = data["gemeente"]
         changed = data.get("key") or data.get("new") or {}
         if "postcode" in changed or changed.get("landcode"):
             postcode = changed.get("postcode")
-    return municipality(postcode)
+    return gemeente or municipality(postcode)
 
 
 def _check(runtime: Runtime, recipients: list[str]) -> None:
