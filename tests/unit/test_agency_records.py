@@ -113,6 +113,10 @@ def test_what_was_sent_before_the_schema_uri_is_read_too(contract: Any) -> None:
         (Record(value=None), "the value is missing"),
         (Record(value=b"\xff{}"), "the value is not UTF-8"),
         (Record(value=b"not json"), "the value is not JSON"),
+        # Not JSON by RFC 8259, though Python's json module reads them.
+        (Record(value=b'{"leerjaar": NaN}'), "the value is not JSON"),
+        (Record(value=b'{"leerjaar": Infinity}'), "the value is not JSON"),
+        (Record(value=b'{"brin": "\\ud800"}'), "the value is not JSON"),
         (Record(key=b"\xff"), "the key is not UTF-8"),
         (
             Record(value=json.dumps({**PAYLOAD, "bsn": "800000481"}).encode()),
