@@ -1,6 +1,7 @@
 """Publication beside the registry, each part in a process of its own (the demo):
 the timeline kept up, the extracts kept up in one pass over the log, the relay
-producing the outbox, and the agencies' consumers storing what arrives.
+producing the outbox, and the agencies' consumers (a process per group of them)
+storing what arrives.
 
 Processes, not threads: every part is CPU-bound Python, and threads of one
 process share one core (the GIL); side by side they use both cores. The parts stop in order: the projections take a last pass, then
@@ -145,6 +146,17 @@ def relay_lag(url: str, name: str = "relay") -> int:
     return int(row[0]) if row else 0
 
 
+def consumer_groups(recipients: list[str]) -> list[list[str]]:
+    """The recipients a consumer process each: CBS and the Inspectorate, who
+    receive every enrolment, one each; SVB with the municipalities, whose
+    topics are a trickle. Threads of one process contend for its interpreter
+    (the GIL): fifteen consumers in one process used about half as much CPU
+    again per message as one alone (docs/benchmarks-notes.md)."""
+    alone = [[r] for r in recipients if r in ("cbs", "inspectie")]
+    rest = [r for r in recipients if r not in ("cbs", "inspectie")]
+    return [*alone, rest] if rest else alone
+
+
 class Beside:
     def __init__(
         self,
@@ -155,14 +167,18 @@ class Beside:
     ) -> None:
         assert settings.database_url is not None
         url = settings.database_url.get_secret_value()
-        self._done = [_MP.Event() for _ in range(4)]
+        groups = consumer_groups(recipients)
+        self._done = [_MP.Event() for _ in range(3 + len(groups))]
         self._stats = _MP.Queue()
         poll = (poll_seconds,)
         parts: tuple[Part, ...] = (
             ("timeline", keep_projections, (settings, False), poll),
             ("extracts", keep_projections, (settings, True), poll),
             ("relay", keep_relaying, (url, bootstrap), poll),
-            ("consumers", keep_consuming, (url, bootstrap, recipients), (self._stats,)),
+            *(
+                ("consumers", keep_consuming, (url, bootstrap, g), (self._stats,))
+                for g in groups
+            ),
         )
         self._parts = [
             _MP.Process(
@@ -186,9 +202,15 @@ class Beside:
         self._stop(2)
 
     def stop_consumers(self) -> dict[str, Any]:
-        self._done[3].set()
-        stats: dict[str, Any] = self._stats.get(timeout=600)
-        self._parts[3].join(timeout=60)
+        """What each recipient's consumer stored, once all have settled."""
+        consumers = range(3, len(self._parts))
+        for i in consumers:
+            self._done[i].set()
+        stats: dict[str, Any] = {}
+        for _ in consumers:
+            stats.update(self._stats.get(timeout=600))
+        for i in consumers:
+            self._parts[i].join(timeout=60)
         return stats
 
     def _stop(self, i: int) -> None:
