@@ -1,5 +1,5 @@
 """The agencies beside the demo: one reference consumer thread per recipient,
-storing what the relay publishes."""
+storing what the relay publishes (a process runs one group of them)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,21 @@ from consumers.agency import AgencyConsumer
 from consumers.contract import Schemas
 
 log = logging.getLogger(__name__)
-DEMO_FETCH_WAIT_MS = 500  # kafka-python's default
 # Agencies that keep up with a trickle would otherwise fetch a few messages at
 # a time, at several times the CPU per message for them and for the broker; a
-# message waits at most the fetch wait longer. In the national demo they run
-# behind the play and fetch large batches anyway, so there it shows little
-# (docs/benchmarks-notes.md, "Morning of 2026-12-05").
+# message waits at most the fetch wait longer. Most of the national demo's
+# municipalities receive a few messages a minute: their consumers' fetches and
+# heartbeats were most of what their process spent. So a fetch waits up to 2 s
+# (kafka-python's default is 0.5 s) and a heartbeat goes every 3 s
+# (docs/benchmarks-notes.md, "2026-12-06, 10:25").
+DEMO_FETCH_WAIT_MS = 2000
 DEMO_FETCH_MIN_BYTES = 64 * 1024
+# Session and heartbeat (kafka-python's defaults): a group of one joins in
+# about 6 s instead of 2, while the play loads the schools and the register.
+DEMO_GROUP_TIMEOUTS = (10_000, 3_000)
+# Quiet for longer than a fetch can be held at the broker: a consumer whose
+# fetch went out just before the last messages still stores them.
+SETTLE_SECONDS = DEMO_FETCH_WAIT_MS / 1000 + 1.5
 
 
 class Consumers:
@@ -39,7 +47,7 @@ class Consumers:
                 bootstrap,
                 r,
                 schemas=schemas,
-                group_timeouts=(2000, 500),
+                group_timeouts=DEMO_GROUP_TIMEOUTS,
                 # Fifteen consumers that only need to keep up: a short wait
                 # would have each ask the broker twenty times a second.
                 fetch_wait_ms=DEMO_FETCH_WAIT_MS,
@@ -60,7 +68,7 @@ class Consumers:
         return self
 
     def wait_assigned(self, limit_seconds: float = 60.0) -> bool:
-        """True once every consumer has its partitions (a group joins in ~1 s)."""
+        """True once every consumer has its partitions (a group joins in ~6 s)."""
         deadline = time.monotonic() + limit_seconds
         while time.monotonic() < deadline:
             if all(c.stats.assigned for c in self.consumers):
@@ -69,11 +77,12 @@ class Consumers:
         return False
 
     def stop(
-        self, settle_seconds: float = 3.0, limit_seconds: float = 120.0
+        self, settle_seconds: float = SETTLE_SECONDS, limit_seconds: float = 120.0
     ) -> dict[str, Any]:
-        """Wait until nothing new has arrived for `settle_seconds`, then stop;
-        what each consumer stored."""
+        """Wait until every consumer has joined its group and nothing new has
+        arrived for `settle_seconds`, then stop; what each consumer stored."""
         deadline = time.monotonic() + limit_seconds
+        self.wait_assigned(limit_seconds)  # a short year can end before a join
         last, quiet_since = -1, time.monotonic()
         while time.monotonic() < deadline:
             seen = sum(

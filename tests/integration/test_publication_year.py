@@ -53,7 +53,7 @@ def _publish_year(runtime: Runtime, kafka_bootstrap: str, year: Path) -> None:
         publication.round()
     finally:
         publication.close()
-    consumers.stop(settle_seconds=4)
+    consumers.stop()
     _check(runtime, recipients)
     _check_fold(runtime)
 
