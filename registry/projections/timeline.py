@@ -223,7 +223,7 @@ class _PageFold:
             "lower(p.recorded), p.opened_by, p.batchnummer, p.meldingnummer, "
             "p.accountant, e.registered_by FROM enrolments e LEFT JOIN periods p ON "
             "p.enrolment_id = e.enrolment_id AND p.closed_by IS NULL "
-            "WHERE e.enrolment_id = ANY(%s)",
+            "WHERE e.enrolment_id = ANY(%b)",
             (wanted,),
         )
         for r in self.curs.fetchall():

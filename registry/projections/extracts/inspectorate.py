@@ -118,6 +118,6 @@ class Inspectorate(Recipient):
 
 def _births(curs: Cursor[Any], numbers: list[str]) -> dict[str, date]:
     rows = curs.execute(
-        "SELECT number, geboortedatum FROM students WHERE number = ANY(%s)", (numbers,)
+        "SELECT number, geboortedatum FROM students WHERE number = ANY(%b)", (numbers,)
     ).fetchall()
     return {n: b for n, b in rows if b is not None}

@@ -141,9 +141,9 @@ class Waiting:
         pending = [k for t, k in self._changed if t == "pending"]
         opened = [k for t, k in self._changed if t == "open"]
         curs.execute(
-            "DELETE FROM pending_leavers WHERE enrolment_id = ANY(%s)", (pending,)
+            "DELETE FROM pending_leavers WHERE enrolment_id = ANY(%b)", (pending,)
         )
-        curs.execute("DELETE FROM vsv_open WHERE student_id = ANY(%s)", (opened,))
+        curs.execute("DELETE FROM vsv_open WHERE student_id = ANY(%b)", (opened,))
         write_rows(
             curs,
             "INSERT INTO pending_leavers SELECT * FROM {rows}",

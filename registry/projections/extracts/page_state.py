@@ -109,7 +109,7 @@ class PageState:
             students |= {
                 r[0]
                 for r in self.curs.execute(
-                    "SELECT student_id FROM periods WHERE enrolment_id = ANY(%s)",
+                    "SELECT student_id FROM periods WHERE enrolment_id = ANY(%b)",
                     (list(set(enrolments)),),
                 )
             }
@@ -121,12 +121,12 @@ class PageState:
         if not students:
             return
         for r in self.curs.execute(
-            PERIOD_SELECT + " WHERE student_id = ANY(%s)", (list(students),)
+            PERIOD_SELECT + " WHERE student_id = ANY(%b)", (list(students),)
         ):
             self.periods[r[0]] = PeriodRow(*r)
             self._by_student[r[1]].add(r[0])
         for r in self.curs.execute(
-            STUDENT_SELECT + " WHERE student_id = ANY(%s)", (list(students),)
+            STUDENT_SELECT + " WHERE student_id = ANY(%b)", (list(students),)
         ):
             self.students[r[0]] = StudentRow(*r)
 

@@ -84,7 +84,7 @@ class Svb(Recipient):
             r[0]: Status(r[1], r[2])
             for r in curs.execute(
                 "SELECT student_id, peildatum, ingeschreven FROM svb_status "
-                "WHERE student_id = ANY(%s)",
+                "WHERE student_id = ANY(%b)",
                 (list(state.students),),
             )
         }
