@@ -37,7 +37,11 @@ from registry.config import Settings
 from registry.infrastructure.embedded_kafka import EmbeddedKafka
 from registry.infrastructure.embedded_postgres import EmbeddedPostgres
 from registry.infrastructure.redact import masked_conninfo
-from registry.publishing.admin import ensure_contract_topics, write_broker_schemas
+from registry.publishing.admin import (
+    TopicSpec,
+    ensure_contract_topics,
+    write_broker_schemas,
+)
 from registry.simulation.generator import generate
 from registry.simulation.processes import Beside, give_way, relay_lag
 from registry.simulation.report import write_report
@@ -46,6 +50,11 @@ from registry.simulation.timing import Stopwatch
 
 SJ = "2026-2027"
 DEMO_DB = "registry_demo"
+# One partition a topic on the embedded broker, as Apache Kafka's default: one
+# broker and one consumer per group gain nothing from more, and kafka-python's
+# producer walks every partition it has written to on each pass of its sender
+# (docs/publication.md, "In the demo").
+EMBEDDED_TOPICS = TopicSpec(partitions=1)
 console = Console(stderr=True)
 
 
@@ -137,15 +146,17 @@ def run_demo(
         generate(seed, scale, year)
     broker = None
     address = base.kafka_bootstrap
+    topics = TopicSpec.of(base)
     if address is None:
         schemas = write_broker_schemas(state / "topic-schemas") if broker_schemas else None
         broker = EmbeddedKafka(state / "kafka", schemas)
         address = broker.start()
         if broker.pid is not None:  # only the publication uses it: it gives way too
             give_way(broker.pid)
+        topics = EMBEDDED_TOPICS
     try:
         with console.status("creating topics"):
-            ensure_contract_topics(address)
+            ensure_contract_topics(address, topics)
         with bootstrap(settings) as rt:
             summary = _year(rt, address, year, scale, clock)
     finally:
