@@ -40,7 +40,15 @@ from registry.infrastructure.redact import masked_conninfo
 from registry.publishing.admin import (
     TopicSpec,
     ensure_contract_topics,
+    ensure_topics,
     write_broker_schemas,
+)
+from registry.publishing.contract import (
+    MUNICIPALITY,
+    all_topics,
+    dead_letter_topics,
+    group,
+    parse_topic,
 )
 from registry.simulation.generator import generate
 from registry.simulation.processes import Beside, give_way, relay_lag
@@ -50,11 +58,19 @@ from registry.simulation.timing import Stopwatch
 
 SJ = "2026-2027"
 DEMO_DB = "registry_demo"
-# One partition a topic on the embedded broker, as Apache Kafka's default: one
-# broker and one consumer per group gain nothing from more, and kafka-python's
+# On the embedded broker a municipality's topics get one partition, as Apache
+# Kafka's default: each carries a trickle for one consumer, and kafka-python's
 # producer walks every partition it has written to on each pass of its sender
-# (docs/publication.md, "In the demo").
-EMBEDDED_TOPICS = TopicSpec(partitions=1)
+# (docs/publication.md, "In the demo"). The national recipients' topics keep
+# three: with one, the agencies' last stage took minutes instead of seconds.
+MUNICIPAL_TOPICS = TopicSpec(partitions=1)
+
+
+def _embedded_topics(address: str) -> None:
+    topics = all_topics() + dead_letter_topics()
+    municipal = {t for t in topics if group(parse_topic(t)[0]) == MUNICIPALITY}
+    ensure_topics(address, [t for t in topics if t not in municipal])
+    ensure_topics(address, sorted(municipal), MUNICIPAL_TOPICS)
 console = Console(stderr=True)
 
 
@@ -146,17 +162,18 @@ def run_demo(
         generate(seed, scale, year)
     broker = None
     address = base.kafka_bootstrap
-    topics = TopicSpec.of(base)
     if address is None:
         schemas = write_broker_schemas(state / "topic-schemas") if broker_schemas else None
         broker = EmbeddedKafka(state / "kafka", schemas)
         address = broker.start()
         if broker.pid is not None:  # only the publication uses it: it gives way too
             give_way(broker.pid)
-        topics = EMBEDDED_TOPICS
     try:
         with console.status("creating topics"):
-            ensure_contract_topics(address, topics)
+            if broker is not None:
+                _embedded_topics(address)
+            else:
+                ensure_contract_topics(address, TopicSpec.of(base))
         with bootstrap(settings) as rt:
             summary = _year(rt, address, year, scale, clock)
     finally:
