@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 # (docs/benchmarks-notes.md, "2026-12-06, 10:25").
 DEMO_FETCH_WAIT_MS = 2000
 DEMO_FETCH_MIN_BYTES = 64 * 1024
-# Session and heartbeat (kafka-python's defaults): a group of one joins in
-# about 6 s instead of 2, while the play loads the schools and the register.
+# Session and heartbeat: a group of one joins in about 6 s instead of 2 on the
+# embedded broker (half the session), while the play loads the schools and the
+# register.
 DEMO_GROUP_TIMEOUTS = (10_000, 3_000)
 # Quiet for longer than a fetch can be held at the broker: a consumer whose
 # fetch went out just before the last messages still stores them.
@@ -39,7 +40,11 @@ class Consumers:
         recipients: list[str],
         group_suffix: str = "",
         offset_reset: str = "earliest",
+        group_timeouts: tuple[int, int] = DEMO_GROUP_TIMEOUTS,
+        fetch_wait_ms: int = DEMO_FETCH_WAIT_MS,
     ) -> None:
+        """`group_timeouts` and `fetch_wait_ms`: a test that publishes right
+        after the groups join, from the end ("latest"), asks for shorter ones."""
         schemas = Schemas()  # read and compiled once for them all
         self.consumers = [
             AgencyConsumer(
@@ -47,10 +52,10 @@ class Consumers:
                 bootstrap,
                 r,
                 schemas=schemas,
-                group_timeouts=DEMO_GROUP_TIMEOUTS,
+                group_timeouts=group_timeouts,
                 # Fifteen consumers that only need to keep up: a short wait
                 # would have each ask the broker twenty times a second.
-                fetch_wait_ms=DEMO_FETCH_WAIT_MS,
+                fetch_wait_ms=fetch_wait_ms,
                 fetch_min_bytes=DEMO_FETCH_MIN_BYTES,
                 group=f"agency-{r}{group_suffix}",
                 offset_reset=offset_reset,

@@ -58,6 +58,8 @@ from registry.simulation.timing import Stopwatch
 
 SJ = "2026-2027"
 DEMO_DB = "registry_demo"
+console = Console(stderr=True)
+
 # On the embedded broker a municipality's topics get one partition, as Apache
 # Kafka's default: each carries a trickle for one consumer, and kafka-python's
 # producer walks every partition it has written to on each pass of its sender
@@ -67,11 +69,11 @@ MUNICIPAL_TOPICS = TopicSpec(partitions=1)
 
 
 def _embedded_topics(address: str) -> None:
+    """Every topic of the contract, the municipalities' with one partition."""
     topics = all_topics() + dead_letter_topics()
     municipal = {t for t in topics if group(parse_topic(t)[0]) == MUNICIPALITY}
     ensure_topics(address, [t for t in topics if t not in municipal])
     ensure_topics(address, sorted(municipal), MUNICIPAL_TOPICS)
-console = Console(stderr=True)
 
 
 def _fresh_database(settings: Settings) -> Settings:

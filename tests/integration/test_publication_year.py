@@ -46,6 +46,8 @@ def _publish_year(runtime: Runtime, kafka_bootstrap: str, year: Path) -> None:
         recipients,
         group_suffix=f"-{uuid.uuid4().hex[:8]}",
         offset_reset="latest",
+        group_timeouts=(2000, 500),  # joined, and positioned, before publishing
+        fetch_wait_ms=500,
     ).start()
     assert consumers.wait_assigned()
     publication = runtime.publication(kafka_bootstrap)
@@ -53,7 +55,7 @@ def _publish_year(runtime: Runtime, kafka_bootstrap: str, year: Path) -> None:
         publication.round()
     finally:
         publication.close()
-    consumers.stop()
+    consumers.stop(settle_seconds=4)
     _check(runtime, recipients)
     _check_fold(runtime)
 
