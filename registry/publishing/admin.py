@@ -89,7 +89,12 @@ def ensure_contract_topics(
 ) -> int:
     """Every topic of the contract, the recipients' dead-letter topics included, so
     a consumer needs no right to create topics."""
-    return ensure_topics(bootstrap, all_topics() + dead_letter_topics(), spec, security)
+    return ensure_topics(bootstrap, contract_topics(), spec, security)
+
+
+def contract_topics() -> list[str]:
+    """Every topic of the contract and every recipient's dead-letter topic."""
+    return all_topics() + dead_letter_topics()
 
 
 def write_broker_schemas(directory: Path, topics: list[str] | None = None) -> Path:

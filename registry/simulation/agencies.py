@@ -25,9 +25,9 @@ DEMO_FETCH_MIN_BYTES = 64 * 1024
 # embedded broker (half the session), while the play loads the schools and the
 # register.
 DEMO_GROUP_TIMEOUTS = (10_000, 3_000)
-# Quiet for longer than a fetch can be held at the broker: a consumer whose
-# fetch went out just before the last messages still stores them.
-SETTLE_SECONDS = DEMO_FETCH_WAIT_MS / 1000 + 1.5
+# Quiet for this much longer than a fetch can be held at the broker: a
+# consumer whose fetch went out just before the last messages still stores them.
+SETTLE_MARGIN_SECONDS = 1.5
 
 
 class Consumers:
@@ -46,6 +46,7 @@ class Consumers:
         """`group_timeouts` and `fetch_wait_ms`: a test that publishes right
         after the groups join, from the end ("latest"), asks for shorter ones."""
         schemas = Schemas()  # read and compiled once for them all
+        self.settle_seconds = fetch_wait_ms / 1000 + SETTLE_MARGIN_SECONDS
         self.consumers = [
             AgencyConsumer(
                 url,
@@ -82,10 +83,12 @@ class Consumers:
         return False
 
     def stop(
-        self, settle_seconds: float = SETTLE_SECONDS, limit_seconds: float = 120.0
+        self, settle_seconds: float | None = None, limit_seconds: float = 120.0
     ) -> dict[str, Any]:
         """Wait until every consumer has joined its group and nothing new has
-        arrived for `settle_seconds`, then stop; what each consumer stored."""
+        arrived for `settle_seconds` (by default a little longer than a fetch
+        waits), then stop; what each consumer stored."""
+        settle_seconds = settle_seconds or self.settle_seconds
         deadline = time.monotonic() + limit_seconds
         self.wait_assigned(limit_seconds)  # a short year can end before a join
         last, quiet_since = -1, time.monotonic()

@@ -39,17 +39,12 @@ from registry.infrastructure.embedded_postgres import EmbeddedPostgres
 from registry.infrastructure.redact import masked_conninfo
 from registry.publishing.admin import (
     TopicSpec,
+    contract_topics,
     ensure_contract_topics,
     ensure_topics,
     write_broker_schemas,
 )
-from registry.publishing.contract import (
-    MUNICIPALITY,
-    all_topics,
-    dead_letter_topics,
-    group,
-    parse_topic,
-)
+from registry.publishing.contract import MUNICIPALITY, group, parse_topic
 from registry.simulation.generator import generate
 from registry.simulation.processes import Beside, give_way, relay_lag
 from registry.simulation.report import write_report
@@ -70,7 +65,7 @@ MUNICIPAL_TOPICS = TopicSpec(partitions=1)
 
 def _embedded_topics(address: str) -> None:
     """Every topic of the contract, the municipalities' with one partition."""
-    topics = all_topics() + dead_letter_topics()
+    topics = contract_topics()
     municipal = {t for t in topics if group(parse_topic(t)[0]) == MUNICIPALITY}
     ensure_topics(address, [t for t in topics if t not in municipal])
     ensure_topics(address, sorted(municipal), MUNICIPAL_TOPICS)

@@ -152,9 +152,12 @@ def consumer_groups(recipients: list[str]) -> list[list[str]]:
     topics are a trickle. Threads of one process contend for its interpreter
     (the GIL): fifteen consumers in one process used about half as much CPU
     again per message as one alone (docs/benchmarks-notes.md)."""
-    alone = [[r] for r in recipients if r in ("cbs", "inspectie")]
-    rest = [r for r in recipients if r not in ("cbs", "inspectie")]
+    alone = [[r] for r in recipients if r in EVERY_ENROLMENT]
+    rest = [r for r in recipients if r not in EVERY_ENROLMENT]
     return [*alone, rest] if rest else alone
+
+
+EVERY_ENROLMENT = ("cbs", "inspectie")  # the recipients told of each enrolment
 
 
 class Beside:
