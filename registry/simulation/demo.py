@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from registry.bootstrap import Runtime, bootstrap
 from registry.config import Settings
 from registry.infrastructure.embedded_kafka import EmbeddedKafka
 from registry.infrastructure.embedded_postgres import EmbeddedPostgres
-from registry.infrastructure.redact import masked_conninfo
+from registry.infrastructure.redact import error_text, masked_conninfo
 from registry.publishing.admin import (
     TopicSpec,
     contract_topics,
@@ -151,12 +151,35 @@ def run_demo(
     # A terminated demo stops its broker and database like an interrupted one.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     base = Settings()
+    year = base.state_dir.resolve() / f"demo-year-{scale}"
+    clock = Stopwatch()
+    # The servers start, the old demo database goes and the topics are made
+    # while the year is generated: they mostly wait on other processes, and
+    # the generator is Python on one core.
+    with ThreadPoolExecutor(1) as pool:
+        starting = pool.submit(_servers, base, broker_schemas)
+        try:
+            with console.status("generating the school year"), clock("generate"):
+                generate(seed, scale, year)
+        except BaseException:
+            _abandon(starting)
+            raise
+        settings, broker, address = starting.result()
+    try:
+        with bootstrap(settings) as rt:
+            summary = _year(rt, address, year, scale, clock)
+    finally:
+        _stop_broker(broker)
+    return summary
+
+
+def _servers(
+    base: Settings, broker_schemas: bool
+) -> tuple[Settings, EmbeddedKafka | None, str]:
+    """The demo's database (fresh), the broker (embedded unless one is
+    configured) and the contract's topics on it."""
     settings = _fresh_database(base)
     state = base.state_dir.resolve()
-    year = state / f"demo-year-{scale}"
-    clock = Stopwatch()
-    with console.status("generating the school year"), clock("generate"):
-        generate(seed, scale, year)
     broker = None
     address = base.kafka_bootstrap
     if address is None:
@@ -166,17 +189,28 @@ def run_demo(
         if broker.pid is not None:  # only the publication uses it: it gives way too
             give_way(broker.pid)
     try:
-        with console.status("creating topics"):
-            if broker is not None:
-                _embedded_topics(address)
-            else:
-                ensure_contract_topics(address, TopicSpec.of(base))
-        with bootstrap(settings) as rt:
-            summary = _year(rt, address, year, scale, clock)
-    finally:
         if broker is not None:
-            broker.stop()
-    return summary
+            _embedded_topics(address)
+        else:
+            ensure_contract_topics(address, TopicSpec.of(base))
+    except BaseException:
+        _stop_broker(broker)
+        raise
+    return settings, broker, address
+
+
+def _abandon(starting: Future[tuple[Settings, EmbeddedKafka | None, str]]) -> None:
+    """The servers of a demo that failed before it began: the broker stopped,
+    and the generator's error the one shown (the servers' only logged)."""
+    try:
+        _stop_broker(starting.result()[1])
+    except Exception as e:
+        console.print(f"starting the servers failed too: {error_text(e)}")
+
+
+def _stop_broker(broker: EmbeddedKafka | None) -> None:
+    if broker is not None:
+        broker.stop()
 
 
 def _year(
