@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -42,6 +43,7 @@ from registry.domain.foto import (
 from registry.domain.foto_proof import Proof, Verification
 from registry.domain.school_year import SchoolYear
 from registry.domain.signals import ListedSignal
+from registry.infrastructure.canonical import canonical_text
 from registry.infrastructure.jsonb import jsonb_text
 from registry.infrastructure.person_keys import PERSON_KEYS_TABLE
 from registry.infrastructure.pools import connect
@@ -53,10 +55,12 @@ INSERT_FOTO = (
 )
 # A new version's rows are new (a race for the same version fails on the
 # fotos row first): a plain insert, sorted, not one that checks each for a
-# conflict.
+# conflict. One row of parameters: the foto's key once (each a one-element
+# array, as side writes pass columns) and its people as a 1×N array, which
+# unnest reads in order; thousands of rows need not send the key each.
 INSERT_PERSONS = (
-    "INSERT INTO foto_persons SELECT * FROM unnest(%b::text[], %b::text[], "
-    "%b::text[], %b::int[], %b::uuid[])"
+    "INSERT INTO foto_persons SELECT (%b::text[])[1], (%b::text[])[1], "
+    "(%b::text[])[1], (%b::int[])[1], unnest(%b::uuid[])"
 )
 _FORGOTTEN = SQL(
     "SELECT p.brin, p.schooljaar, p.soort, p.versie, array_agg(p.student_id) "
@@ -138,7 +142,7 @@ def _hashed(derived: FotoDocument) -> tuple[str, FotoDocument, Proof]:
     a person forgotten before the foto is derived as `vergeten:<id>`, an id
     that names their number, and is stored redacted at once."""
     proof = foto_proof.new_proof(derived)
-    digest = foto_proof.hash_of(derived, proof)
+    digest = foto_proof.hash_of(derived, proof, canonical_text)
     assert digest is not None  # a scheme-2 proof always gives one
     doc, proof, _ = foto_proof.redact(derived, proof, lambda _: False)
     return digest, doc, proof
@@ -257,12 +261,13 @@ class Fotos:
             Jsonb(proof),
         )
         numbers = [n for e in doc["inschrijvingen"] for n in _numbers(e["leerling"])]
-        listed = [
-            (*key, sid)
-            for sid in sorted(_listed(doc, self.registry.student_ids(numbers)))
-        ]
+        # By the ids' integers: sorting UUIDs compares them in Python.
+        listed = sorted(
+            _listed(doc, self.registry.student_ids(numbers)), key=attrgetter("int")
+        )
+        persons = [(*key, [listed])] if listed else []
         foto = IssuedFoto(soort, versie, digest, position, at, doc, signals, proof)
-        return _Issued(foto, ref, [(INSERT_FOTO, [row]), (INSERT_PERSONS, listed)])
+        return _Issued(foto, ref, [(INSERT_FOTO, [row]), (INSERT_PERSONS, persons)])
 
     def stored(
         self, brin: str, schooljaar: str, soort: FotoKind, versie: int | None = None
@@ -299,7 +304,9 @@ class Fotos:
         """The issued foto against the hash in its event and against itself
         derived again, a person forgotten since as a redacted entry."""
         again = self.rederive(foto)
-        return foto_proof.verify(foto.document, foto.proof, foto.content_hash, again)
+        return foto_proof.verify(
+            foto.document, foto.proof, foto.content_hash, again, canonical_text
+        )
 
     def verify(self, foto: IssuedFoto) -> bool:
         return self.check(foto).ok

@@ -14,6 +14,7 @@ from psycopg.sql import SQL, Identifier
 
 from registry.application.fotos import IssuedFoto
 from registry.domain import foto_proof
+from registry.infrastructure.canonical import canonical_text
 from registry.projections.engine.projection import Projection
 from registry.projections.engine.runner import Projector
 from registry.projections.queries.peiling import snapshot
@@ -111,7 +112,9 @@ def _against_foto(
             foto.soort.value,
             foto.position,
         )
-    checked = foto_proof.verify(foto.document, foto.proof, foto.content_hash, again)
+    checked = foto_proof.verify(
+        foto.document, foto.proof, foto.content_hash, again, canonical_text
+    )
     return {
         "comparable": True,
         "issued_hash": foto.content_hash,
