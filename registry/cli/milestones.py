@@ -32,6 +32,14 @@ def milestones_run(
         float | None,
         typer.Option(help="run again every this many seconds until SIGTERM"),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="schools at a time (threads): a foto's Python overlaps "
+            "another's queries",
+        ),
+    ] = 1,
 ) -> None:
     """Perform every milestone due by T (default now) for every school: the
     voorlopige foto (mid-November) after the completeness declaration, the
@@ -45,7 +53,7 @@ def milestones_run(
         while True:
             rt.catch_up()  # the fotos read the timeline as far as the log goes
             report = rt.record(
-                lambda t: run_milestones(rt.registry, rt.fotos, t), at
+                lambda t: run_milestones(rt.registry, rt.fotos, t, workers), at
             )
             emit(_view(report))
             if every is None or stop["now"]:

@@ -28,6 +28,9 @@ from registry.intake.reference_files import parse_exclusions, parse_schools
 from registry.intake.service import DeliveryRefused
 from registry.intake.wire import BatchKey, BatchRefused
 
+# Two schools at a time: one foto's Python overlaps another's queries.
+MILESTONE_WORKERS = 2
+
 
 @dataclass
 class PlayReport:
@@ -172,7 +175,7 @@ def _milestones(
     rt: Runtime, year: Path, op: dict[str, Any], at: datetime, r: PlayReport
 ) -> None:
     rt.catch_up()
-    report = run_milestones(rt.registry, rt.fotos, at)
+    report = run_milestones(rt.registry, rt.fotos, at, MILESTONE_WORKERS)
     r.mismatches += [f"milestone refused: {why}" for why in report.refused]
     for brin, foto in report.issued:
         _issued(r, brin, foto)

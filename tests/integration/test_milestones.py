@@ -96,3 +96,17 @@ def test_a_late_declaration_after_the_last_provisional_date_waits_for_the_stop(
     rt.registry.declare_complete("01OE", SJ, utc(2027, 1, 10))
     assert milestones(rt, 2027, 2, 1) == {}
     assert milestones(rt, 2027, 6, 1, 20) == {"mutation stop": 2}
+
+
+def test_schools_at_a_time_give_what_one_at_a_time_gives(rt: Runtime) -> None:
+    """`milestones run --workers 2`: each school's stop and foto, the report in
+    the schools' order, every foto checking against the log."""
+    report = run_milestones(rt.registry, rt.fotos, utc(2027, 6, 1, 20), workers=2)
+    assert report.refused == [] and dict(report.done) == {"mutation stop": 2}
+    assert [brin for brin, _ in report.issued] == rt.registry.brins()
+    totals = {brin: f.document["controletotaal"] for brin, f in report.issued}
+    assert totals == {"01OE": 2, "02AB": 1}
+    for brin, _ in report.issued:
+        assert stage(rt, brin) is Stage.CURRENT_SNAPSHOT
+        assert rt.fotos.verify(rt.fotos.stored(brin, SJ, FotoKind.ACTUEEL))
+    assert milestones(rt, 2027, 6, 2) == {}  # done once, as one at a time
