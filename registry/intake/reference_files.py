@@ -8,6 +8,7 @@ from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic_core import ErrorDetails
 
 from registry.domain.errors import DomainError
 from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
@@ -71,25 +72,37 @@ class SchoolIn(_Model):
 
 def parse_json_lines(lines: Iterable[str], parse: Callable[[Any], T]) -> list[T]:
     """Every line parsed, or a refusal listing every problem (line, path, rule)."""
+    return parse_json_text_lines(lines, lambda line: parse(json.loads(line)))
+
+
+def parse_json_text_lines(
+    lines: Iterable[str], parse_text: Callable[[str], T]
+) -> list[T]:
+    """As `parse_json_lines`, for a parser that reads the line's JSON itself
+    (a model's `model_validate_json`: one pass instead of json.loads and then
+    the model; a line that is not JSON is refused as such all the same)."""
     items: list[T] = []
     problems: list[str] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            items.append(parse(json.loads(line)))
+            items.append(parse_text(line))
         except json.JSONDecodeError as e:
             problems.append(f"line {number}: not JSON ({e.msg})")
         except ValidationError as e:
-            problems.extend(
-                f"line {number}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-                for err in e.errors()
-            )
+            problems.extend(_problem(number, err) for err in e.errors())
         except DomainError as e:
             problems.append(f"line {number}: {e.field or 'line'}: {e.message}")
     if problems:
         raise FileRefused(problems)
     return items
+
+
+def _problem(number: int, err: ErrorDetails) -> str:
+    if err["type"] == "json_invalid":
+        return f"line {number}: not JSON ({err.get('ctx', {}).get('error', '')})"
+    return f"line {number}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
 
 
 def parse_schools(lines: Iterable[str]) -> list[SchoolRegistration]:
