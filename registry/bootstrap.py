@@ -6,7 +6,7 @@ connects at import. The tables are made by migrations (`registry db migrate`);
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,11 +78,14 @@ class Runtime:
     # or the main database (docs/operations.md "Read replica").
     read_url: str
 
-    def load_population(self, persons: list[PersonIn], at: datetime) -> dict[str, int]:
+    def load_population(
+        self, persons: Iterable[PersonIn], at: datetime
+    ) -> dict[str, int]:
         """Load the register, then record each known person's municipality of
-        residence in the log (the extracts route by it)."""
-        counts = self.population.load(persons, at)
-        pairs = [(p.bsn, p.gemeente) for p in persons]
+        residence in the log (the extracts route by it). `persons` may be
+        read as it is loaded (`stream_persons`)."""
+        pairs: list[tuple[str, str | None]] = []
+        counts = self.population.load(_residences(persons, pairs), at)
         counts["residences"] = self.registry.record_residences(pairs, at)
         return counts
 
@@ -150,6 +153,15 @@ class Runtime:
         if isinstance(self.clock, SystemClock):
             return self.record(command, None)
         return command(self.now())
+
+
+def _residences(
+    persons: Iterable[PersonIn], pairs: list[tuple[str, str | None]]
+) -> Iterator[PersonIn]:
+    """The persons as they are loaded, each one's municipality kept aside."""
+    for p in persons:
+        pairs.append((p.bsn, p.gemeente))
+        yield p
 
 
 def build(settings: Settings, url: str, read_url: str | None = None) -> Runtime:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -81,22 +81,34 @@ def parse_json_text_lines(
     """As `parse_json_lines`, for a parser that reads the line's JSON itself
     (a model's `model_validate_json`: one pass instead of json.loads and then
     the model; a line that is not JSON is refused as such all the same)."""
-    items: list[T] = []
+    return list(stream_json_text_lines(lines, parse_text))
+
+
+def stream_json_text_lines(
+    lines: Iterable[str], parse_text: Callable[[str], T]
+) -> Iterator[T]:
+    """Each good line's item as it is read; once every line is read, the
+    refusal listing every problem, if any. Whoever records the items as they
+    come must do so in one transaction, which the refusal then rolls back."""
     problems: list[str] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            items.append(parse_text(line))
+            item = parse_text(line)
         except json.JSONDecodeError as e:
             problems.append(f"line {number}: not JSON ({e.msg})")
+            continue
         except ValidationError as e:
             problems.extend(_problem(number, err) for err in e.errors())
+            continue
         except DomainError as e:
             problems.append(f"line {number}: {e.field or 'line'}: {e.message}")
+            continue
+        if not problems:  # after the first problem, only the problems matter
+            yield item
     if problems:
         raise FileRefused(problems)
-    return items
 
 
 def _problem(number: int, err: ErrorDetails) -> str:

@@ -23,7 +23,7 @@ from registry.application.fotos import IssuedFoto
 from registry.application.milestones import run_milestones
 from registry.bootstrap import Runtime
 from registry.domain.foto import FotoKind
-from registry.intake.population import parse_persons
+from registry.intake.population import stream_persons
 from registry.intake.reference_files import parse_exclusions, parse_schools
 from registry.intake.service import DeliveryRefused
 from registry.intake.wire import BatchKey, BatchRefused
@@ -109,7 +109,7 @@ def _schools(
 def _population(
     rt: Runtime, year: Path, op: dict[str, Any], at: datetime, r: PlayReport
 ) -> None:
-    rt.load_population(parse_persons(_lines(year, op["file"])), at)
+    rt.load_population(stream_persons(_lines(year, op["file"])), at)
 
 
 def _outage(

@@ -9,9 +9,11 @@ import json
 from typing import Any
 
 import psycopg
+import pytest
 
 from registry.bootstrap import Runtime
-from registry.intake.population import parse_persons
+from registry.intake.population import parse_persons, stream_persons
+from registry.intake.reference_files import FileRefused
 from tests.conftest import utc
 from tests.intake_helpers import JIP
 
@@ -45,3 +47,44 @@ def test_a_later_line_wins_and_the_same_file_again_changes_nothing(
     assert back == {"persons": 1, "added": 0, "changed": 1, "unchanged": 0}
     assert changes(rt) == [(bsn, "GM0363", "GM0014")]
     assert rt.population.by_bsn([bsn])[bsn].gemeente == "GM0014"
+
+
+def count(rt: Runtime) -> int:
+    with psycopg.connect(rt.database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM population_persons").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_the_first_load_goes_straight_in_as_its_lines_are_read(
+    runtime: Runtime,
+) -> None:
+    rt = runtime
+    anna = {**JIP, "bsn": "800000481", "voornamen": "Anna"}
+    counts = rt.load_population(stream_persons(lines(JIP, anna)), utc(2026, 7, 1))
+    assert counts == {
+        "persons": 2,
+        "added": 2,
+        "changed": 0,
+        "unchanged": 0,
+        "residences": 0,  # no student yet
+    }
+    found = rt.population.by_bsn([JIP["bsn"], "800000481"])
+    assert {p.voornamen for p in found.values()} == {"Jip", "Anna"}
+    again = rt.load_population(stream_persons(lines(JIP, anna)), utc(2026, 7, 2))
+    assert again["unchanged"] == 2 and changes(rt) == []
+
+
+def test_a_faulty_file_read_as_it_loads_leaves_the_register_as_it_was(
+    runtime: Runtime,
+) -> None:
+    rt = runtime
+    faulty = [*lines(JIP), '{"bsn": "800000482"}', *lines(MOVED)]
+    with pytest.raises(FileRefused, match="line 2"):
+        rt.load_population(stream_persons(faulty), utc(2026, 7, 1))
+    assert count(rt) == 0  # the empty register's load, straight in: undone
+    rt.load_population(stream_persons(lines(JIP)), utc(2026, 7, 1))
+    with pytest.raises(FileRefused, match="line 2"):
+        rt.load_population(stream_persons(faulty), utc(2026, 7, 2))
+    assert count(rt) == 1 and changes(rt) == []
+    assert rt.population.by_bsn([JIP["bsn"]])[JIP["bsn"]].gemeente == "GM0014"
