@@ -72,24 +72,18 @@ class SchoolIn(_Model):
 
 def parse_json_lines(lines: Iterable[str], parse: Callable[[Any], T]) -> list[T]:
     """Every line parsed, or a refusal listing every problem (line, path, rule)."""
-    return parse_json_text_lines(lines, lambda line: parse(json.loads(line)))
-
-
-def parse_json_text_lines(
-    lines: Iterable[str], parse_text: Callable[[str], T]
-) -> list[T]:
-    """As `parse_json_lines`, for a parser that reads the line's JSON itself
-    (a model's `model_validate_json`: one pass instead of json.loads and then
-    the model; a line that is not JSON is refused as such all the same)."""
-    return list(stream_json_text_lines(lines, parse_text))
+    return list(stream_json_text_lines(lines, lambda line: parse(json.loads(line))))
 
 
 def stream_json_text_lines(
     lines: Iterable[str], parse_text: Callable[[str], T]
 ) -> Iterator[T]:
     """Each good line's item as it is read; once every line is read, the
-    refusal listing every problem, if any. Whoever records the items as they
-    come must do so in one transaction, which the refusal then rolls back."""
+    refusal listing every problem, if any. `parse_text` reads the line's JSON
+    itself (a model's `model_validate_json`: one pass instead of json.loads
+    and then the model); a line that is not JSON is refused as such. Whoever
+    records the items as they come must do so in one transaction, which the
+    refusal then rolls back."""
     problems: list[str] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -146,6 +146,9 @@ def relay_lag(url: str, name: str = "relay") -> int:
     return int(row[0]) if row else 0
 
 
+EVERY_ENROLMENT = ("cbs", "inspectie")  # the recipients told of each enrolment
+
+
 def consumer_groups(recipients: list[str]) -> list[list[str]]:
     """The recipients a consumer process each: CBS and the Inspectorate, who
     receive every enrolment, one each; SVB with the municipalities, whose
@@ -155,9 +158,6 @@ def consumer_groups(recipients: list[str]) -> list[list[str]]:
     alone = [[r] for r in recipients if r in EVERY_ENROLMENT]
     rest = [r for r in recipients if r not in EVERY_ENROLMENT]
     return [*alone, rest] if rest else alone
-
-
-EVERY_ENROLMENT = ("cbs", "inspectie")  # the recipients told of each enrolment
 
 
 class Beside:
