@@ -5,8 +5,11 @@ each once, never a voorlopige foto before the count date."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from registry.application.fotos import IssuedFoto
 from registry.application.milestones import run_milestones
 from registry.bootstrap import Runtime
 from registry.domain.errors import IllegalTransition
@@ -110,3 +113,29 @@ def test_schools_at_a_time_give_what_one_at_a_time_gives(rt: Runtime) -> None:
         assert stage(rt, brin) is Stage.CURRENT_SNAPSHOT
         assert rt.fotos.verify(rt.fotos.stored(brin, SJ, FotoKind.ACTUEEL))
     assert milestones(rt, 2027, 6, 2) == {}  # done once, as one at a time
+
+
+def test_a_school_refused_in_one_thread_leaves_the_others_to_go_on(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two workers, a refusal is reported for its school alone; the other
+    school's stop is done, and a later run does the refused one."""
+    stop = rt.fotos.stop
+
+    def refuse_01oe(brin: str, *args: Any, **kwargs: Any) -> IssuedFoto:
+        if brin == "01OE":
+            raise IllegalTransition("the school year changed meanwhile")
+        return stop(brin, *args, **kwargs)
+
+    monkeypatch.setattr(rt.fotos, "stop", refuse_01oe)
+    before = stage(rt, "01OE")
+    report = run_milestones(rt.registry, rt.fotos, utc(2027, 6, 1, 20), workers=2)
+    assert report.refused == [
+        f"01OE {SJ} mutation stop: the school year changed meanwhile"
+    ]
+    assert dict(report.done) == {"mutation stop": 1}
+    assert [brin for brin, _ in report.issued] == ["02AB"]
+    assert (stage(rt, "01OE"), stage(rt, "02AB")) == (before, Stage.CURRENT_SNAPSHOT)
+    monkeypatch.undo()
+    assert milestones(rt, 2027, 6, 2) == {"mutation stop": 1}
+    assert stage(rt, "01OE") is Stage.CURRENT_SNAPSHOT

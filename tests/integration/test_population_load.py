@@ -6,13 +6,17 @@ register."""
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
 import pytest
 
 from registry.bootstrap import Runtime
-from registry.intake.population import parse_persons, stream_persons
+from registry.intake.population import PersonIn, parse_persons, stream_persons
 from registry.intake.reference_files import FileRefused
 from tests.conftest import utc
 from tests.intake_helpers import JIP
@@ -88,3 +92,31 @@ def test_a_faulty_file_read_as_it_loads_leaves_the_register_as_it_was(
         rt.load_population(stream_persons(faulty), utc(2026, 7, 2))
     assert count(rt) == 1 and changes(rt) == []
     assert rt.population.by_bsn([JIP["bsn"]])[JIP["bsn"]].gemeente == "GM0014"
+
+
+def test_two_loads_at_once_give_what_one_after_the_other_gives(
+    runtime: Runtime,
+) -> None:
+    """Loads wait for each other: the second, started while the first is
+    still copying into the empty register, finds it loaded and records its
+    difference as a change, instead of colliding with the first's rows."""
+    rt, bsn = runtime, JIP["bsn"]
+    copying = threading.Event()
+
+    def slow(people: list[dict[str, Any]]) -> Iterator[PersonIn]:
+        for person in stream_persons(lines(*people)):
+            yield person
+            copying.set()
+            time.sleep(0.3)  # the first load's transaction stays open
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(rt.population.load, slow([JIP]), utc(2026, 7, 1))
+        assert copying.wait(10)
+        second = pool.submit(rt.population.load, slow([MOVED]), utc(2026, 7, 1))
+        counts = [first.result(), second.result()]
+    assert counts == [
+        {"persons": 1, "added": 1, "changed": 0, "unchanged": 0},
+        {"persons": 1, "added": 0, "changed": 1, "unchanged": 0},
+    ]
+    assert changes(rt) == [(bsn, "GM0014", "GM0363")]
+    assert rt.population.by_bsn([bsn])[bsn].gemeente == "GM0363"
