@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from registry.bootstrap import Runtime, bootstrap
 from registry.config import Settings
 from registry.infrastructure.embedded_kafka import EmbeddedKafka
 from registry.infrastructure.embedded_postgres import EmbeddedPostgres
-from registry.infrastructure.redact import error_text, masked_conninfo
+from registry.infrastructure.redact import masked_conninfo
 from registry.publishing.admin import (
     TopicSpec,
     contract_topics,
@@ -45,7 +46,7 @@ from registry.publishing.admin import (
     write_broker_schemas,
 )
 from registry.publishing.contract import MUNICIPALITY, group, parse_topic
-from registry.simulation.generator import generate
+from registry.simulation.generating import Generating
 from registry.simulation.processes import Beside, give_way, relay_lag
 from registry.simulation.report import write_report
 from registry.simulation.summary import gather
@@ -125,7 +126,9 @@ def _recipients(year: Path) -> list[str]:
     return ["cbs", "inspectie", "svb", *municipalities[:MAX_MUNICIPAL_CONSUMERS]]
 
 
-def _play(rt: Runtime, year: Path) -> dict[str, Any]:
+def _play(
+    rt: Runtime, year: Path, before: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
     from registry.simulation.year import play, schedule_length
 
     with _progress() as bar:
@@ -134,7 +137,7 @@ def _play(rt: Runtime, year: Path) -> dict[str, Any]:
         def on_op(op: dict[str, Any]) -> None:
             bar.update(task, advance=1, description=f"{op['at'][:10]} {op['op']}")
 
-        played = play(rt, year, on_op=on_op).__dict__
+        played = play(rt, year, on_op=on_op, before=before).__dict__
     played["seconds"] = {k: round(v, 1) for k, v in played["seconds"].items()}
     return played
 
@@ -153,24 +156,19 @@ def run_demo(
     base = Settings()
     year = base.state_dir.resolve() / f"demo-year-{scale}"
     clock = Stopwatch()
-    # The servers start, the old demo database goes and the topics are made
-    # while the year is generated: they mostly wait on other processes, and
-    # the generator is Python on one core.
-    with ThreadPoolExecutor(1) as pool:
-        starting = pool.submit(_servers, base, broker_schemas)
-        try:
-            with console.status("generating the school year"), clock("generate"):
-                generate(seed, scale, year)
-        except BaseException:
-            _abandon(starting)
-            raise
-        settings, broker, address = starting.result()
+    # The year is generated in a process of its own while this one starts the
+    # servers, and its batches are written while this one loads the register.
+    generating = Generating(seed, scale, year)
+    broker = None
     try:
+        with console.status("generating the school year"), clock("generate"):
+            settings, broker, address = _servers(base, broker_schemas)
+            generating.wait_ready()
         with bootstrap(settings) as rt:
-            summary = _year(rt, address, year, scale, clock)
+            return _year(rt, address, year, scale, clock, generating.before)
     finally:
         _stop_broker(broker)
-    return summary
+        generating.stop()
 
 
 def _servers(
@@ -199,27 +197,23 @@ def _servers(
     return settings, broker, address
 
 
-def _abandon(starting: Future[tuple[Settings, EmbeddedKafka | None, str]]) -> None:
-    """The servers of a demo that failed before it began: the broker stopped,
-    and the generator's error the one shown (the servers' only logged)."""
-    try:
-        _stop_broker(starting.result()[1])
-    except Exception as e:
-        console.print(f"starting the servers failed too: {error_text(e)}")
-
-
 def _stop_broker(broker: EmbeddedKafka | None) -> None:
     if broker is not None:
         broker.stop()
 
 
 def _year(
-    rt: Runtime, address: str, year: Path, scale: str, clock: Stopwatch
+    rt: Runtime,
+    address: str,
+    year: Path,
+    scale: str,
+    clock: Stopwatch,
+    before: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any]:
     beside = Beside(rt.settings, address, _recipients(year)).start()
     try:
         with clock("play the year"):
-            played = _play(rt, year)
+            played = _play(rt, year, before)
             _access(rt)
         with console.status("projections catching up"), clock("projections catch-up"):
             beside.stop_projections()

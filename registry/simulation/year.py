@@ -76,10 +76,17 @@ def schedule_length(year: Path) -> int:
 
 
 def play(
-    rt: Runtime, year: Path, on_op: Callable[[dict[str, Any]], None] | None = None
+    rt: Runtime,
+    year: Path,
+    on_op: Callable[[dict[str, Any]], None] | None = None,
+    before: Callable[[dict[str, Any]], None] | None = None,
 ) -> PlayReport:
+    """`before` is called with each operation before it runs (and before its
+    time is counted): the demo waits there for the batches still being written."""
     report = PlayReport()
     for op in schedule(year):
+        if before:
+            before(op)
         at = datetime.fromisoformat(op["at"])
         action = _OPS.get(op["op"])
         if action is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from random import Random
@@ -121,9 +122,15 @@ def expected(
     }
 
 
-def generate(seed: int, scale: str, out: Path) -> dict[str, Any]:
+def generate(
+    seed: int, scale: str, out: Path, ready: Callable[[], None] | None = None
+) -> dict[str, Any]:
     """Write the year under `out/` and return the expected outcome (also written
-    to `out/expected.json`). Same seed and scale ⇒ byte-identical files."""
+    to `out/expected.json`). Same seed and scale ⇒ byte-identical files.
+
+    `ready` is called once the schools, the register and the schedule are
+    written, before the batches: a player can load the first two while the
+    batches are written, and must wait for the return before a submit."""
     rng = Random(seed)  # noqa: S311 -- synthetic data: seeded and reproducible
     year = build(rng, SCALES[scale])
     output.prepare(out)
@@ -132,12 +139,15 @@ def generate(seed: int, scale: str, out: Path) -> dict[str, Any]:
     output.write_lines(out / "schools.jsonl", lines)
     persons = output.population_lines(year.cohort.persons)
     output.write_lines(out / "population.jsonl", persons)
-    tally = write_batches(out, year, batches)
     files = output.write_exclusions(out, year.schools, year.exclusions)
     ops, cycle = school_ops(rng, year.schools, accountant_numbers(batches), files)
     output.write_schedule(
         out / "schedule.jsonl", fixed_ops() + submit_ops(batches) + ops
     )
+    if ready is not None:
+        ready()
+    # The batches use no randomness: written last, their files are the same.
+    tally = write_batches(out, year, batches)
     result = expected(seed, year, batches, tally, cycle)
     output.write_expected(out / "expected.json", result)
     return result
