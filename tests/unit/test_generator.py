@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stdnum.nl import bsn
 
 from registry.domain.values import Bsn, Postcode
 from registry.intake.reference_files import parse_schools
@@ -199,3 +200,34 @@ def test_helpers() -> None:
     numbers = [counter() for _ in range(500)]
     assert len(set(numbers)) == 500
     assert all(str(Bsn(n)) == n for n in numbers)
+
+
+@pytest.mark.parametrize("start", [20_000_000, 20_009_990, 29_999_995])
+def test_the_counter_gives_every_valid_bsn_in_order(start: int) -> None:
+    """Across the tables' 4-digit groups: each number stdnum's 11-proof
+    accepts, from `start` on, and no other."""
+    counter = BsnCounter(start)
+    given = [counter() for _ in range(40)]
+    valid = [
+        f"{body:08d}{check}"
+        for body in range(start, start + 60)
+        for check in range(10)
+        if bsn.is_valid(f"{body:08d}{check}")
+    ][:40]
+    assert given == valid
+
+
+def test_ready_comes_before_the_batches_and_changes_no_file(
+    year: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    out, expected = year
+    seen: list[set[str]] = []
+
+    def ready() -> None:
+        seen.append(set(_files(tmp_path)))
+
+    assert generate(7, "tiny", tmp_path, ready) == expected
+    assert seen == [{"schools.jsonl", "population.jsonl", "schedule.jsonl"} | {
+        name for name in _files(out) if name.startswith("exclusions/")
+    }]
+    assert _files(tmp_path) == _files(out)

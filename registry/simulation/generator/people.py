@@ -27,12 +27,27 @@ class BsnCounter:
         self.next_body = start
 
     def __call__(self) -> str:
+        # The weighted sum of a body's first and last four digits, from tables:
+        # a national year numbers a million people.
+        high, low = _HIGH_SUMS, _LOW_SUMS
         while True:
-            body = f"{self.next_body:08d}"
+            body = self.next_body
             self.next_body += 1
-            check = sum(int(d) * w for d, w in zip(body, _WEIGHTS, strict=True)) % 11
+            check = (high[body // 10_000] + low[body % 10_000]) % 11
             if check < 10:
-                return body + str(check)
+                return f"{body:08d}{check}"
+
+
+def _weighted_sums(weights: tuple[int, ...]) -> list[int]:
+    """For each 4-digit group 0000…9999, its digits times `weights`."""
+    return [
+        sum(int(d) * w for d, w in zip(f"{n:04d}", weights, strict=True))
+        for n in range(10_000)
+    ]
+
+
+_HIGH_SUMS = _weighted_sums(_WEIGHTS[:4])
+_LOW_SUMS = _weighted_sums(_WEIGHTS[4:])
 
 
 class Person:
