@@ -83,6 +83,9 @@ class AgencyConsumer:
         self._stop = threading.Event()
         self._conn: psycopg.Connection[Any] | None = None
         self._done: dict[TopicPartition, OffsetAndMetadata] = {}
+        # Each partition's next offset once what came before it is stored (or
+        # parked): whoever waits for the consumer to catch up reads it.
+        self.positions: dict[TopicPartition, int] = {}
         self._wait_s = topic_wait_seconds
         self._security = dict(security or {})
         session, heartbeat = group_timeouts
@@ -216,6 +219,7 @@ class AgencyConsumer:
         for record in batch:
             tp = TopicPartition(record.topic, record.partition)
             self._done[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+            self.positions[tp] = record.offset + 1
 
     def _store(
         self,

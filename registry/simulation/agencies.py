@@ -6,7 +6,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
+
+from kafka import KafkaConsumer
+from kafka.errors import KafkaError
+from kafka.structs import TopicPartition
 
 from consumers.agency import AgencyConsumer
 from consumers.contract import Schemas
@@ -46,6 +51,7 @@ class Consumers:
         """`group_timeouts` and `fetch_wait_ms`: a test that publishes right
         after the groups join, from the end ("latest"), asks for shorter ones."""
         schemas = Schemas()  # read and compiled once for them all
+        self.bootstrap = bootstrap
         self.settle_seconds = fetch_wait_ms / 1000 + SETTLE_MARGIN_SECONDS
         self.consumers = [
             AgencyConsumer(
@@ -85,25 +91,87 @@ class Consumers:
     def stop(
         self, settle_seconds: float | None = None, limit_seconds: float = 120.0
     ) -> dict[str, Any]:
-        """Wait until every consumer has joined its group and nothing new has
-        arrived for `settle_seconds` (by default a little longer than a fetch
-        waits), then stop; what each consumer stored."""
+        """Wait until every consumer has joined its group and then either has
+        stored its topics up to their ends, or nothing new has arrived for
+        `settle_seconds` (by default a little longer than a fetch waits); then
+        stop. What each consumer stored.
+
+        The ends are read again each time round: called once publishing has
+        stopped (the demo's relay), the consumers stop as soon as they have
+        stored the last message; otherwise the quiet decides, as before."""
         settle_seconds = settle_seconds or self.settle_seconds
         deadline = time.monotonic() + limit_seconds
         self.wait_assigned(limit_seconds)  # a short year can end before a join
-        last, quiet_since = -1, time.monotonic()
-        while time.monotonic() < deadline:
-            seen = sum(
-                c.stats.stored + c.stats.duplicates + c.stats.parked + c.stats.dropped
-                for c in self.consumers
-            )
-            if seen != last:
-                last, quiet_since = seen, time.monotonic()
-            elif time.monotonic() - quiet_since >= settle_seconds:
-                break
-            time.sleep(0.2)
+        ends = _Ends(
+            self.bootstrap, sorted({t for c in self.consumers for t in c.topics})
+        )
+        try:
+            last, quiet_since = -1, time.monotonic()
+            while time.monotonic() < deadline:
+                now = ends.now()
+                if now is not None and stored_up_to(self.consumers, now):
+                    break
+                seen = sum(
+                    c.stats.stored
+                    + c.stats.duplicates
+                    + c.stats.parked
+                    + c.stats.dropped
+                    for c in self.consumers
+                )
+                if seen != last:
+                    last, quiet_since = seen, time.monotonic()
+                elif time.monotonic() - quiet_since >= settle_seconds:
+                    break
+                time.sleep(0.2)
+        finally:
+            ends.close()
         for c in self.consumers:
             c.stop()
         for t in self.threads:
             t.join(timeout=30)
         return {c.recipient: c.stats.__dict__ for c in self.consumers}
+
+
+def stored_up_to(
+    consumers: Iterable[AgencyConsumer], ends: dict[TopicPartition, int]
+) -> bool:
+    """Every consumer has stored each partition of its topics up to its end
+    (an empty partition, or another's topic, asks nothing of it)."""
+    for c in consumers:
+        stored = dict(c.positions)  # the consumer's thread adds to it
+        for tp, end in ends.items():
+            if end > 0 and tp.topic in c.topics and stored.get(tp, 0) < end:
+                return False
+    return True
+
+
+class _Ends:
+    """The end offsets of the topics' partitions, by a client in no group;
+    None while the broker cannot say (the quiet decides then)."""
+
+    def __init__(self, bootstrap: str, topics: list[str]) -> None:
+        self.topics = topics
+        try:
+            self.kafka: KafkaConsumer | None = KafkaConsumer(
+                bootstrap_servers=bootstrap, enable_auto_commit=False
+            )
+        except KafkaError as e:
+            log.warning("end offsets unknown (%s): the consumers settle by quiet", e)
+            self.kafka = None
+
+    def now(self) -> dict[TopicPartition, int] | None:
+        if self.kafka is None:
+            return None
+        try:
+            partitions = [
+                TopicPartition(t, p)
+                for t in self.topics
+                for p in sorted(self.kafka.partitions_for_topic(t) or ())
+            ]
+            return dict(self.kafka.end_offsets(partitions)) if partitions else {}
+        except KafkaError:
+            return None
+
+    def close(self) -> None:
+        if self.kafka is not None:
+            self.kafka.close(autocommit=False)
