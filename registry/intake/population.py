@@ -14,7 +14,7 @@ import psycopg
 from psycopg.rows import dict_row
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from registry.domain.values import Bsn, check_address, padded_bsn
+from registry.domain.values import check_address, checked_bsn, padded_bsn
 from registry.infrastructure.pools import connect
 from registry.intake.reference_files import stream_json_text_lines
 
@@ -103,7 +103,7 @@ class PopulationRegister(Protocol):
 
 def _person_in(line: str) -> PersonIn:
     person = PersonIn.model_validate_json(line)
-    Bsn(person.bsn)
+    checked_bsn(person.bsn)
     check_address(person.postcode, person.landcode)
     return person
 
