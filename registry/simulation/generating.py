@@ -54,11 +54,11 @@ class Generating:
             try:
                 outcome, value = self._results.recv()
             except EOFError:  # died without a word: killed
-                self._process.join()
-                outcome, value = "failed", f"exit code {self._process.exitcode}"
+                outcome, value = "failed", None
             self._process.join()
             if outcome != "done":
-                raise GeneratorFailed(f"generating the year failed: {value}")
+                why = value or f"exit code {self._process.exitcode}"
+                raise GeneratorFailed(f"generating the year failed: {why}")
             self._result = value
         return self._result
 
