@@ -3,6 +3,12 @@ the population register, append) vs the raw COPY rate of the same records into
 the same PostgreSQL in the same run. Usage: python bench/intake.py [N] [ROUNDS]
 [--processes P] [--small K]
 
+Two floors are measured beside it, to say where a record's time goes: the rows
+the delivery's save wrote, copied alone into tables of the same shape (the
+database's share, no Python), and the delivery's events alone, a student and a
+period a record built by the domain and saved as intake saves them (no parsing,
+rules or checks). Intake cannot be faster than either.
+
 With --processes P, P deliveries of N records from P schools go in at once, one
 process each, after the single-process rounds: the aggregate rate is how intake
 scales out across cores (the event log's insert lock serialises only the saves).
@@ -31,7 +37,11 @@ from scratch import scratch_database
 
 from registry.bootstrap import bootstrap
 from registry.config import Settings
+from registry.domain.enrolment import Enrolment, PeriodTerms, Source
 from registry.domain.school import Licence, SchoolRegistration, VestigingRegistration
+from registry.domain.student import KeyData, Student
+from registry.domain.values import Bsn
+from registry.infrastructure import collector
 from registry.infrastructure.embedded_postgres import EmbeddedPostgres
 from registry.intake.population import PersonIn
 
@@ -137,7 +147,74 @@ def copy_rate(url: str, raw: str) -> float:
         return len(rows) / (time.perf_counter() - start)
 
 
-def one_round(server: str, n: int) -> tuple[float, float, dict[str, int]]:
+# The tables a delivery's save writes to: the log and intake's side tables.
+SAVED = (
+    "registry_events",
+    "intake_enrolments",
+    "intake_issued",
+    "intake_waiting",
+    "intake_batches",
+    "person_keys",
+    "student_numbers",
+)
+
+
+def floor_rate(url: str, n: int) -> float:
+    """The database's share of intake with no Python: the rows the delivery's
+    save wrote, copied in one transaction into empty tables of the same shape
+    and indexes. COPY is the cheapest way in, so no save of these rows can be
+    faster than this (the scratch database holds one school's events besides)."""
+    with psycopg.connect(url) as conn:
+        rows: dict[str, bytes] = {}
+        for table in SAVED:
+            conn.execute(f"CREATE TABLE floor_{table} (LIKE {table} INCLUDING ALL)")
+            with conn.cursor().copy(f"COPY {table} TO STDOUT (FORMAT binary)") as out:
+                rows[table] = b"".join(bytes(chunk) for chunk in out)
+        conn.commit()
+        start = time.perf_counter()
+        for table, data in rows.items():
+            with conn.cursor().copy(
+                f"COPY floor_{table} FROM STDIN (FORMAT binary)"
+            ) as copy:
+                copy.write(data)
+        conn.commit()
+        return n / (time.perf_counter() - start)
+
+
+def events_alone_rate(server: str, people: list[PersonIn]) -> float:
+    """What the delivery's events cost with nothing of intake around them: a
+    student and a period for each person, built through the domain and saved
+    (mapped, sealed, copied) in one save, as intake saves them. No parsing, no
+    rules, no identity checks, no state read."""
+    terms = PeriodTerms("00", "0300", 1)
+    with (
+        scratch_database(server) as url,
+        bootstrap(Settings(database_url=SecretStr(url), clock="simulated")) as rt,
+    ):
+        rt.registry.load_schools([school()], AT)
+        start = time.perf_counter()
+        made: list[Student | Enrolment] = []
+        with collector.paused():  # as intake runs a delivery
+            _make(people, made, terms)
+            rt.registry.save_at(*made, at=AT)
+        return len(people) / (time.perf_counter() - start)
+
+
+def _make(
+    people: list[PersonIn], made: list[Student | Enrolment], terms: PeriodTerms
+) -> None:
+    for i, p in enumerate(people, 1):
+        key = KeyData(p.geboortedatum, p.geslacht, postcode=p.postcode)
+        student = Student.register(Bsn(p.bsn), key, AT)
+        source = Source("01OE", 0, "2026-2027", 1, i)
+        made.append(student)
+        made.append(
+            Enrolment.register(student.id, "01OE", date(2026, 8, 1), terms, source, AT)
+        )
+
+
+def one_round(server: str, n: int) -> tuple[float, float, float, dict[str, int]]:
+    """Intake's rate, the raw COPY's and the floor's, and the feedback's counts."""
     with scratch_database(server) as url:
         with bootstrap(Settings(database_url=SecretStr(url), clock="simulated")) as rt:
             rt.registry.load_schools([school()], AT)
@@ -148,7 +225,7 @@ def one_round(server: str, n: int) -> tuple[float, float, dict[str, int]]:
             fb = rt.intake.submit(raw, AT).feedback
             rate = n / (time.perf_counter() - start)
         status = {k: fb[k] for k in ("goedgekeurd", "afgekeurd", "wachtend")}
-        return rate, copy_rate(url, raw), status
+        return rate, copy_rate(url, raw), floor_rate(url, n), status
 
 
 def _deliver(url: str, raw: str, ready: Any, out: Any) -> None:
@@ -229,16 +306,35 @@ def main() -> None:
     results = [one_round(server, n) for _ in range(rounds)]
     intake = statistics.median(r[0] for r in results)
     raw = statistics.median(r[1] for r in results)
+    floor = statistics.median(r[2] for r in results)
+    people = persons(bsns(n))
+    alone = statistics.median(events_alone_rate(server, people) for _ in range(rounds))
     print(
         f"intake of one {n}-record delivery, median of {rounds} rounds "
-        f"(feedback: {results[-1][2]})"
+        f"(feedback: {results[-1][3]})"
     )
     print(
         f"  intake end to end : {intake:10,.0f} records/s (parse, check, verify, append)"
     )
     print(f"  raw COPY          : {raw:10,.0f} records/s (same records, same server)")
     print(f"  ratio             : {intake / raw:.3f}")
+    print(
+        f"  its rows alone    : {floor:10,.0f} records/s, ratio {floor / raw:.3f} "
+        "(the save's rows copied: the database's share, no Python)"
+    )
+    print(
+        f"  its events alone  : {alone:10,.0f} records/s, ratio {alone / raw:.3f} "
+        "(a student and a period each, built by the domain and saved as intake "
+        "saves them: no parsing, rules or checks)"
+    )
+    print(
+        f"  a record          : {1e6 / intake:10.1f} µs = rows {1e6 / floor:.1f} "
+        f"+ making and saving its events {1e6 / alone - 1e6 / floor:.1f} "
+        f"+ parsing, checks, rules {1e6 / intake - 1e6 / alone:.1f}"
+    )
     record("intake_records_per_s", intake, "records/s", raw)
+    record("intake_rows_alone_records_per_s", floor, "records/s", raw)
+    record("intake_events_alone_records_per_s", alone, "records/s", raw)
     if args.processes > 1:
         rate, accepted = parallel_round(server, n, args.processes)
         print(
