@@ -57,8 +57,7 @@ def checked_bsn(value: str) -> str:
     number as the register holds it, 8 digits left-padded with 0."""
     if not _DIGITS.fullmatch(value) or len(value) not in (8, 9):
         raise InvalidBsn(f"bsn {mask(value)!r} is not 8 or 9 digits", field="bsn")
-    if len(value) == 8:
-        value = "0" + value
+    value = padded_bsn(value)
     if not _eleven_proof(value):
         raise InvalidBsn(f"bsn {mask(value)!r} fails the 11-proof", field="bsn")
     return value
