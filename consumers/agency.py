@@ -51,6 +51,12 @@ class Stats:
     assigned: bool = False  # the group gave this consumer its partitions
     waiting_for: list[str] = field(default_factory=list)  # topics not there yet
 
+    @property
+    def handled(self) -> int:
+        """Messages dealt with one way or another: stored, seen before, parked
+        or dropped (what a wait for quiet watches)."""
+        return self.stored + self.duplicates + self.parked + self.dropped
+
 
 class AgencyConsumer:
     def __init__(

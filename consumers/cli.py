@@ -28,7 +28,7 @@ def idle(seconds: float | None) -> Callable[[Stats], bool]:
     state = {"since": time.monotonic(), "seen": -1.0}
 
     def until(stats: Stats) -> bool:
-        seen = stats.stored + stats.duplicates + stats.parked + stats.dropped
+        seen = stats.handled
         if seen != state["seen"] or not stats.assigned:  # idle once assigned
             state.update(since=time.monotonic(), seen=seen)
         return seconds is not None and time.monotonic() - state["since"] > seconds

@@ -106,23 +106,7 @@ class Consumers:
             self.bootstrap, sorted({t for c in self.consumers for t in c.topics})
         )
         try:
-            last, quiet_since = -1, time.monotonic()
-            while time.monotonic() < deadline:
-                now = ends.now()
-                if now is not None and stored_up_to(self.consumers, now):
-                    break
-                seen = sum(
-                    c.stats.stored
-                    + c.stats.duplicates
-                    + c.stats.parked
-                    + c.stats.dropped
-                    for c in self.consumers
-                )
-                if seen != last:
-                    last, quiet_since = seen, time.monotonic()
-                elif time.monotonic() - quiet_since >= settle_seconds:
-                    break
-                time.sleep(0.2)
+            self._settle(ends, settle_seconds, deadline)
         finally:
             ends.close()
         for c in self.consumers:
@@ -130,6 +114,20 @@ class Consumers:
         for t in self.threads:
             t.join(timeout=30)
         return {c.recipient: c.stats.__dict__ for c in self.consumers}
+
+    def _settle(self, ends: _Ends, settle_seconds: float, deadline: float) -> None:
+        """Until stored up to the ends, quiet for `settle_seconds`, or the deadline."""
+        last, quiet_since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            now = ends.now()
+            if now is not None and stored_up_to(self.consumers, now):
+                return
+            seen = sum(c.stats.handled for c in self.consumers)
+            if seen != last:
+                last, quiet_since = seen, time.monotonic()
+            elif time.monotonic() - quiet_since >= settle_seconds:
+                return
+            time.sleep(0.2)
 
 
 def stored_up_to(
